@@ -1,0 +1,76 @@
+"""The running application: config, plugins, registry, journal and bus, made on demand."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from arlequin_core.bus import Bus
+from arlequin_core.config import ArlequinConfig, load_config
+from arlequin_core.journal import Journal
+from arlequin_core.plugins import PluginHost
+from arlequin_core.registry import ComponentRegistry
+
+JOURNAL_NAME = "journal.jsonl"
+
+
+class App:
+    """What commands and the daemon share. Everything is created on first use.
+
+    :param config: a loaded config; default: :func:`load_config` with no path.
+    """
+
+    def __init__(self, config: ArlequinConfig | None = None, host: PluginHost | None = None) -> None:
+        self.config = config if config is not None else load_config()
+        self._host = host
+
+    @property
+    def home(self) -> Path:
+        """The state directory (created)."""
+        home = self.config.home
+        home.mkdir(parents=True, exist_ok=True)
+        return home
+
+    @cached_property
+    def host(self) -> PluginHost:
+        """The plugin host, loaded."""
+        host = self._host or PluginHost(disabled=self.config.plugins.disable)
+        return host.load()
+
+    @property
+    def registry(self) -> ComponentRegistry:
+        """The component registry (plugins loaded)."""
+        return self.host.registry
+
+    def component(self, kind: str, name: str) -> Any:
+        """Look up a registered component; unknown names fail with the known ones."""
+        return self.registry.get(kind, name)
+
+    @property
+    def journal_path(self) -> Path:
+        """Where the journal lives."""
+        return self.config.home / JOURNAL_NAME
+
+    @cached_property
+    def journal(self) -> Journal:
+        """The journal (opened for appending)."""
+        return Journal(self.home / JOURNAL_NAME, fsync=self.config.arlequin.journal_fsync)
+
+    @cached_property
+    def bus(self) -> Bus:
+        """The event bus, journalling to :attr:`journal`."""
+        return Bus(self.host.pm, self.journal, maxsize=self.config.arlequin.queue_size)
+
+    def close(self) -> None:
+        """Drain the bus and close the journal, if they were opened."""
+        if "bus" in self.__dict__:
+            self.bus.close()
+        if "journal" in self.__dict__:
+            self.journal.close()
+
+    def __enter__(self) -> App:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,175 @@
+"""The event bus: journal first, then deliver through bounded queues.
+
+:meth:`Bus.publish` appends the event to the journal (so nothing is lost) and puts
+it on one bounded queue per plugin that implements the event's hook: a *lane*. Each
+lane has its own worker thread, so a slow consumer (training) holds back neither the
+producers nor the other plugins. When a lane's queue is full, ``publish`` blocks
+until there is room: back-pressure, never a dropped event.
+
+A hook that raises is logged and journalled as a ``plugin-failed`` event (which is
+itself delivered); the other plugins still receive the event.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import traceback
+from collections.abc import Iterable
+from typing import Any
+
+import pluggy
+
+from arlequin_core.events import Event, PluginFailed
+from arlequin_core.journal import Journal
+from arlequin_core.logs import get_logger
+
+log = get_logger(__name__)
+
+_STOP = object()
+
+
+class BusClosedError(RuntimeError):
+    """The bus was closed; nothing more can be published."""
+
+
+class _Lane:
+    """One plugin's bounded queue and the worker thread that drains it."""
+
+    def __init__(self, bus: Bus, plugin_name: str, maxsize: int) -> None:
+        self.bus = bus
+        self.plugin_name = plugin_name
+        self.queue: queue.Queue[Any] = queue.Queue(maxsize=maxsize)
+        self.thread = threading.Thread(target=self._run, name=f"arlequin-lane-{plugin_name}", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self.queue.get()
+            try:
+                if item is _STOP:
+                    return
+                impl, event = item
+                self.bus._deliver(impl, event)
+            finally:
+                self.queue.task_done()
+
+
+class Bus:
+    """Deliver events to the ``arlequin_on_*`` hooks of every registered plugin.
+
+    :param pm: the plugin manager whose hooks receive events.
+    :param journal: where every published event is appended first (optional).
+    :param maxsize: capacity of each plugin's queue; ``publish`` blocks when full.
+    """
+
+    def __init__(self, pm: pluggy.PluginManager, journal: Journal | None = None, maxsize: int = 1000) -> None:
+        if maxsize < 1:
+            raise ValueError(f"maxsize must be >= 1, got {maxsize}")
+        self.pm = pm
+        self.journal = journal
+        self.maxsize = maxsize
+        self._lanes: dict[str, _Lane] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def publish(self, event: Event, timeout: float | None = None) -> None:
+        """Journal ``event`` and queue it for every plugin implementing its hook.
+
+        :param timeout: seconds to wait for room in a full queue (None: wait forever).
+        :raises queue.Full: no room after ``timeout``; the event is journalled already.
+        :raises BusClosedError: after :meth:`close`.
+        """
+        if self._closed:
+            raise BusClosedError(f"bus is closed; cannot publish {event.name} {event.event_id}")
+        if self.journal is not None:
+            self.journal.append(event)
+        self._dispatch(event, timeout=timeout)
+
+    def replay(self, events: Iterable[Event], plugin: str | None = None) -> int:
+        """Deliver ``events`` again without journalling them; return how many were queued.
+
+        :param plugin: deliver only to this plugin (a sink that missed them).
+        """
+        count = 0
+        for event in events:
+            count += self._dispatch(event, only=plugin)
+        return count
+
+    def _dispatch(self, event: Event, timeout: float | None = None, only: str | None = None) -> int:
+        caller = getattr(self.pm.hook, event.hook_name(), None)
+        if caller is None:
+            log.warning("event_without_hook", event=event.name)
+            return 0
+        queued = 0
+        # pluggy calls the last registered first; keep that order across lanes.
+        for impl in reversed(caller.get_hookimpls()):
+            if only is not None and impl.plugin_name != only:
+                continue
+            self._lane(impl.plugin_name).queue.put((impl, event), timeout=timeout)
+            queued += 1
+        return queued
+
+    def _lane(self, plugin_name: str) -> _Lane:
+        with self._lock:
+            lane = self._lanes.get(plugin_name)
+            if lane is None:
+                lane = self._lanes[plugin_name] = _Lane(self, plugin_name, self.maxsize)
+            return lane
+
+    def _deliver(self, impl: Any, event: Event) -> None:
+        try:
+            impl.function(event=event)
+        except Exception as exc:
+            hook = event.hook_name()
+            log.error(
+                "plugin_hook_failed",
+                plugin=impl.plugin_name,
+                hook=hook,
+                event_id=event.event_id,
+                error=f"{type(exc).__name__}: {exc}",
+                traceback=traceback.format_exc(),
+            )
+            if isinstance(event, PluginFailed) or self._closed:
+                return  # never loop on failures of failure handlers
+            failure = PluginFailed(
+                plugin=impl.plugin_name,
+                hook=hook,
+                error=f"{type(exc).__name__}: {exc}",
+                failed_event_id=event.event_id,
+                batch_id=event.batch_id,
+            )
+            try:
+                self.publish(failure, timeout=0)
+            except queue.Full:
+                # The failure is journalled already; a full lane must not deadlock a worker.
+                log.warning("plugin_failed_not_delivered", plugin=impl.plugin_name, event_id=failure.event_id)
+
+    def join(self) -> None:
+        """Wait until every queued event has been delivered (including events they cause)."""
+        while True:
+            with self._lock:
+                lanes = list(self._lanes.values())
+            for lane in lanes:
+                lane.queue.join()
+            if all(lane.queue.unfinished_tasks == 0 for lane in lanes) and len(self._lanes) == len(lanes):
+                return
+
+    def close(self, timeout: float | None = 30.0) -> None:
+        """Deliver what is queued, stop the workers, and refuse further events."""
+        if self._closed:
+            return
+        self.join()
+        self._closed = True
+        with self._lock:
+            lanes = list(self._lanes.values())
+        for lane in lanes:
+            lane.queue.put(_STOP)
+        for lane in lanes:
+            lane.thread.join(timeout)
+
+    def __enter__(self) -> Bus:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,308 @@
+"""Configuration: one TOML file, validated on load.
+
+Where the file comes from: ``--config PATH``, else ``$ARLEQUIN_CONFIG``, else
+``./arlequin.toml`` when it exists, else none at all: every key has a default under
+which the embedded mode works.
+
+Strings may hold ``${ENV_VAR}`` (a missing variable is an error naming the key) or
+``${file:/path/to/secret}`` (the file's content, stripped). Values interpolated into
+keys that look secret (``token``, ``password``, ``secret``, ``key``, ``credential``)
+and every :class:`pydantic.SecretStr` field are registered with
+:mod:`arlequin_core.secrets`, so they are masked in logs, journals and ``config show``.
+
+Errors name the file, the key and what was expected. Unknown keys are errors, so a
+typo is never silently ignored. Plugin sections (``[sinks.<name>]``,
+``[sources.<name>]``) are kept as tables here and validated by the plugin that owns
+them with :func:`validate_section`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+
+from arlequin_core.errors import ConfigError
+from arlequin_core.secrets import MASK, register_secret
+
+DEFAULT_CONFIG_NAME = "arlequin.toml"
+_SECRET_KEY = re.compile(r"(token|password|passwd|secret|api_key|apikey|credential|hmac_key)", re.I)
+_INTERP = re.compile(r"\$\{([^}]*)\}")
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Section(BaseModel):
+    """Base of config sections: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class CoreSection(Section):
+    """``[arlequin]``: where state lives and how to log."""
+
+    #: State directory: journal, ledger, MLflow store, reports. Relative to the CWD.
+    home: Path = Path(".arlequin")
+    log_format: Literal["auto", "console", "json"] = "auto"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    #: fsync the journal after every event (see arlequin_core.journal).
+    journal_fsync: bool = True
+    #: Capacity of each plugin's event queue; publishing blocks when it is full.
+    queue_size: int = Field(default=1000, ge=1)
+
+
+class PluginsSection(Section):
+    """``[plugins]``: entry-point names of plugins not to load."""
+
+    disable: list[str] = Field(default_factory=list)
+
+
+class DataSection(Section):
+    """``[data]``: what the columns of a batch are."""
+
+    #: The label column: never a feature, used by training.
+    label: str | None = None
+    #: A timestamp column, reported by online detectors; not a feature.
+    timestamp: str | None = None
+    #: Columns that are neither features nor label (ids).
+    exclude: list[str] = Field(default_factory=list)
+    #: Force column kinds; other columns are inferred (see docs/detectors.md).
+    numeric: list[str] = Field(default_factory=list)
+    categorical: list[str] = Field(default_factory=list)
+    #: File format of batches; ``auto`` decides by extension.
+    format: Literal["auto", "parquet", "csv"] = "auto"
+
+
+class ColumnDriftSection(Section):
+    """``[drift.columns.<name>]``: the test and threshold for one column."""
+
+    detector: str | None = None
+    threshold: float | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class DriftSection(Section):
+    """``[drift]``: which tests run and how their results become one verdict."""
+
+    numeric_detector: str = "ks"
+    categorical_detector: str = "chi2"
+    #: Multiple-testing correction over the p-value tests of one batch.
+    correction: Literal["none", "bonferroni", "holm", "bh"] = "holm"
+    #: The batch drifted when at least this share of columns drifted ...
+    drift_share: float = Field(default=0.5, gt=0.0, le=1.0)
+    #: ... or when any of these columns drifted.
+    critical: list[str] = Field(default_factory=list)
+    columns: dict[str, ColumnDriftSection] = Field(default_factory=dict)
+    #: Write an HTML report for every checked batch (daemon).
+    html: bool = True
+
+
+class MlflowSection(Section):
+    """``[mlflow]``: tracking store and registry."""
+
+    #: Default: a SQLite store under ``<home>/mlflow.db``, artifacts beside it.
+    tracking_uri: str | None = None
+    registry_uri: str | None = None
+    experiment: str = "arlequin"
+    model_name: str = "arlequin-model"
+    username: str | None = None
+    password: SecretStr | None = None
+    token: SecretStr | None = None
+
+
+class TrainingSection(Section):
+    """``[training]``: how models are trained, validated and promoted."""
+
+    trainer: str = "sklearn-logreg"
+    params: dict[str, Any] = Field(default_factory=dict)
+    #: A rule that makes the label (see docs/training.md) when no label column exists.
+    label_rule: str | None = None
+    #: Metric that decides promotion, and how much worse than the champion is tolerated.
+    metric: Literal["roc_auc", "pr_auc", "f1", "precision", "recall", "log_loss"] = "roc_auc"
+    tolerance: float = Field(default=0.0, ge=0.0)
+    test_size: float = Field(default=0.2, gt=0.0, lt=1.0)
+    seed: int = 0
+    #: Retrain on the last N batches.
+    window: int = Field(default=3, ge=1)
+    #: Seconds after a retrain during which further drift does not retrain again.
+    cooldown: float = Field(default=60.0, ge=0.0)
+    spark_master: str = "local[*]"
+
+
+class ArlequinConfig(Section):
+    """The whole configuration file."""
+
+    arlequin: CoreSection = Field(default_factory=CoreSection)
+    plugins: PluginsSection = Field(default_factory=PluginsSection)
+    data: DataSection = Field(default_factory=DataSection)
+    drift: DriftSection = Field(default_factory=DriftSection)
+    mlflow: MlflowSection = Field(default_factory=MlflowSection)
+    training: TrainingSection = Field(default_factory=TrainingSection)
+    #: ``[sources.<name>]`` tables, validated by each source plugin.
+    sources: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    #: ``[sinks.<name>]`` tables, validated by each sink plugin.
+    sinks: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    #: The file this config came from (None: defaults only). Not a TOML key.
+    source_path: Path | None = Field(default=None, exclude=True)
+
+    @property
+    def home(self) -> Path:
+        """The state directory, resolved against the CWD."""
+        return self.arlequin.home.expanduser().resolve()
+
+    def tracking_uri(self) -> str:
+        """The MLflow tracking URI: from config, else SQLite under ``home``."""
+        if self.mlflow.tracking_uri:
+            return self.mlflow.tracking_uri
+        return f"sqlite:///{self.home / 'mlflow.db'}"
+
+    def masked(self) -> dict[str, Any]:
+        """The effective config as a dict with every secret replaced by ``***``."""
+        return _mask(self.model_dump(mode="python", exclude={"source_path"}))
+
+
+def _mask(value: Any, key: str = "") -> Any:
+    if isinstance(value, SecretStr):
+        return MASK if value.get_secret_value() else ""
+    if isinstance(value, dict):
+        return {k: _mask(v, str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask(v, key) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, str) and value and _SECRET_KEY.search(key):
+        return MASK
+    return value
+
+
+# --------------------------------------------------------------------------- #
+# Loading
+# --------------------------------------------------------------------------- #
+
+
+def find_config(path: str | os.PathLike[str] | None = None) -> Path | None:
+    """The config file to use: ``path``, ``$ARLEQUIN_CONFIG``, ``./arlequin.toml``, or None."""
+    if path is not None:
+        return Path(path)
+    env = os.environ.get("ARLEQUIN_CONFIG")
+    if env:
+        return Path(env)
+    default = Path(DEFAULT_CONFIG_NAME)
+    return default if default.is_file() else None
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> ArlequinConfig:
+    """Load and validate the config (see :func:`find_config` for which file).
+
+    :raises ConfigError: unreadable or malformed file, unknown key, wrong type,
+        missing environment variable; the message names the file and the key.
+    """
+    file = find_config(path)
+    if file is None:
+        return ArlequinConfig()
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: config file not found") from None
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read config file: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+    raw = interpolate(raw, str(file))
+    config = validate_section(ArlequinConfig, raw, str(file))
+    config.source_path = file
+    _register_model_secrets(config)
+    return config
+
+
+def validate_section(model: type[M], data: dict[str, Any], where: str, prefix: str = "") -> M:
+    """Validate ``data`` against ``model``; errors name ``where`` and the dotted key.
+
+    Plugins call this for their own section, e.g.
+    ``validate_section(JenkinsConfig, config.sinks["jenkins"], file, "sinks.jenkins")``.
+    """
+    try:
+        result = model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, where, prefix)) from None
+    _register_model_secrets(result)
+    return result
+
+
+def format_validation_error(exc: ValidationError, where: str, prefix: str = "") -> str:
+    """One line per problem: ``file: key a.b.c: what was wrong (expected ...)``."""
+    lines = []
+    for err in exc.errors():
+        key = ".".join(str(p) for p in (prefix.split(".") if prefix else []) + list(err["loc"]))
+        if err["type"] == "extra_forbidden":
+            problem = "unknown key (check the spelling; see docs/configuration.md)"
+        elif err["type"] == "missing":
+            problem = "required key is missing"
+        else:
+            given = err.get("input")
+            shown = "" if _SECRET_KEY.search(key) else f", got {given!r}"
+            problem = f"{err['msg']}{shown}"
+        lines.append(f"{where}: key {key or '(top level)'}: {problem}")
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def interpolate(value: Any, where: str, key: str = "") -> Any:
+    """Replace ``${VAR}`` and ``${file:PATH}`` in every string of ``value``."""
+    if isinstance(value, dict):
+        return {k: interpolate(v, where, f"{key}.{k}" if key else str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [interpolate(v, where, key) for v in value]
+    if not isinstance(value, str) or "${" not in value:
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        ref = match.group(1).strip()
+        if ref.startswith("file:"):
+            secret_path = Path(ref[5:]).expanduser()
+            try:
+                text = secret_path.read_text(encoding="utf-8").strip()
+            except OSError as exc:
+                raise ConfigError(
+                    f"{where}: key {key}: cannot read secret file {secret_path}: {exc.strerror or exc}"
+                ) from None
+            register_secret(text)
+            return text
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", ref):
+            raise ConfigError(f"{where}: key {key}: bad reference ${{{ref}}}; use ${{ENV_VAR}} or ${{file:PATH}}")
+        if ref not in os.environ:
+            raise ConfigError(f"{where}: key {key}: environment variable {ref} is not set; export it or edit the key")
+        text = os.environ[ref]
+        if _SECRET_KEY.search(key) or _SECRET_KEY.search(ref):
+            register_secret(text)
+        return text
+
+    return _INTERP.sub(substitute, value)
+
+
+def _register_model_secrets(model: BaseModel) -> None:
+    for name in type(model).model_fields:
+        value = getattr(model, name, None)
+        if isinstance(value, SecretStr):
+            register_secret(value.get_secret_value())
+        elif isinstance(value, BaseModel):
+            _register_model_secrets(value)
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                if isinstance(v, BaseModel):
+                    _register_model_secrets(v)
+                elif isinstance(v, str) and _SECRET_KEY.search(str(k)):
+                    register_secret(v)
+                elif isinstance(v, dict):
+                    for kk, vv in v.items():
+                        if isinstance(vv, str) and _SECRET_KEY.search(str(kk)):
+                            register_secret(vv)

@@ -1,0 +1,1 @@
+"""Drift detection: detector interface, results, policy and reports."""

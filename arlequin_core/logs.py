@@ -1,0 +1,67 @@
+"""Logging: structlog, configured in one place.
+
+Human console output when stderr is a terminal; JSON lines otherwise (the daemon,
+CI, pipes). Every record passes through :func:`arlequin_core.secrets.redact`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any
+
+import structlog
+
+from arlequin_core.secrets import redact
+
+LOG_FORMATS = ("auto", "console", "json")
+
+
+def _redact_processor(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    return redact(event_dict)
+
+
+def resolve_format(fmt: str = "auto") -> str:
+    """``console`` or ``json``: ``auto`` picks console on a terminal outside CI."""
+    if fmt not in LOG_FORMATS:
+        raise ValueError(f"log format must be one of {', '.join(LOG_FORMATS)}, got {fmt!r}")
+    if fmt != "auto":
+        return fmt
+    interactive = sys.stderr.isatty() and not os.environ.get("CI")
+    return "console" if interactive else "json"
+
+
+def configure_logging(fmt: str = "auto", level: str = "info") -> None:
+    """Configure structlog (and the stdlib root logger) for the whole process.
+
+    :param fmt: ``auto``, ``console`` or ``json``.
+    :param level: ``debug``, ``info``, ``warning`` or ``error``.
+    """
+    numeric = logging.getLevelName(level.upper())
+    if not isinstance(numeric, int):
+        raise ValueError(f"log level must be debug, info, warning or error, got {level!r}")
+    renderer: Any
+    if resolve_format(fmt) == "console":
+        renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+    else:
+        renderer = structlog.processors.JSONRenderer()
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            _redact_processor,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=False,
+    )
+    # Quiet chatty libraries (py4j, urllib3, alembic) unless debugging.
+    logging.basicConfig(level=max(numeric, logging.WARNING), stream=sys.stderr, force=True)
+
+
+def get_logger(name: str | None = None) -> Any:
+    """A structlog logger bound to ``name`` (usually ``__name__``)."""
+    return structlog.get_logger(name) if name is None else structlog.get_logger().bind(logger=name)

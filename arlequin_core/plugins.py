@@ -1,0 +1,211 @@
+"""Plugin loading on pluggy, through the ``arlequin`` entry-point group.
+
+Built-in plugins are declared under that group in ``pyproject.toml`` exactly like
+third-party ones. Loading is lazy (on first use) and runs once per
+:class:`PluginHost`. Plugins can be disabled by entry-point name:
+
+* in config: ``[plugins] disable = ["river"]``;
+* with ``ARLEQUIN_DISABLE_PLUGINS=river,jenkins`` (comma-separated);
+* with ``ARLEQUIN_LOAD_PLUGINS=stats,sklearn``: load only these (empty: none), so
+  a broken plugin never locks a user out.
+
+A plugin that fails to import, implements an unknown hook, or raises in a
+registration hook is reported by name with its traceback kept; the others load.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any
+
+import pluggy
+
+from arlequin_core import hookspecs
+from arlequin_core.errors import RegistryError
+from arlequin_core.logs import get_logger
+from arlequin_core.registry import ComponentRegistry
+
+ENTRY_POINT_GROUP = "arlequin"
+PROJECT_NAME = "arlequin"
+
+#: registration hook -> component kind it registers.
+REGISTRATION_HOOKS: dict[str, str] = {
+    "arlequin_register_detectors": "detector",
+    "arlequin_register_trainers": "trainer",
+    "arlequin_register_sinks": "sink",
+    "arlequin_register_sources": "source",
+    "arlequin_register_commands": "command",
+}
+
+log = get_logger(__name__)
+
+
+@dataclass
+class PluginInfo:
+    """What ``arlequin plugins`` shows about one plugin."""
+
+    name: str
+    module: str
+    distribution: str | None
+    version: str | None
+    hooks: list[str] = field(default_factory=list)
+    components: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PluginFailure:
+    """A plugin that could not be loaded or registered, with its traceback."""
+
+    name: str
+    stage: str  # "import", "hooks" or "register"
+    error: str
+    traceback: str
+
+
+def _env_list(var: str) -> list[str] | None:
+    raw = os.environ.get(var)
+    if raw is None:
+        return None
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+class PluginHost:
+    """Owns the pluggy manager and the component registry.
+
+    :param disabled: entry-point names not to load (from config).
+    :param entry_points: override discovery (tests); default: the ``arlequin`` group.
+    """
+
+    def __init__(
+        self,
+        disabled: Iterable[str] = (),
+        entry_points: Iterable[metadata.EntryPoint] | None = None,
+    ) -> None:
+        self.pm = pluggy.PluginManager(PROJECT_NAME)
+        self.pm.add_hookspecs(hookspecs)
+        self.registry = ComponentRegistry()
+        self.failures: dict[str, PluginFailure] = {}
+        self.plugins: dict[str, PluginInfo] = {}
+        self.skipped: list[str] = []
+        self._disabled = set(disabled) | set(_env_list("ARLEQUIN_DISABLE_PLUGINS") or [])
+        self._only = _env_list("ARLEQUIN_LOAD_PLUGINS")
+        self._entry_points = entry_points
+        self._loaded = False
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ loading
+    def load(self) -> PluginHost:
+        """Discover, import and register all enabled plugins; runs once."""
+        with self._lock:
+            if self._loaded:
+                return self
+            self._loaded = True
+            eps = self._entry_points
+            if eps is None:
+                eps = metadata.entry_points(group=ENTRY_POINT_GROUP)
+            for ep in sorted(eps, key=lambda e: e.name):
+                if ep.name in self._disabled or (self._only is not None and ep.name not in self._only):
+                    self.skipped.append(ep.name)
+                    continue
+                self._load_entry_point(ep)
+            self.pm.check_pending()
+            for hook_name, kind in REGISTRATION_HOOKS.items():
+                self._call_registration(hook_name, kind)
+        return self
+
+    def _fail(self, name: str, stage: str, exc: BaseException) -> None:
+        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        self.failures[name] = PluginFailure(name=name, stage=stage, error=f"{type(exc).__name__}: {exc}", traceback=tb)
+        log.error("plugin_failed", plugin=name, stage=stage, error=str(exc), traceback=tb)
+
+    def _load_entry_point(self, ep: metadata.EntryPoint) -> None:
+        try:
+            module = ep.load()
+        except Exception as exc:  # any import error must not stop the others
+            self._fail(ep.name, "import", exc)
+            return
+        dist = getattr(ep, "dist", None)
+        self.register_plugin(
+            module,
+            ep.name,
+            distribution=dist.name if dist else None,
+            version=dist.version if dist else None,
+            module_name=ep.value,
+        )
+
+    def register_plugin(
+        self,
+        plugin: Any,
+        name: str,
+        distribution: str | None = None,
+        version: str | None = None,
+        module_name: str | None = None,
+    ) -> bool:
+        """Register one plugin object; False (and a recorded failure) when it breaks the contract."""
+        try:
+            self.pm.register(plugin, name=name)
+        except Exception as exc:  # pluggy validation (bad signature), duplicate name
+            self._fail(name, "hooks", exc)
+            return False
+        unknown = [
+            impl.function.__name__
+            for hook_name in dir(plugin)
+            if hook_name.startswith("arlequin_")
+            for caller in [getattr(self.pm.hook, hook_name, None)]
+            if caller is not None and not caller.has_spec()
+            for impl in caller.get_hookimpls()
+            if impl.plugin is plugin
+        ]
+        if unknown:
+            self.pm.unregister(plugin)
+            known = ", ".join(sorted(n for n in dir(hookspecs) if n.startswith("arlequin_")))
+            self._fail(
+                name,
+                "hooks",
+                RegistryError(f"plugin {name!r} implements unknown hook(s) {', '.join(unknown)}; known hooks: {known}"),
+            )
+            return False
+        hooks = sorted(impl_name for impl_name in self._hook_names_of(plugin))
+        self.plugins[name] = PluginInfo(
+            name=name,
+            module=module_name or getattr(plugin, "__name__", type(plugin).__name__),
+            distribution=distribution,
+            version=version,
+            hooks=hooks,
+        )
+        return True
+
+    def _hook_names_of(self, plugin: Any) -> list[str]:
+        return [caller.name for caller in self.pm.get_hookcallers(plugin) or []]
+
+    def _call_registration(self, hook_name: str, kind: str) -> None:
+        caller = getattr(self.pm.hook, hook_name)
+        # Call each implementation on its own so one broken plugin hides nobody else's work.
+        for impl in reversed(caller.get_hookimpls()):
+            origin = impl.plugin_name
+            if origin in self.failures:
+                continue
+
+            def register(obj: Any, _origin: str = origin) -> None:
+                item = self.registry.register(kind, obj, _origin)
+                if _origin in self.plugins:
+                    self.plugins[_origin].components.append(f"{kind}:{item.name}")
+
+            try:
+                impl.function(register=register)
+            except Exception as exc:
+                # A half-registered plugin is worse than none: drop all of it.
+                self.registry.unregister_origin(origin)
+                self.plugins.pop(origin, None)
+                self.pm.unregister(name=origin)
+                self._fail(origin, "register", exc)
+
+    # ------------------------------------------------------------------ lookups
+    def get(self, kind: str, name: str) -> Any:
+        """Shortcut for ``registry.get`` after loading."""
+        return self.load().registry.get(kind, name)

@@ -1,0 +1,1 @@
+"""Sinks: components that act on events (retrain locally, trigger Jenkins, webhooks)."""

@@ -1,0 +1,1 @@
+"""Sources: components that notice complete batches and emit ``data-arrived``."""

@@ -1,0 +1,1 @@
+"""Training, validation, registration and promotion of models."""
