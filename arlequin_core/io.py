@@ -1,0 +1,141 @@
+"""Reading and writing batches: Parquet and CSV, local or any fsspec filesystem.
+
+A *batch* is a file (``.parquet``, ``.pq``, ``.csv``, ``.csv.gz``) or a directory
+written by Spark/Hadoop (part files, with ``_SUCCESS`` when complete). URIs may be
+plain paths, ``file://``, or any fsspec protocol (``hdfs://``, ``webhdfs://``,
+``s3://``, ``memory://``). Every failure is an :class:`InputError` naming the URI
+and the problem, never a bare pyarrow traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from typing import Any, Literal
+
+import fsspec
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from arlequin_core.errors import InputError
+
+Format = Literal["auto", "parquet", "csv"]
+PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
+CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv")
+
+
+def is_hidden(name: str) -> bool:
+    """True for names Hadoop and Spark treat as not-data: ``_SUCCESS``, ``.crc``, temp files."""
+    base = posixpath.basename(name.rstrip("/"))
+    return base.startswith(("_", ".")) or base.endswith(("._COPYING_", ".tmp", ".crc", ".inprogress"))
+
+
+def guess_format(uri: str, fmt: Format = "auto") -> Literal["parquet", "csv"]:
+    """The format of ``uri``: ``fmt`` when given, else by extension (Parquet by default)."""
+    if fmt != "auto":
+        return fmt
+    lower = uri.lower().rstrip("/")
+    if lower.endswith(CSV_SUFFIXES):
+        return "csv"
+    return "parquet"
+
+
+def filesystem(uri: str) -> tuple[fsspec.AbstractFileSystem, str]:
+    """The fsspec filesystem for ``uri`` and the path within it."""
+    fs, path = fsspec.core.url_to_fs(uri)
+    return fs, path
+
+
+def _data_files(fs: fsspec.AbstractFileSystem, path: str, uri: str) -> list[str]:
+    if not fs.exists(path):
+        raise InputError(uri, "no such file or directory")
+    if not fs.isdir(path):
+        return [path]
+    files = sorted(p for p in fs.find(path) if not is_hidden(posixpath.relpath(p, path)) and not fs.isdir(p))
+    if not files:
+        raise InputError(uri, "directory holds no data files (only hidden or marker files)")
+    return files
+
+
+def read_table(uri: str | os.PathLike[str], fmt: Format = "auto", columns: list[str] | None = None) -> pa.Table:
+    """Read one batch into an Arrow table.
+
+    :param uri: a file or a Spark/Hadoop output directory (its part files are concatenated).
+    :param fmt: ``parquet``, ``csv`` or ``auto`` (by extension).
+    :param columns: read only these columns (a missing one is an error naming it).
+    :raises InputError: missing, unreadable, truncated or malformed input.
+    """
+    uri = os.fspath(uri)
+    try:
+        fs, path = filesystem(uri)
+    except (ValueError, ImportError) as exc:
+        raise InputError(uri, f"cannot open this location: {exc}") from None
+    kind = guess_format(uri, fmt)
+    tables = []
+    for file in _data_files(fs, path, uri):
+        shown = uri if file == path else f"{uri} (part {posixpath.basename(file)})"
+        tables.append(_read_one(fs, file, shown, kind, columns))
+    if len(tables) == 1:
+        return tables[0]
+    try:
+        return pa.concat_tables(tables, promote_options="default")
+    except pa.ArrowInvalid as exc:
+        raise InputError(uri, f"part files have incompatible schemas: {exc}") from None
+
+
+def _read_one(fs: fsspec.AbstractFileSystem, file: str, shown: str, kind: str, columns: list[str] | None) -> pa.Table:
+    try:
+        size = fs.size(file)
+    except OSError as exc:
+        raise InputError(shown, f"cannot stat file: {exc}") from None
+    if not size:
+        raise InputError(shown, "file is empty (0 bytes)")
+    try:
+        with fs.open(file, "rb") as f:
+            if kind == "parquet":
+                table = pq.read_table(f, columns=columns)
+            else:
+                compression = "gzip" if file.endswith(".gz") else None
+                stream: Any = pa.CompressedInputStream(f, compression) if compression else f
+                table = pacsv.read_csv(stream)
+                if columns is not None:
+                    table = table.select(columns)
+    except (pa.ArrowInvalid, pa.ArrowKeyError, KeyError) as exc:
+        message = str(exc)
+        if kind == "parquet" and ("magic bytes" in message or "footer" in message.lower()):
+            problem = "not a complete Parquet file (truncated, still being written, or not Parquet)"
+        elif "No match for FieldRef" in message or isinstance(exc, KeyError):
+            problem = f"missing column: {message}"
+        else:
+            problem = f"cannot parse as {kind}: {message}"
+        raise InputError(shown, problem) from None
+    except OSError as exc:
+        raise InputError(shown, f"cannot read: {exc}") from None
+    return table
+
+
+def read_frame(uri: str | os.PathLike[str], fmt: Format = "auto", columns: list[str] | None = None) -> Any:
+    """Read one batch into a pandas DataFrame (see :func:`read_table`)."""
+    return read_table(uri, fmt, columns).to_pandas()
+
+
+def write_table_atomic(table: pa.Table, uri: str, fmt: Format = "auto") -> None:
+    """Write ``table`` to ``uri`` under a temporary hidden name, then rename it.
+
+    A watcher never sees a partial file: the temporary name starts with ``.`` and
+    ends with ``.tmp`` (both ignored), and the rename is atomic on local disks and
+    HDFS.
+    """
+    fs, path = filesystem(uri)
+    parent = posixpath.dirname(path)
+    if parent:
+        fs.makedirs(parent, exist_ok=True)
+    tmp = posixpath.join(parent, f".{posixpath.basename(path)}.tmp")
+    kind = guess_format(uri, fmt)
+    with fs.open(tmp, "wb") as f:
+        if kind == "parquet":
+            pq.write_table(table, f)
+        else:
+            pacsv.write_csv(table, f)
+    fs.mv(tmp, path)
