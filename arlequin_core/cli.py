@@ -215,6 +215,12 @@ def _parse_since(text: str) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
+from arlequin_core.training.cli import COMMANDS as _TRAINING_COMMANDS  # noqa: E402 - after get_app
+
+for _command in _TRAINING_COMMANDS:
+    main.add_command(_command)
+
+
 def run() -> None:
     """Console-script entry point."""
     sys.exit(main.main(prog_name="arlequin", standalone_mode=True))
