@@ -9,6 +9,7 @@ Per column (``[drift]`` and ``[drift.columns.<name>]`` in config):
 * the change in missing rate is tested by a two-sided two-proportion z-test (pooled
   variance; the same p-value as ``chi2_contingency`` without continuity correction on
   the 2 x 2 table of missing / present rows), at level ``missing_threshold`` (0: off).
+  When no value is missing in either sample the test cannot reject and is not run.
 
 For one batch, every p-value (the p-value tests' and the missing-rate tests') forms
 one family, corrected by ``correction``:
@@ -140,18 +141,19 @@ def adjust_p_values(p_values: Sequence[float], method: str) -> np.ndarray:
     return result
 
 
-def missing_rate_test(missing_ref: int, rows_ref: int, missing_cur: int, rows_cur: int) -> float:
+def missing_rate_test(missing_ref: int, rows_ref: int, missing_cur: int, rows_cur: int) -> float | None:
     """Two-sided p-value of the pooled two-proportion z-test of two missing rates.
 
-    1.0 when the pooled rate is 0 or 1 (both samples all present or all missing): no
-    evidence of a change.
+    None when the pooled rate is 0 or 1 (no value missing anywhere, or every value
+    missing in both): such a test cannot give evidence of anything, so it is left out
+    of the family instead of making the correction needlessly strict.
     """
     if rows_ref < 1 or rows_cur < 1:
         raise ValueError("row counts must be >= 1")
     pooled = (missing_ref + missing_cur) / (rows_ref + rows_cur)
     variance = pooled * (1.0 - pooled) * (1.0 / rows_ref + 1.0 / rows_cur)
     if variance <= 0.0:
-        return 1.0
+        return None
     z = (missing_cur / rows_cur - missing_ref / rows_ref) / math.sqrt(variance)
     return float(min(1.0, 2.0 * stats.norm.sf(abs(z))))
 

@@ -31,8 +31,9 @@ class ColumnResult:
     :param n_cur: non-missing batch values it scored.
     :param missing_ref: share of reference rows where the value is missing, in [0, 1].
     :param missing_cur: the same for the batch.
-    :param missing_p_value: two-proportion test of ``missing_ref`` vs ``missing_cur``
-        (None when turned off), and its adjusted value.
+    :param missing_p_value: two-proportion test of ``missing_ref`` vs ``missing_cur``,
+        and its adjusted value; None when turned off or when no value is missing in
+        either sample (the test could not reject, so it is not part of the family).
     :param distribution_drifted: the detector's verdict; ``missing_drifted``: the
         missing-rate test's; ``drifted``: either.
     """
