@@ -18,6 +18,7 @@ import click
 from arlequin_core import __version__
 from arlequin_core.app import App
 from arlequin_core.config import load_config
+from arlequin_core.drift.command import detect_cmd
 from arlequin_core.errors import EXIT_INTERNAL, ArlequinError
 from arlequin_core.events import EVENT_TYPES
 from arlequin_core.journal import read_journal
@@ -214,6 +215,8 @@ def _parse_since(text: str) -> datetime:
         raise click.BadParameter(message, param_hint="--since") from None
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
+
+main.add_command(detect_cmd)
 
 from arlequin_core.training.cli import COMMANDS as _TRAINING_COMMANDS  # noqa: E402 - after get_app
 
