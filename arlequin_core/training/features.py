@@ -1,14 +1,16 @@
 """Which columns are features, and of which kind.
 
-:func:`infer_features` is the one place that decides, so it can follow the drift
-detectors' column-kind inference when that is shared. The rule today:
+:func:`infer_features` is the one place that decides, and it follows the drift
+detectors' rule (:func:`arlequin_core.drift.kinds.feature_kinds`, documented in
+``docs/detectors.md``), applied to the training rows: so the model's features are
+exactly the columns its drift profile tests. In short: ``[data] label``,
+``timestamp`` and ``exclude`` are not features, ``[data] numeric``/``categorical``
+force a kind, booleans and text are categorical, numbers are numeric when they have
+more than ``[drift] categorical_max_distinct`` distinct values (else categorical),
+and dates, all-missing and nested columns are left out (with the reason).
 
-* never features: ``[data] label``, ``[data] timestamp``, ``[data] exclude``, and the
-  columns a ``[training] label_rule`` reads (they are the outcome);
-* ``[data] numeric`` / ``[data] categorical`` force a kind;
-* otherwise by Arrow type: integers, floats and decimals are numeric; strings,
-  dictionaries and booleans are categorical; anything else (timestamps, dates,
-  binary, nested) is skipped and reported.
+Training adds one rule: the columns a ``[training] label_rule`` reads are not
+features either (they are the outcome the label is made from).
 
 Models see numeric features as float64 and categorical features as strings (booleans
 as ``"true"``/``"false"``, missing as null), identically on both engines.
@@ -21,7 +23,6 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from arlequin_core.config import ArlequinConfig
-from arlequin_core.errors import ConfigError
 from arlequin_core.logs import get_logger
 from arlequin_core.training.errors import TrainingError
 
@@ -53,56 +54,26 @@ class FeatureSpec:
         )
 
 
-def infer_features(schema: pa.Schema, config: ArlequinConfig, label_columns: tuple[str, ...] = ()) -> FeatureSpec:
-    """Feature columns of data with ``schema`` (see the module docstring for the rule).
+def infer_features(table: pa.Table, config: ArlequinConfig, label_columns: tuple[str, ...] = ()) -> FeatureSpec:
+    """Feature columns of the training rows ``table`` (see the module docstring for the rule).
 
     :param label_columns: columns the label is made from (never features).
     :raises ConfigError: a forced column (``[data] numeric/categorical``) is not in the data.
     :raises TrainingError: no feature column is left.
     """
-    data = config.data
-    names = set(schema.names)
-    for key, forced in (("numeric", data.numeric), ("categorical", data.categorical)):
-        missing = [c for c in forced if c not in names]
-        if missing:
-            raise ConfigError(
-                f"[data] {key} names column(s) not in the training data: {', '.join(missing)}; "
-                f"columns: {', '.join(schema.names)}"
-            )
-    not_features = {
-        **{c: "exclude" for c in data.exclude},
-        **({data.timestamp: "timestamp"} if data.timestamp else {}),
-        **{c: "label" for c in label_columns},
-    }
-    numeric: list[str] = []
-    categorical: list[str] = []
-    skipped: dict[str, str] = {}
-    for f in schema:
-        if f.name in not_features:
-            skipped[f.name] = not_features[f.name]
-            continue
-        kind = "numeric" if f.name in data.numeric else "categorical" if f.name in data.categorical else _kind(f.type)
-        if kind == "numeric":
-            numeric.append(f.name)
-        elif kind == "categorical":
-            categorical.append(f.name)
-        else:
-            skipped[f.name] = f"type {f.type} is not used by the trainers"
+    from arlequin_core.drift.kinds import feature_kinds
+
+    kinds, skipped = feature_kinds(table, config)
+    for name in label_columns:
+        if name in kinds:
+            del kinds[name]
+            skipped[name] = "not a feature: read by [training] label_rule"
+    numeric = tuple(c for c, k in kinds.items() if k == "numeric")
+    categorical = tuple(c for c, k in kinds.items() if k == "categorical")
     if not numeric and not categorical:
         raise TrainingError(
-            f"no feature columns: of {', '.join(schema.names)}, none is numeric or categorical "
-            f"after leaving out {', '.join(sorted(skipped)) or 'nothing'}"
+            f"no feature columns: of {', '.join(table.column_names)}, none is numeric or categorical "
+            f"({'; '.join(f'{k}: {v}' for k, v in skipped.items()) or 'no columns'})"
         )
-    if skipped:
-        log.debug("features_skipped", skipped=skipped)
-    return FeatureSpec(tuple(numeric), tuple(categorical), skipped)
-
-
-def _kind(dtype: pa.DataType) -> str | None:
-    if pa.types.is_dictionary(dtype):
-        dtype = dtype.value_type
-    if pa.types.is_boolean(dtype) or pa.types.is_string(dtype) or pa.types.is_large_string(dtype):
-        return "categorical"
-    if pa.types.is_integer(dtype) or pa.types.is_floating(dtype) or pa.types.is_decimal(dtype):
-        return "numeric"
-    return None
+    log.debug("features", numeric=numeric, categorical=categorical, skipped=skipped)
+    return FeatureSpec(numeric, categorical, skipped)

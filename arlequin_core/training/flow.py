@@ -203,7 +203,8 @@ def _train_to_pending(
         trainer.save(trained.model, str(pending.model_dir), trained.example)
         # Parquet keeps the example's dtypes exactly (JSON would turn 1.0 into 1 and change the signature).
         trained.example.to_parquet(pending.example, index=False)
-        has_profile = build_profile_file(trained.reference, app.config, app.registry, pending.profile)
+        source = safe_uri(_normalize_uri(data_uris[0])) if isinstance(data_uris[0], str) else None
+        has_profile = build_profile_file(trained.reference, app.config, app.registry, pending.profile, source)
         if drift_report is not None:
             pending.drift_report.write_text(json.dumps(redact(drift_report), indent=2, default=str), encoding="utf-8")
     except BaseException:
@@ -476,11 +477,11 @@ def _register(client: Any, tracking: Tracking, pending: Pending, trainer: Traine
 def _champion_scores(app: App, client: Any, tracking: Tracking, data: list[str], exclude: str | None) -> Any:
     """(champion version, its metrics on ``data``) or (None, None) when there is no other champion."""
     champion = reg.alias_version(client, tracking.model_name, reg.CHAMPION)
-    if champion is None or champion.version == exclude:
+    if champion is None or str(champion.version) == exclude:
         return champion, None
     trainer_name = (champion.tags or {}).get(reg.TAG_TRAINER) or app.config.training.trainer
     trainer = make_trainer(app, trainer_name)
-    model = trainer.load(f"models:/{tracking.model_name}/{champion.version}")
+    model = trainer.load(f"models:/{tracking.model_name}/{champion.version!s}")
     try:
         y, p = trainer.score(model, data, where="validation data")
     except InputError as exc:
@@ -499,14 +500,14 @@ def _validate_pending(app: App, client: Any, tracking: Tracking, pending: Pendin
     heldout = [str(pending.heldout)]
     champion, scores = _champion_scores(app, client, tracking, heldout, exclude=version)
     rows = int(pending.state["rows"].get("heldout", 0))
-    if champion is None or champion.version == version:
+    if champion is None or str(champion.version) == version:
         validation = Validation(metric, version, challenger, None, None, tolerance, True, "first model", rows)
     elif isinstance(scores, InputError):
         validation = Validation(
             metric,
             version,
             challenger,
-            champion.version,
+            str(champion.version),
             None,
             tolerance,
             True,
@@ -516,7 +517,7 @@ def _validate_pending(app: App, client: Any, tracking: Tracking, pending: Pendin
     else:
         passed, reason = compare(metric, challenger, scores[metric], tolerance)
         validation = Validation(
-            metric, version, challenger, champion.version, scores[metric], tolerance, passed, reason, rows
+            metric, version, challenger, str(champion.version), scores[metric], tolerance, passed, reason, rows
         )
         client.log_batch(
             pending.state["run_id"],
@@ -637,18 +638,20 @@ def validate_version(app: App, data_uris: list[str], version: str | None = None,
         else:
             target = reg.get_version(client, name, version)
         trainer = make_trainer(app, (target.tags or {}).get(reg.TAG_TRAINER))
-        model = trainer.load(f"models:/{name}/{target.version}")
+        model = trainer.load(f"models:/{name}/{target.version!s}")
         y, p = trainer.score(model, data_uris, where=", ".join(data_uris))
         challenger = compute_metrics(y, p)[metric]
-        champion, scores = _champion_scores(app, client, tracking, data_uris, exclude=target.version)
+        champion, scores = _champion_scores(app, client, tracking, data_uris, exclude=str(target.version))
         if champion is None:
-            result = Validation(metric, target.version, challenger, None, None, tolerance, True, "no champion", len(y))
-        elif champion.version == target.version:
+            result = Validation(
+                metric, str(target.version), challenger, None, None, tolerance, True, "no champion", len(y)
+            )
+        elif str(champion.version) == str(target.version):
             result = Validation(
                 metric,
-                target.version,
+                str(target.version),
                 challenger,
-                champion.version,
+                str(champion.version),
                 challenger,
                 tolerance,
                 True,
@@ -656,23 +659,31 @@ def validate_version(app: App, data_uris: list[str], version: str | None = None,
                 len(y),
             )
         elif isinstance(scores, InputError):
-            reason = f"champion version {champion.version} cannot score this data ({scores})"
+            reason = f"champion version {champion.version!s} cannot score this data ({scores})"
             result = Validation(
-                metric, target.version, challenger, champion.version, None, tolerance, True, reason, len(y)
+                metric, str(target.version), challenger, str(champion.version), None, tolerance, True, reason, len(y)
             )
         else:
             passed, reason = compare(metric, challenger, scores[metric], tolerance)
             result = Validation(
-                metric, target.version, challenger, champion.version, scores[metric], tolerance, passed, reason, len(y)
+                metric,
+                str(target.version),
+                challenger,
+                str(champion.version),
+                scores[metric],
+                tolerance,
+                passed,
+                reason,
+                len(y),
             )
         if record:
-            client.set_model_version_tag(name, target.version, reg.TAG_VALIDATION, json.dumps(result.to_dict()))
+            client.set_model_version_tag(name, str(target.version), reg.TAG_VALIDATION, json.dumps(result.to_dict()))
             if result.passed:
-                client.delete_model_version_tag(name, target.version, reg.TAG_REJECTED)
+                client.delete_model_version_tag(name, str(target.version), reg.TAG_REJECTED)
             else:
-                client.set_model_version_tag(name, target.version, reg.TAG_REJECTED, "true")
+                client.set_model_version_tag(name, str(target.version), reg.TAG_REJECTED, "true")
                 client.set_model_version_tag(
-                    name, target.version, reg.TAG_REJECTED_REASON, _clip(result.reason, _TAG_MAX)
+                    name, str(target.version), reg.TAG_REJECTED_REASON, _clip(result.reason, _TAG_MAX)
                 )
     return result
 
@@ -692,13 +703,13 @@ def promote_version(app: App, version: str, *, force: bool = False) -> str | Non
         if reg.is_rejected(target) and not force:
             why = (target.tags or {}).get(reg.TAG_REJECTED_REASON, "")
             raise ModelRegistryError(
-                f"version {target.version} of {name!r} was rejected by validation ({why}); "
+                f"version {target.version!s} of {name!r} was rejected by validation ({why}); "
                 "use --force to promote it anyway"
             )
         if force and reg.is_rejected(target):
-            client.set_model_version_tag(name, target.version, reg.TAG_FORCED, "true")
+            client.set_model_version_tag(name, str(target.version), reg.TAG_FORCED, "true")
         reason = "promoted by hand" + (" (forced)" if force else "")
-        previous = reg.set_champion(client, name, target.version, reason)
+        previous = reg.set_champion(client, name, str(target.version), reason)
     _publish_event(
         app,
         ModelRegistered(
@@ -801,7 +812,7 @@ def champion_profile(config: ArlequinConfig) -> tuple[Any, str, str] | None:
             raise
         except Exception as exc:
             raise TrackingError(
-                f"champion {name!r} version {champion.version} (run {champion.run_id}) has no readable "
+                f"champion {name!r} version {champion.version!s} (run {champion.run_id}) has no readable "
                 f"{PROFILE_ARTIFACT}: {type(exc).__name__}: {_short(exc)}; retrain to log one"
             ) from exc
     with _profile_lock:

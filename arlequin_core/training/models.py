@@ -71,7 +71,7 @@ def get_version(client: Any, name: str, version: str) -> Any:
     except MlflowException as exc:
         if not _not_found(exc):
             raise
-    known = ", ".join(v.version for v in list_versions(client, name)) or "none"
+    known = ", ".join(str(v.version) for v in list_versions(client, name)) or "none"
     raise ModelRegistryError(f"model {name!r} has no version {version!r}; versions: {known}")
 
 
@@ -96,7 +96,7 @@ def set_champion(client: Any, name: str, version: str, reason: str) -> str | Non
     """
     version = str(version)
     current = alias_version(client, name, CHAMPION)
-    previous = current.version if current is not None else None
+    previous = str(current.version) if current is not None else None
     if previous == version:
         return previous
     client.set_registered_model_alias(name, CHAMPION, version)
@@ -147,13 +147,13 @@ def rollback(client: Any, name: str) -> Rollback:
     previous = (current.tags or {}).get(TAG_PREVIOUS)
     if not previous:
         raise ModelRegistryError(
-            f"champion {name!r} version {current.version} was the first champion; there is no previous one. "
+            f"champion {name!r} version {current.version!s} was the first champion; there is no previous one. "
             "Promote another version with `arlequin promote --version V` instead"
         )
     get_version(client, name, previous)  # fails clearly if it was deleted
     client.set_registered_model_alias(name, CHAMPION, previous)
-    client.set_model_version_tag(name, current.version, TAG_ROLLED_BACK, "true")
-    _append_history(client, name, {"version": previous, "replaced": current.version, "reason": "rollback"})
+    client.set_model_version_tag(name, str(current.version), TAG_ROLLED_BACK, "true")
+    _append_history(client, name, {"version": previous, "replaced": str(current.version), "reason": "rollback"})
     return Rollback(model_name=name, from_version=str(current.version), to_version=str(previous))
 
 

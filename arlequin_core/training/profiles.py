@@ -30,10 +30,13 @@ def profile_api_available() -> bool:
     return True
 
 
-def build_profile_file(reference: Any, config: ArlequinConfig, registry: Any, path: Path) -> bool:
+def build_profile_file(
+    reference: Any, config: ArlequinConfig, registry: Any, path: Path, source: str | None = None
+) -> bool:
     """Fit the drift detectors on the training rows and save the profile to ``path``.
 
     :param reference: the training rows (pyarrow Table or pandas DataFrame, original columns).
+    :param source: where the rows came from (recorded in the profile).
     :returns: False when the profile API is not installed (logged; the run then has no profile).
     """
     try:
@@ -41,7 +44,7 @@ def build_profile_file(reference: Any, config: ArlequinConfig, registry: Any, pa
     except ImportError as exc:
         log.warning("profile_api_missing", error=str(exc), hint="the run will carry no drift profile")
         return False
-    build_profile(reference, config, registry).save(path)
+    build_profile(reference, config, registry, source=source).save(path)
     return True
 
 

@@ -166,12 +166,12 @@ class SklearnLogregTrainer(Trainer):
         label = self.label
         table, where = read_batches(data, config)
         y_all, missing = label.labels(table, where)
-        features = infer_features(table.schema, config, label.source_columns)
         labelled = table.filter(pa.array(~missing)) if missing.any() else table
         y = y_all[~missing]
         train_idx, test_idx = split_indices(y, config.training.test_size, config.training.seed, where)
         train_rows = labelled.take(pa.array(train_idx))
         test_rows = labelled.take(pa.array(test_idx))
+        features = infer_features(train_rows, config, label.source_columns)
         params = {**DEFAULT_PARAMS, **config.training.params}
         pipeline = build_pipeline(features, config.training.params)
         x_train = model_input(train_rows, features, where)

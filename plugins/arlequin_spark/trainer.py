@@ -162,13 +162,11 @@ class SparkLogregTrainer(Trainer):
     def train(self, data: Any, **kwargs: Any) -> TrainedModel:
         from pyspark import StorageLevel
         from pyspark.sql import functions as F
-        from pyspark.sql.pandas.types import to_arrow_schema
 
         heldout_uri = kwargs["heldout_uri"]
         config = self.config
         label = self.label
         df, where = self.read(data)
-        features = infer_features(to_arrow_schema(df.schema), config, label.source_columns)
         with_label = df.withColumn(LABEL, label.spark_label(df, where))
         labelled = with_label.filter(F.col(LABEL).isNotNull()).persist(StorageLevel.MEMORY_AND_DISK)
         try:
@@ -185,6 +183,9 @@ class SparkLogregTrainer(Trainer):
             t = config.training.test_size
             train_df, test_df = labelled.randomSplit([1.0 - t, t], seed=config.training.seed)
             train_df = train_df.persist(StorageLevel.MEMORY_AND_DISK)
+            # The drift profile needs the training rows on the driver anyway; the kinds come from them too.
+            reference = train_df.drop(LABEL).toArrow()
+            features = infer_features(reference, config, label.source_columns)
             params = dict(config.training.params)
             pipeline = build_pipeline(features, params)
             try:
@@ -196,7 +197,6 @@ class SparkLogregTrainer(Trainer):
             if len(y) == 0:
                 raise TrainingError(f"{where}: the held-out split is empty; lower [training] test_size or add rows")
             metrics = compute_metrics(y, proba)
-            reference = train_df.drop(LABEL).toArrow()
             example = train_df.select(*[quote(c) for c in features.columns]).limit(EXAMPLE_ROWS).toPandas()
             lr = model.stages[-1]
             effective = {p.name: v for p, v in lr.extractParamMap().items() if isinstance(v, (int, float, str, bool))}
