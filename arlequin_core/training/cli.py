@@ -151,7 +151,7 @@ def models_group(ctx: click.Context, as_json: bool) -> None:
         return
     metric = app.config.training.metric
     keys = [metric, *[k for k in ("roc_auc", "pr_auc", "f1", "log_loss") if k != metric]]
-    click.echo(f"{'version':>7}  {'aliases':<22} {'status':<12} {'created':<17} " + " ".join(f"{k:>9}" for k in keys))
+    click.echo(f"{'version':>7}  {'aliases':<22} {'status':<29} {'created':<17} " + " ".join(f"{k:>9}" for k in keys))
     for row in rows:
         created = (
             datetime.fromtimestamp(row["created"] / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M")
@@ -159,7 +159,7 @@ def models_group(ctx: click.Context, as_json: bool) -> None:
             else ""
         )
         values = " ".join(f"{_fmt(row['metrics'].get(k, float('nan'))):>9}" for k in keys)
-        click.echo(f"{row['version']:>7}  {','.join(row['aliases']):<22} {row['status']:<12} {created:<17} {values}")
+        click.echo(f"{row['version']:>7}  {','.join(row['aliases']):<22} {row['status']:<29} {created:<17} {values}")
 
 
 @models_group.command("rollback")

@@ -761,7 +761,12 @@ def list_models(config: ArlequinConfig) -> list[dict[str, Any]]:
                     metrics = dict(client.get_run(v.run_id).data.metrics)
                 except Exception:  # a deleted run must not hide the version
                     metrics = {}
-            status = "rejected" if reg.is_rejected(v) else "rolled back" if tags.get(reg.TAG_ROLLED_BACK) else ""
+            flags = [
+                ("rejected", reg.is_rejected(v)),
+                ("forced", tags.get(reg.TAG_FORCED) == "true"),
+                ("rolled-back", tags.get(reg.TAG_ROLLED_BACK) == "true"),
+            ]
+            status = ",".join(word for word, on in flags if on)
             rows.append(
                 {
                     "version": str(v.version),
