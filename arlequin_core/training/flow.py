@@ -30,6 +30,7 @@ import math
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -200,11 +201,16 @@ def _train_to_pending(
     pending = Pending.create(app.home)
     try:
         trained = trainer.train(data_uris, heldout_uri=str(pending.heldout))
-        trainer.save(trained.model, str(pending.model_dir), trained.example)
-        # Parquet keeps the example's dtypes exactly (JSON would turn 1.0 into 1 and change the signature).
-        trained.example.to_parquet(pending.example, index=False)
         source = safe_uri(_normalize_uri(data_uris[0])) if isinstance(data_uris[0], str) else None
-        has_profile = build_profile_file(trained.reference, app.config, app.registry, pending.profile, source)
+        # The profile (numpy/Arrow, releases the GIL) is built while the model is serialised.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="arlequin-profile") as pool:
+            profiling = pool.submit(
+                build_profile_file, trained.reference, app.config, app.registry, pending.profile, source
+            )
+            trainer.save(trained.model, str(pending.model_dir), trained.example)
+            # Parquet keeps the example's dtypes exactly (JSON would turn 1.0 into 1 and change the signature).
+            trained.example.to_parquet(pending.example, index=False)
+            has_profile = profiling.result()
         if drift_report is not None:
             pending.drift_report.write_text(json.dumps(redact(drift_report), indent=2, default=str), encoding="utf-8")
     except BaseException:

@@ -220,15 +220,19 @@ class SklearnLogregTrainer(Trainer):
             f"skops=={skops.__version__}",
         ]
 
-    @staticmethod
-    def _trusted_types(model: Any) -> list[str]:
+    def _trusted_types(self, model: Any) -> list[str]:
         """Types skops must trust to load ``model``: only numpy/scipy/scikit-learn ones are expected."""
         import skops.io
 
+        cached = self.options.get("_trusted")
+        if cached is not None and cached[0] is model:
+            return cached[1]
         untrusted = skops.io.get_untrusted_types(data=skops.io.dumps(model))
         foreign = [t for t in untrusted if not t.startswith(("numpy.", "scipy.", "sklearn."))]
         if foreign:
             raise TrainingError(f"the fitted pipeline holds unexpected types {foreign}; refusing to trust them")
+        # Saving and logging the same model would serialise it once more just to ask this again.
+        self.options["_trusted"] = (model, list(untrusted))
         return list(untrusted)
 
     def _flavor_kwargs(self, model: Any, example: pd.DataFrame) -> dict[str, Any]:
