@@ -275,12 +275,13 @@ def _finish(app: App, pending: Pending, trainer: Trainer, promote: bool) -> Retr
             step = "promote"
             promoted, previous, reason = _decide(client, tracking, pending, validation, promote)
             client.set_terminated(run_id, "FINISHED")
-        except (TrainingError, ModelRegistryError, InputError):
-            _mark_failed(pending)
-            raise
         except TrackingError as exc:
             _mark_failed(pending)
             raise TrackingError(f"{exc}; {_resume_hint(pending)}", pending.id) from None
+        except ArlequinError as exc:
+            # Not MLflow's fault (e.g. the champion's trainer is not installed): fix it, then resume.
+            _mark_failed(pending)
+            raise TrainingError(f"{exc}; {_resume_hint(pending)}") from exc
         except Exception as exc:
             _mark_failed(pending)
             log.error("mlflow_failed", step=step, pending_id=pending.id, error=f"{type(exc).__name__}: {exc}")

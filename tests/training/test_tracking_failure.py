@@ -147,3 +147,50 @@ def test_secrets_from_config_do_not_reach_mlflow_or_the_journal(write_batch, iso
         if path.is_file() and path.suffix in (".json", ".jsonl", ".yaml", ".txt", "") and path.stat().st_size < 5e6:
             assert b"tok-VERY-secret-991" not in path.read_bytes(), path
     assert b"tok-VERY-secret-991" not in (home / "mlflow.db").read_bytes()
+
+
+def test_crash_after_registration_does_not_register_twice(make_app, write_batch, monkeypatch) -> None:
+    from arlequin_core.training import flow
+
+    app = make_app()
+    retrain(app, [write_batch("a", n=1000, seed=1)])
+    real = flow._validate_pending
+
+    def crash(*args, **kwargs):
+        raise ConnectionError("tracking server went away")
+
+    # Fault injection: the process loses MLflow right after the version was created.
+    monkeypatch.setattr(flow, "_validate_pending", crash)
+    with pytest.raises(TrackingError, match="failed while validating against the champion") as info:
+        retrain(app, [write_batch("b", n=1000, seed=2)])
+    pending = Pending.open(app.config.home, info.value.pending_id)
+    assert pending.state["done"] == ["run", "params", "artifacts", "model", "register"]
+    assert pending.state["version"] == "2"
+
+    monkeypatch.setattr(flow, "_validate_pending", real)
+    result = resume(app, info.value.pending_id)
+    assert result.version == "2"
+    assert result.validation["champion_version"] == "1"
+    tracking = Tracking.from_config(app.config)
+    tracking.activate()
+    versions = MlflowClient(tracking.uri).search_model_versions("name = 'arlequin-model'")
+    assert sorted(str(v.version) for v in versions) == ["1", "2"]
+
+
+def test_crash_inside_registration_reuses_the_version_of_the_run(make_app, write_batch, monkeypatch) -> None:
+    app = make_app()
+    real = MlflowClient.set_registered_model_alias
+
+    def crash(self, name, alias, version):
+        raise ConnectionError("tracking server went away")
+
+    # Fault injection: the version exists, but the process dies before recording it.
+    monkeypatch.setattr(MlflowClient, "set_registered_model_alias", crash)
+    with pytest.raises(TrackingError, match="failed while registering the model version") as info:
+        retrain(app, [write_batch("a", n=1000)])
+    monkeypatch.setattr(MlflowClient, "set_registered_model_alias", real)
+    result = resume(app, info.value.pending_id)
+    assert (result.version, result.promoted) == ("1", True)
+    tracking = Tracking.from_config(app.config)
+    tracking.activate()
+    assert len(MlflowClient(tracking.uri).search_model_versions("name = 'arlequin-model'")) == 1
