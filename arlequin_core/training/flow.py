@@ -25,6 +25,8 @@ Spark champion and a scikit-learn challenger compare fairly. See
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import math
 import tempfile
@@ -167,7 +169,7 @@ def retrain(
         raise InputError("--data", "no training data given")
     with _RETRAIN_LOCK:
         trainer = trainer or make_trainer(app)
-        pending = _train_to_pending(app, trainer, list(data_uris), cause, drift_report, batch_ids)
+        pending = _train_to_pending(app, trainer, [str(u) for u in data_uris], cause, drift_report, batch_ids)
         return _finish(app, pending, trainer, promote=promote)
 
 
@@ -201,7 +203,7 @@ def _train_to_pending(
     pending = Pending.create(app.home)
     try:
         trained = trainer.train(data_uris, heldout_uri=str(pending.heldout))
-        source = safe_uri(_normalize_uri(data_uris[0])) if isinstance(data_uris[0], str) else None
+        source = safe_uri(_normalize_uri(data_uris[0]))
         # The profile (numpy/Arrow, releases the GIL) is built while the model is serialised.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="arlequin-profile") as pool:
             profiling = pool.submit(
@@ -463,7 +465,11 @@ def _register(client: Any, tracking: Tracking, pending: Pending, trainer: Traine
     if existing:
         version = existing[0]
     else:
-        version = mlflow.register_model(pending.state["model_uri"], name, await_registration_for=60)
+        # mlflow.register_model prints progress straight to stderr; keep it out of the daemon's JSON log.
+        chatter = io.StringIO()
+        with contextlib.redirect_stderr(chatter):
+            version = mlflow.register_model(pending.state["model_uri"], name, await_registration_for=60)
+        log.debug("mlflow_register_model", output=chatter.getvalue().strip())
     tags = {reg.TAG_TRAINER: trainer.name, reg.TAG_PENDING: pending.id}
     for key, value in tags.items():
         client.set_model_version_tag(name, version.version, key, value)

@@ -16,6 +16,7 @@ documented environment variables and are never logged.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from dataclasses import dataclass
@@ -111,6 +112,8 @@ class Tracking:
         if mlflow_cfg.token is not None:
             env["MLFLOW_TRACKING_TOKEN"] = mlflow_cfg.token.get_secret_value()
         os.environ.update(env)
+        # MLflow installs its own INFO handler; its chatter would break the daemon's JSON log lines.
+        logging.getLogger("mlflow").setLevel(max(logging.getLogger().getEffectiveLevel(), logging.WARNING))
         if self.uri.startswith("sqlite:///"):
             Path(self.uri[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
         mlflow.set_tracking_uri(self.uri)
