@@ -108,6 +108,8 @@ class DriftSection(Section):
     missing_threshold: float = Field(default=0.05, ge=0.0, lt=1.0)
     #: Number columns with at most this many distinct reference values are categorical.
     categorical_max_distinct: int = Field(default=20, ge=1)
+    #: Fit on a seeded uniform sample of at most this many reference rows (0: all rows).
+    reference_sample: int = Field(default=0, ge=0)
 
 
 class MlflowSection(Section):
