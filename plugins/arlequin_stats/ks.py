@@ -60,7 +60,7 @@ class KolmogorovSmirnov(Detector):
         ordered = sorted_values(reference)
         if ordered.size == 0:
             raise ValueError("cannot fit ks: the reference column has no non-missing values")
-        last_of_run = np.flatnonzero(np.diff(ordered))
+        last_of_run = np.flatnonzero(ordered[1:] != ordered[:-1])
         ends = np.append(last_of_run, ordered.size - 1)
         self.values = ordered[ends]
         self.cumulative = (ends + 1).astype(np.int64)

@@ -93,6 +93,16 @@ def test_ks_matches_scipy_for_disjoint_and_identical_samples():
     check_ks(np.full(7, 3.0), np.full(4, 4.0))  # constant, different
 
 
+def test_ks_matches_scipy_with_infinities():
+    rng = np.random.default_rng(9)
+    a = np.concatenate([rng.normal(size=300), [np.inf, np.inf, -np.inf]])
+    b = np.concatenate([rng.normal(size=200), [np.inf] * 5, [-np.inf] * 2])
+    check_ks(a, b)
+    check_ks(b, a)
+    same_with_repeated_infinity = np.array([1.0, 2.0, 3.0, np.inf, np.inf])
+    check_ks(same_with_repeated_infinity, same_with_repeated_infinity.copy())  # D = 0
+
+
 ALL_BRANCHES = (0.5, 2.19, 2.2, 3.0, 10.0, 60.0, 200.0, 369.0, 400.0)
 
 
