@@ -42,7 +42,7 @@ from typing import Any
 
 from arlequin_core.app import App
 from arlequin_core.bus import BusClosedError
-from arlequin_core.errors import ArlequinError, ConfigError, PluginError
+from arlequin_core.errors import ArlequinError, ConfigError, PluginError, UnknownComponentError
 from arlequin_core.events import DataArrived
 from arlequin_core.ledger import Batch, Ledger, LedgerPlugin, open_ledger
 from arlequin_core.logs import get_logger
@@ -134,14 +134,18 @@ def build_sources(app: App, targets: Sequence[str] = (), interval: float | None 
             instance = kind if len(targets) == 1 else f"{kind}-{n}"
             sources.append(app.component("source", kind)(table, app, instance))
         return sources
+    where = app.config.source_path or "(no config file)"
     for instance, raw in app.config.sources.items():
         table = dict(raw)
         kind = str(table.pop("type", instance))
         if not table.pop("enabled", True):
             continue
-        sources.append(app.component("source", kind)(table, app, instance))
+        try:
+            cls = app.component("source", kind)
+        except UnknownComponentError as exc:
+            raise ConfigError(f"{where}: key sources.{instance}.type: {exc}") from None
+        sources.append(cls(table, app, instance))
     if not sources:
-        where = app.config.source_path or "(no config file)"
         raise ConfigError(
             f"{where}: nothing to watch; run `arlequin watch DIR_OR_URI` or add a [sources.<name>] table "
             "(see docs/watching.md)"

@@ -10,6 +10,7 @@ so a source may (and should) err on the side of reporting again, e.g. after a re
 from __future__ import annotations
 
 import hashlib
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,8 +24,8 @@ def batch_id(uri: str, size: int, mtime: float | None) -> str:
 
     The same bytes seen again (by a rescan, after a restart, by another event) get the
     same id; a file re-written in place gets a new mtime and so a new id, i.e. it is a
-    new batch. The mtime is rounded to milliseconds, the precision HDFS reports, so a
-    local source and a poll source agree.
+    new batch. The mtime is truncated to milliseconds, the precision HDFS reports, so
+    a local source and a poll source agree.
 
     :param uri: the batch's URI as the source reports it (a path, or ``scheme://...``).
     :param size: bytes (for a directory, the sum of its data files).
@@ -32,7 +33,8 @@ def batch_id(uri: str, size: int, mtime: float | None) -> str:
         when the filesystem reports none (then only the size tells rewrites apart).
     :returns: 16 hex characters (64 bits of SHA-256).
     """
-    mtime_ms = "-" if mtime is None else str(round(mtime * 1000))
+    # The epsilon keeps 1700000000.123 (stored as ...122.99998 ms) on the right millisecond.
+    mtime_ms = "-" if mtime is None else str(math.floor(mtime * 1000 + 1e-3))
     digest = hashlib.sha256(f"{uri}\0{size}\0{mtime_ms}".encode()).hexdigest()
     return digest[:16]
 

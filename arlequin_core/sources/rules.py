@@ -124,7 +124,8 @@ def find_batches(walk: Iterable[WalkStep]) -> list[Found]:
     Hidden directories are pruned (so ``_temporary`` is never entered); a directory
     holding ``_SUCCESS`` is one batch with its whole subtree (partitioned output
     included); a directory holding ``_temporary`` is an output still being written,
-    nothing below it is a batch yet.
+    nothing below it is a batch yet. Markers in the root itself mean nothing (the
+    root is never a batch).
     """
     outputs: dict[Parts, list[Any]] = {}
     unfinished: set[Parts] = set()
@@ -137,7 +138,7 @@ def find_batches(walk: Iterable[WalkStep]) -> list[Found]:
         if owner is None and dir_parts and SUCCESS_MARKER in files:
             owner = dir_parts
             outputs[owner] = [0, files[SUCCESS_MARKER][1]]
-        elif owner is None and TEMPORARY_DIR in subdirs:
+        elif owner is None and dir_parts and TEMPORARY_DIR in subdirs:
             unfinished.add(dir_parts)
             subdirs[:] = []
             continue
