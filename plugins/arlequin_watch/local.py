@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import logging
 import os
 import sys
 import threading
@@ -49,6 +50,16 @@ from arlequin_core.sources import rules
 from arlequin_core.sources.base import Emit, Landed, Source
 
 log = get_logger(__name__)
+
+
+class _StopRaceFilter(logging.Filter):
+    """Drop watchdog's ERROR about reading events while its thread stops: our own stop causes it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("InotifyEmitter.queue_events() called when the thread is inactive")
+
+
+logging.getLogger("watchdog.observers.inotify").addFilter(_StopRaceFilter())
 
 
 class LocalSourceConfig(Section):
