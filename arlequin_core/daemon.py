@@ -256,6 +256,8 @@ class Daemon:
         self._force = threading.Event()
         self._dispatcher: threading.Thread | None = None
         self._started = False
+        #: Set by :meth:`stop`: every batch got its verdict and every event was delivered.
+        self.drained = False
 
     # ---------------------------------------------------------------- lifecycle
     def start(self, dispatch: bool = True) -> None:
@@ -298,9 +300,12 @@ class Daemon:
     def stop(self, timeout: float | None = None) -> list[str]:
         """Stop sources and dispatching, wait for batches in flight, stop sinks, release the home.
 
-        :param timeout: seconds to wait for verdicts (default ``[watch] drain_timeout``).
-        :returns: ids of batches still in flight (left ``processing``: reprocessed at
-            the next start). When empty, every event they caused was delivered too.
+        Sets :attr:`drained`: True when every batch in flight got its verdict and every
+        event published so far (verdicts, what they caused) was delivered in time.
+
+        :param timeout: seconds to wait (default ``[watch] drain_timeout``).
+        :returns: ids of batches still in flight: left ``processing``, so the next
+            start processes them again.
         """
         if timeout is None:
             timeout = self.app.config.watch.drain_timeout
@@ -316,23 +321,23 @@ class Daemon:
             self._dispatcher.join()
             self._dispatcher = None
         leftover = self._drain(deadline)
-        if not leftover and self._started:
-            leftover = self._join_bus(deadline)
+        self.drained = not leftover and (not self._started or self._join_bus(deadline))
         for sink in self._sinks:
             try:
                 sink.close()
             except Exception as exc:
                 log.exception("sink_close_failed", sink=getattr(sink, "name", repr(sink)), error=str(exc))
         self._sinks = []
-        if not leftover:
+        if leftover:
+            log.warning("batches_left_in_flight", count=len(leftover), batch_ids=leftover)
+        if self.drained:
             for name in self._plugin_names:
                 self.app.host.pm.unregister(name=name)
             self._plugin_names = []
             if self.ledger is not None:
                 self.ledger.close()
                 self.ledger = None
-        else:
-            log.warning("batches_left_in_flight", count=len(leftover), batch_ids=leftover)
+        # else: a verdict may still come from a busy consumer; keep recording it.
         self.lock.release()
         self._started = False
         return leftover
@@ -346,10 +351,11 @@ class Daemon:
                 self._cond.wait(min(remaining, 0.2))
             return list(self._in_flight)
 
-    def _join_bus(self, deadline: float) -> list[str]:
+    def _join_bus(self, deadline: float) -> bool:
         # Verdicts cause further events (drift -> sinks); deliver them too, within the deadline.
         joiner = threading.Thread(target=self.app.bus.join, name="arlequin-bus-join", daemon=True)
         joiner.start()
+        joiner.join(max(0.0, min(deadline - time.monotonic(), 0.5)))  # a quiet bus joins at once
         while joiner.is_alive() and not self._force.is_set():
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -357,8 +363,8 @@ class Daemon:
             joiner.join(min(remaining, 0.2))
         if joiner.is_alive():
             log.warning("events_left_undelivered", hint="they are in the journal; sinks can replay them")
-            return ["(undelivered events)"]
-        return []
+            return False
+        return True
 
     def run(self) -> list[str]:
         """Start, wait for SIGINT or SIGTERM, stop; a second signal stops without waiting.

@@ -65,11 +65,12 @@ def watch_cmd(ctx: click.Context, targets: tuple[str, ...], interval: float | No
     sources = build_sources(app, targets, interval)
     daemon = Daemon(app, sources=sources, max_in_flight=max_in_flight)
     leftover = daemon.run()
-    if leftover:
-        click.echo(
-            f"error: stopped with {len(leftover)} batch(es) unfinished; they are processed again at the next start",
-            err=True,
-        )
+    if not daemon.drained:
+        if leftover:
+            message = f"{len(leftover)} batch(es) unfinished; they are processed again at the next start"
+        else:
+            message = "events left undelivered; they are in the journal (sinks can replay them)"
+        click.echo(f"error: stopped with {message}", err=True)
         sys.stdout.flush()
         sys.stderr.flush()
         # Worker threads may still hold a consumer; closing the app would wait for them.
@@ -212,10 +213,10 @@ def retry_cmd(ctx: click.Context, batch: str, timeout: float | None) -> None:
     try:
         result = daemon.process([target.batch_id], timeout=timeout)
     finally:
-        leftover = daemon.stop(timeout=0 if timeout == 0 else None)
+        daemon.stop(timeout=0 if timeout == 0 else None)
     after = result[0] if result else target
     click.echo(f"{after.batch_id}  {after.uri}: {after.state}" + (f" ({after.reason})" if after.reason else ""))
-    if leftover or after.state not in ("done", "rejected"):
+    if not daemon.drained or after.state not in ("done", "rejected"):
         click.echo("error: no verdict in time; the batch is processed again at the next `arlequin watch`", err=True)
         sys.stdout.flush()
         sys.stderr.flush()
@@ -228,7 +229,7 @@ def retry_cmd(ctx: click.Context, batch: str, timeout: float | None) -> None:
 
 
 def _echo_queued(app: App, batch: Batch, pid: int | None) -> None:
-    who = f"the running watcher (pid {pid})" if pid else "the running watcher"
+    who = f"the running watcher (pid {pid})" if pid and pid > 0 else "the running watcher"
     click.echo(
         f"{batch.batch_id}  {batch.uri}: pending again; {who} picks it up within "
         f"{app.config.watch.sweep_interval:g} s (see `arlequin status`)"

@@ -24,9 +24,11 @@ import errno
 import fcntl
 import logging
 import os
+import signal
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +62,8 @@ class _StopRaceFilter(logging.Filter):
 
 
 logging.getLogger("watchdog.observers.inotify").addFilter(_StopRaceFilter())
+# Watchdog warns when `mkdir -p` makes it add a watch twice; it keeps one, nothing is lost.
+warnings.filterwarnings("ignore", message="Callback with id .* already exists", category=RuntimeWarning)
 
 
 class LocalSourceConfig(Section):
@@ -87,7 +91,7 @@ def open_for_writing(path: str) -> bool | None:
     except OSError:
         return None
     try:
-        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
+        take_read_lease(fd)
     except OSError as exc:
         return True if exc.errno == errno.EAGAIN else None
     else:
@@ -95,6 +99,17 @@ def open_for_writing(path: str) -> bool | None:
         return False
     finally:
         os.close(fd)
+
+
+def take_read_lease(fd: int) -> None:
+    """Take a read lease on ``fd`` (opened read-only); raises ``OSError`` (EAGAIN: a writer has it).
+
+    A writer opening the file while we hold the lease makes the kernel signal the lease
+    holder, with SIGIO unless told otherwise, and SIGIO's default action terminates the
+    process. SIGURG is ignored by default and used by nothing in Python: signal that.
+    """
+    fcntl.fcntl(fd, fcntl.F_SETSIG, signal.SIGURG)
+    fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
 
 
 class _Handler(FileSystemEventHandler):

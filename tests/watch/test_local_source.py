@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from arlequin_watch.local import LocalSource, open_for_writing
+from arlequin_watch.local import LocalSource, open_for_writing, take_read_lease
 
 from arlequin_core.errors import ConfigError
 from arlequin_core.io import read_table
 from arlequin_core.sources.base import Landed
 
 from .conftest import land, table, wait_for, write_parquet_slowly
+
+# pytest resets warning filters per test; the source silences this one in production (see local.py).
+pytestmark = pytest.mark.filterwarnings("ignore:Callback with id .* already exists:RuntimeWarning")
 
 
 class Collector:
@@ -147,6 +153,22 @@ def test_open_for_writing_asks_the_kernel(isolated: Path) -> None:
     with open(path, "rb"):
         assert open_for_writing(str(path)) is False  # readers do not count
     assert open_for_writing(str(isolated / "missing")) is None
+
+
+def test_a_writer_breaking_our_lease_does_not_kill_the_watcher(isolated: Path) -> None:
+    path = isolated / "f.bin"
+    path.write_bytes(b"abc")
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        take_read_lease(fd)
+        # The writer's open() waits for the lease; the kernel signals us meanwhile.
+        writer = subprocess.Popen([sys.executable, "-c", f"open({str(path)!r}, 'ab').write(b'more')"])
+        time.sleep(0.3)
+        fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)
+        assert writer.wait(timeout=30) == 0
+    finally:
+        os.close(fd)
+    assert path.read_bytes() == b"abcmore"  # and this process is still alive to check it
 
 
 def test_missing_directory_is_a_config_error_naming_the_key(isolated: Path) -> None:
