@@ -18,6 +18,7 @@ from arlequin_core.io import read_table, write_table_atomic
 
 from .conftest import table, wait_for
 from .test_local_source import Collector
+from .webhdfs_server import WebHDFSServer
 
 
 @pytest.fixture
@@ -143,3 +144,36 @@ def test_poll_config_errors_name_the_key() -> None:
         PollSource({"uri": "memory://x", "interval": 0}, instance="remote")
     with pytest.raises(ConfigError, match=r"sources\.remote\.uri: cannot open"):
         PollSource({"uri": "nosuchproto://x"}, instance="remote")
+
+
+def test_poll_webhdfs_against_the_documented_rest_api(isolated: Path) -> None:
+    served = isolated / "hdfs"
+    (served / "landing").mkdir(parents=True)
+    with WebHDFSServer(served) as namenode:
+        source = PollSource({"uri": f"{namenode.uri}/landing", "interval": 3600}, instance="hdfs")
+        emitted = Collector()
+        source.start(emitted)
+        try:
+            write_table_atomic(table(7), str(served / "landing" / "b1.parquet"))
+            out = served / "landing" / "spark-out"
+            write_table_atomic(table(3), str(out / "part-00000.parquet"))
+            (out / "_temporary").mkdir()
+            source.poll()
+            source.poll()
+            assert emitted.uris() == [f"{namenode.uri}/landing/b1.parquet"]
+            (out / "_temporary").rmdir()
+            (out / "_SUCCESS").touch()
+            source.poll()
+            assert emitted.uris()[1:] == [f"{namenode.uri}/landing/spark-out"]
+            first = emitted.items[0]
+            assert first.mtime == int((served / "landing" / "b1.parquet").stat().st_mtime * 1000) / 1000
+            assert read_table(first.uri).num_rows == 7  # OPEN through the data-node redirect
+            assert read_table(emitted.items[1].uri).num_rows == 3
+            roles = {(op, role) for op, _, role in namenode.requests}
+            assert {("LISTSTATUS", "namenode"), ("OPEN", "namenode"), ("OPEN", "datanode")} <= roles
+        finally:
+            source.stop()
+        namenode.stop()  # the name node goes away: polls fail, are logged, and go on
+        with structlog.testing.capture_logs() as logs:
+            source.poll()
+        assert [entry["event"] for entry in logs] == ["poll_listing_failed"]
