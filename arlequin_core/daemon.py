@@ -52,8 +52,10 @@ log = get_logger(__name__)
 
 LOCK_NAME = "watch.lock"
 LEDGER_PLUGIN = "ledger"
-#: A function that starts the sinks of ``app`` and returns objects with ``close()``.
+#: Starts the sinks of ``app`` (registered on its plugin manager) and returns them.
 SinkStarter = Callable[[App], Sequence[Any]]
+#: Unregisters and closes what a :data:`SinkStarter` returned.
+SinkStopper = Callable[[App, Sequence[Any]], None]
 
 
 class DaemonError(ArlequinError):
@@ -82,12 +84,28 @@ def default_consumers(app: App) -> list[Any]:
     return consumers
 
 
-def default_sinks(app: App) -> list[Any]:
+def default_start_sinks(app: App) -> list[Any]:
     """Start the sinks the daemon runs with; none until the sinks are wired in.
 
-    Returns objects with a ``close()`` method, closed when the daemon stops.
+    Same contract as ``arlequin_core.sinks.start_sinks``: returns the started sinks,
+    registered on ``app.host.pm``, for :func:`default_stop_sinks`.
     """
     return []
+
+
+def default_stop_sinks(app: App, sinks: Sequence[Any]) -> None:
+    """Unregister ``sinks`` from the plugin manager and close them, newest first.
+
+    Same contract as ``arlequin_core.sinks.stop_sinks``; one failing ``close`` does
+    not keep the others open.
+    """
+    for sink in reversed(list(sinks)):
+        if app.host.pm.is_registered(sink):
+            app.host.pm.unregister(sink)
+        try:
+            sink.close()
+        except Exception as exc:
+            log.error("sink_close_failed", sink=getattr(sink, "name", repr(sink)), error=f"{type(exc).__name__}: {exc}")
 
 
 def _load_factory(spec: str) -> Callable[[App], Any]:
@@ -224,7 +242,8 @@ class Daemon:
     :param sources: sources to start (may be empty: :meth:`process` needs none).
     :param consumers: plugin objects consuming ``data-arrived``; default
         :func:`default_consumers`.
-    :param sinks: starts the sinks; default :func:`default_sinks`.
+    :param start_sinks: starts the sinks at :meth:`start`; default :func:`default_start_sinks`.
+    :param stop_sinks: stops them at :meth:`stop`; default :func:`default_stop_sinks`.
     :param max_in_flight: overrides ``[watch] max_in_flight``.
     """
 
@@ -233,13 +252,15 @@ class Daemon:
         app: App,
         sources: Sequence[Source] = (),
         consumers: Sequence[Any] | None = None,
-        sinks: SinkStarter | None = None,
+        start_sinks: SinkStarter | None = None,
+        stop_sinks: SinkStopper | None = None,
         max_in_flight: int | None = None,
     ) -> None:
         self.app = app
         self.sources = list(sources)
         self.consumers = list(consumers) if consumers is not None else default_consumers(app)
-        self._start_sinks = sinks or default_sinks
+        self._start_sinks = start_sinks or default_start_sinks
+        self._stop_sinks = stop_sinks or default_stop_sinks
         settings = app.config.watch
         self.max_in_flight = max_in_flight or settings.max_in_flight
         self.sweep_interval = settings.sweep_interval
@@ -322,11 +343,10 @@ class Daemon:
             self._dispatcher = None
         leftover = self._drain(deadline)
         self.drained = not leftover and (not self._started or self._join_bus(deadline))
-        for sink in self._sinks:
-            try:
-                sink.close()
-            except Exception as exc:
-                log.exception("sink_close_failed", sink=getattr(sink, "name", repr(sink)), error=str(exc))
+        try:
+            self._stop_sinks(self.app, self._sinks)
+        except Exception as exc:
+            log.exception("sinks_stop_failed", error=str(exc))
         self._sinks = []
         if leftover:
             log.warning("batches_left_in_flight", count=len(leftover), batch_ids=leftover)

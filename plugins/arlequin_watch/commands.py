@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from collections import deque
+from pathlib import Path
 from typing import Any
 
 import click
@@ -142,7 +143,8 @@ def status_cmd(ctx: click.Context, n_events: int, as_json: bool) -> None:
     if data["rejected"]:
         click.echo("rejected (latest first; `arlequin retry BATCH` processes one again):")
         for b in data["rejected"]:
-            click.echo(f"  {b['batch_id']}  {b['uri']}\n      {b['reason']}")
+            reason = (b["reason"] or "").splitlines() or [""]  # the first line says it; --json has all
+            click.echo(f"  {b['batch_id']}  {b['uri']}\n      {reason[0]}")
     if data["events"]:
         click.echo(f"last {len(data['events'])} events:")
         for e in data["events"]:
@@ -156,11 +158,13 @@ def status_cmd(ctx: click.Context, n_events: int, as_json: bool) -> None:
 
 
 def resolve_batch(ledger: Ledger, ref: str) -> Batch:
-    """The batch ``ref`` names: an id, a unique id prefix, or a URI (its newest batch).
+    """The batch ``ref`` names: an id, a unique id prefix, a URI or a (relative) path (its newest batch).
 
     :raises BatchNotFoundError: nothing matches, or an id prefix matches several batches.
     """
     matches = ledger.find(ref)
+    if not matches and "://" not in ref:
+        matches = ledger.find(str(Path(ref).expanduser().resolve()))  # a relative local path
     if not matches:
         raise BatchNotFoundError(f"no batch matches {ref!r}; `arlequin status` lists rejected batches")
     exact = [b for b in matches if b.batch_id == ref]

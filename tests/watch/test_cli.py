@@ -181,7 +181,7 @@ def test_retry_without_a_watcher_processes_the_batch_here(app: App, landing: Pat
     runner = CliRunner()
     again = runner.invoke(main, ["retry", batch.batch_id[:8]], env={"ARLEQUIN_TEST_COLUMNS": "x,z"})
     assert again.exit_code == 2 and "rejected" in again.output  # same cause, same verdict
-    fixed = runner.invoke(main, ["retry", str(landing / "a.parquet")], env={"ARLEQUIN_TEST_COLUMNS": "x"})
+    fixed = runner.invoke(main, ["retry", "landing/a.parquet"], env={"ARLEQUIN_TEST_COLUMNS": "x"})
     assert fixed.exit_code == 0, fixed.output
     assert f"{batch.batch_id}  {landing / 'a.parquet'}: done" in fixed.output
     assert _batches()["a.parquet"].attempts == 3

@@ -16,7 +16,7 @@ from arlequin_core.app import App
 from arlequin_core.config import load_config
 from arlequin_core.daemon import Daemon, DaemonError, DaemonLock, build_sources
 from arlequin_core.errors import ConfigError
-from arlequin_core.events import DataArrived
+from arlequin_core.events import BatchChecked, DataArrived
 from arlequin_core.io import write_table_atomic
 from arlequin_core.ledger import open_ledger
 
@@ -146,21 +146,38 @@ def test_second_daemon_on_the_same_home_is_refused(app: App, landing: Path, star
     assert DaemonLock(app.home).holder() is not None
 
 
-def test_sinks_are_started_with_the_app_and_closed_on_stop(app: App, landing: Path) -> None:
-    closed: list[str] = []
+class ProbeSink:
+    """A sink as ``arlequin_core.sinks`` makes them: a plugin object with event hooks and ``close()``."""
 
-    class Sink:
-        name = "probe"
+    name = "probe"
 
-        def close(self) -> None:
-            closed.append(self.name)
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+        self.closed = False
 
-    started: list[App] = []
-    daemon = Daemon(app, consumers=[ReadCheck(app)], sinks=lambda a: started.append(a) or [Sink()])
+    @hookimpl
+    def arlequin_on_batch_checked(self, event: BatchChecked) -> None:
+        self.seen.append(event.uri)
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_sinks_start_with_the_daemon_get_its_events_and_stop_with_it(app: App, landing: Path) -> None:
+    sink = ProbeSink()
+
+    def start_sinks(a: App) -> list[ProbeSink]:
+        a.host.pm.register(sink, name="sink:probe")
+        return [sink]
+
+    daemon = Daemon(app, sources=[_local(landing)], consumers=[ReadCheck(app)], start_sinks=start_sinks)
     daemon.start()
-    assert started == [app] and closed == []
-    assert daemon.stop() == []
-    assert closed == ["probe"] and DaemonLock(app.home).holder() is None
+    land(landing / "a.parquet")
+    wait_for(lambda: daemon.ledger.counts()["done"] == 1, what="done")
+    assert daemon.stop() == [] and daemon.drained
+    assert sink.seen == [str(landing / "a.parquet")]  # delivered before stop returned
+    assert sink.closed and not app.host.pm.is_registered(sink)
+    assert DaemonLock(app.home).holder() is None
 
 
 def test_build_sources_from_targets_and_from_config(isolated: Path, landing: Path) -> None:
