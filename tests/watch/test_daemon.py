@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from arlequin_core.events import BatchChecked, DataArrived
 from arlequin_core.io import write_table_atomic
 from arlequin_core.ledger import open_ledger
 
-from .conftest import journal_events, land, table, wait_for
+from .conftest import journal_events, land, table, wait_for, write_parquet_slowly
 from .consumers import ReadCheck
 
 
@@ -58,6 +59,19 @@ def test_bad_batches_are_rejected_with_reasons_and_the_daemon_goes_on(app: App, 
     rejected = journal_events(app.home, "batch-rejected")
     assert len(rejected) == 5 and all(str(landing) in e.reason for e in rejected)  # reasons name the file
     assert sorted(p.name for p in landing.iterdir()) == sorted(states)  # nothing moved or deleted
+
+
+def test_a_file_written_slowly_under_its_final_name_is_read_once_whole(app: App, landing: Path, start_daemon) -> None:
+    consumer = ReadCheck(app)
+    daemon = start_daemon(app, [_local(landing)], consumer)
+    chunk_done: list[float] = []
+    write_parquet_slowly(
+        landing / "slow.parquet", chunks=4, pause=0.15, on_chunk=lambda _: chunk_done.append(time.monotonic())
+    )
+    wait_for(lambda: daemon.ledger.counts()["done"] == 1, what="the verdict")
+    assert consumer.read == [(str(landing / "slow.parquet"), 5000, consumer.read[0][2])]
+    assert consumer.read[0][2] > chunk_done[-1]  # read after the last chunk (then close), never before
+    assert journal_events(app.home, "batch-rejected") == [] and len(consumer.arrived) == 1
 
 
 def test_restart_neither_reprocesses_done_batches_nor_loses_pending_ones(config_file: Path, landing: Path) -> None:
