@@ -95,12 +95,16 @@ def generate(
     bar = show_progress(progress, batches, rows)
 
     def report(entry: dict[str, Any]) -> None:
-        if bar:
-            from tqdm import tqdm
+        lines = [_line(entry)]
+        if entry["index"] == 0 and reference is not None:  # it was written before batch 0
+            lines.insert(0, f"reference: {reference} ({reference_rows or rows} rows, undrifted)")
+        for line in lines:
+            if bar:
+                from tqdm import tqdm
 
-            tqdm.write(_line(entry))  # above the bar, not through it
-        else:
-            click.echo(_line(entry))
+                tqdm.write(line)  # above the bar, not through it
+            else:
+                click.echo(line)
 
     manifest = generate_batches(
         out,
@@ -118,8 +122,6 @@ def generate(
         on_batch=report,
     )
     drifted = sum(1 for b in manifest["batches"] if b["drifted_columns"] or b["concept_drift"])
-    if manifest["reference"]:
-        click.echo(f"reference: {manifest['reference']['uri']} ({manifest['reference']['rows']} rows)")
     click.echo(
         f"wrote {batches} batches of {rows} rows to {out} ({drifted} drifted; scenario {manifest['scenario']}); "
         f"ground truth in {out.rstrip('/')}/manifest.json"

@@ -33,8 +33,9 @@ def test_generate_writes_a_drifting_stream(tmp_path: Path) -> None:
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0] == "batch-00000.parquet  2024-01-01  no drift"
-    assert lines[3].startswith("batch-00003.parquet  2024-01-04  drifted: amount 0.")
+    assert lines[0] == f"reference: {tmp_path / 'reference.parquet'} (4000 rows, undrifted)"
+    assert lines[1] == "batch-00000.parquet  2024-01-01  no drift"
+    assert lines[4].startswith("batch-00003.parquet  2024-01-04  drifted: amount 0.")
     assert "wrote 5 batches of 2000 rows" in lines[-1] and "(2 drifted;" in lines[-1]
     manifest = json.loads((tmp_path / "stream" / "manifest.json").read_text())
     assert manifest["seed"] == 3 and manifest["reference"]["rows"] == 4000 and manifest["complete"]
