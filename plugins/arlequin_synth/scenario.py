@@ -56,6 +56,7 @@ import difflib
 import itertools
 import json
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -278,8 +279,11 @@ def _split_text(spec: str) -> list[dict[str, Any]]:
     if not spec.strip():
         raise ScenarioError("empty scenario; use 'none' for no drift, or e.g. 'sudden:amount_scale=1.5,start=3'")
     items = []
-    for i, part in enumerate(spec.split("+"), 1):
+    # A '+' before a letter joins components; "amount_shift=+5" and "1e+3" stay numbers.
+    for i, part in enumerate(re.split(r"\+(?=\s*[A-Za-z])", spec), 1):
         part = part.strip()
+        if not part:
+            raise ScenarioError(f"scenario component {i} is empty (a stray '+' in {spec!r}?)")
         timing, _, rest = part.partition(":")
         item: dict[str, Any] = {"timing": timing.strip(), "_text": part}
         for pair in filter(None, (p.strip() for p in rest.split(","))):

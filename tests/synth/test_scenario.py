@@ -20,6 +20,13 @@ def test_brief_example_parses_with_defaults_spelled_out() -> None:
     ]
 
 
+def test_plus_signs_in_numbers_do_not_split_components() -> None:
+    scenario = parse_scenario("sudden:amount_shift=+5,account_balance_scale=1e+1 + gradual:amount_shift=-2.5")
+    assert [c.timing for c in scenario.components] == ["sudden", "gradual"]
+    assert scenario.components[0].drifts[0].params == {"scale": 1.0, "shift": 5.0}
+    assert scenario.components[0].drifts[1].params == {"scale": 10.0, "shift": 0.0}
+
+
 def test_canonical_spec_round_trips() -> None:
     text = (
         "gradual:amount_shift=20,column=channel,category=mobile,factor=3,duration=4"
@@ -113,6 +120,8 @@ def test_json_file(tmp_path: Path) -> None:
     ("spec", "message"),
     [
         ("", "empty scenario"),
+        ("+sudden:amount_scale=2", "scenario component 1 is empty (a stray '+'"),
+        ("sudden:amount_scale=2+", "amount_scale='2+' is not a number"),
         ("sometimes:amount_scale=2", "unknown timing 'sometimes'"),
         ("suden:amount_scale=2", "did you mean 'sudden'"),
         ("sudden:amout_scale=2", "unknown key 'amout_scale' (did you mean 'amount_scale'?)"),

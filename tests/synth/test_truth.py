@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pytest
-from arlequin_synth import FEATURE_COLUMNS, TransactionGenerator
+from arlequin_synth import CATEGORICAL_COLUMNS, FEATURE_COLUMNS, NUMERIC_COLUMNS, TransactionGenerator, truth
 from arlequin_synth.truth import category_probs, detectable_effect
 
 from .helpers import drift_p_value, empirical_effect, frequencies, null_rate, sampling_tolerance, values
@@ -167,3 +167,21 @@ def test_drifted_columns_are_flagged_by_sound_tests_even_in_small_batches(rows: 
         for column in set(FEATURE_COLUMNS) - set(batch.truth["affected_columns"]):
             assert batch.truth["effects"][column] == 0
     assert flagged >= 10
+
+
+def test_exact_marginals_match_the_sampled_rows() -> None:
+    """One-sample check of truth.marginals itself, column by column (the KS bound is the 99.9 % one)."""
+    gen = TransactionGenerator("sudden:amount_scale=1.3,amount_shift=-5,category=travel,factor=2,start=0", seed=13)
+    rows = 50_000
+    table = gen.batch(0, rows)
+    pop = gen.scenario.population(gen.scenario.states(0)[0].intensities)
+    exact = truth.marginals(pop)
+    for column in NUMERIC_COLUMNS:
+        grid = truth.FLOAT_GRID if column in truth.schema.FLOAT_COLUMNS else truth.INT_GRIDS[column]
+        sample = np.sort(values(table, column))
+        empirical = np.searchsorted(sample, grid, side="right") / rows
+        assert np.abs(empirical - exact[column][1:]).max() < 1.95 / np.sqrt(rows), column
+    for column in CATEGORICAL_COLUMNS:
+        names = ["False", "True"] if column == "is_foreign" else pop.categories(column)
+        observed = frequencies(table, column)
+        assert [observed.get(n, 0.0) for n in names] == pytest.approx(exact[column][1:], abs=0.01), column
