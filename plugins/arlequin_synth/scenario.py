@@ -13,6 +13,8 @@ and the drifts that follow it::
     recurring:concept=card_testing,period=7,length=2
     sudden:new_category=crypto,share=0.1,like=online_retail+recurring:amount_shift=20
 
+A ``+`` followed by a letter starts the next component (``amount_shift=+5`` is a number).
+
 Timing keys (batch indices count from 0):
 
 ``start`` (default 1; recurring: 5)
