@@ -308,7 +308,10 @@ def _load_file(path: Path) -> list[Mapping[str, Any]]:
         if path.suffix.lower() == ".json":
             data = json.loads(text)
         else:
-            import tomllib
+            try:
+                import tomllib
+            except ModuleNotFoundError:  # Python 3.10
+                import tomli as tomllib
 
             data = tomllib.loads(text)
     except (ValueError, TypeError) as exc:
