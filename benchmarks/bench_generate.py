@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow.parquet as pq
+
 from arlequin_synth import TransactionGenerator, generate_batches
 
 TARGET_SECONDS = 3.0

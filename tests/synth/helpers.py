@@ -7,8 +7,9 @@ import math
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from arlequin_synth import CATEGORICAL_COLUMNS
 from scipy import stats
+
+from arlequin_synth import CATEGORICAL_COLUMNS
 
 
 def values(table: pa.Table, column: str) -> np.ndarray:

@@ -8,6 +8,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
+from sklearn.compose import make_column_transformer
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
 from arlequin_synth import (
     CATEGORICAL_COLUMNS,
     FEATURE_COLUMNS,
@@ -16,11 +22,6 @@ from arlequin_synth import (
     TransactionGenerator,
 )
 from arlequin_synth import schema as s
-from sklearn.compose import make_column_transformer
-from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from .helpers import empirical_effect, sampling_tolerance
 

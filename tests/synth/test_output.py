@@ -16,9 +16,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
-from arlequin_synth import MANIFEST_NAME, OutputError, TransactionGenerator, generate_batches
 
 from arlequin_core.io import read_table
+from arlequin_synth import MANIFEST_NAME, OutputError, TransactionGenerator, generate_batches
 
 SPEC = "sudden:amount_scale=1.5,start=2+gradual:missing=channel,missing_rate=0.2,start=1,duration=2"
 

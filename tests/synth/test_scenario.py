@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from arlequin_synth import ScenarioError, parse_scenario
 from arlequin_synth.truth import category_probs
 

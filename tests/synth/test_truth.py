@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pytest
+
 from arlequin_synth import CATEGORICAL_COLUMNS, FEATURE_COLUMNS, NUMERIC_COLUMNS, TransactionGenerator, truth
 from arlequin_synth.truth import category_probs, detectable_effect
 
