@@ -158,3 +158,19 @@ def arlequin_register_commands(register):
     assert crashed.exit_code == 1 and "internal error: RuntimeError: a bug" in crashed.output
     bad = _run("bad-input")
     assert bad.exit_code == 2 and "error: data/b1.parquet: file is empty (0 bytes)" in bad.output
+
+
+def test_closed_pipe_is_not_an_internal_error() -> None:
+    import subprocess
+    import sys
+
+    from arlequin_core.events import DataArrived
+
+    app = App(load_config())
+    for i in range(3000):
+        app.journal.append(DataArrived(batch_id=f"b{i}", uri=f"u{i}"))
+    app.close()
+    cmd = f"{Path(sys.executable).parent / 'arlequin'} events | head -n 1"
+    result = subprocess.run(cmd, shell=True, capture_output=True, text=True, executable="/bin/bash")
+    assert len(result.stdout.splitlines()) == 1
+    assert "internal error" not in result.stderr and "BrokenPipe" not in result.stderr

@@ -95,3 +95,11 @@ def test_directory_with_only_markers(tmp_path: Path) -> None:
 )
 def test_is_hidden(name: str, hidden: bool) -> None:
     assert is_hidden(name) is hidden
+
+
+def test_csv_missing_values_are_null_and_quoted_empty_strings_are_not(tmp_path: Path) -> None:
+    (tmp_path / "b.csv").write_text('amount,channel,note\n1.5,"web",""\n,,"x"\n')
+    table = read_table(tmp_path / "b.csv")
+    assert table.column("amount").null_count == 1
+    assert table.column("channel").to_pylist() == ["web", None]
+    assert table.column("note").to_pylist() == ["", "x"]
