@@ -30,7 +30,6 @@ import numpy as np
 import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
-from arlequin_watch.local import LocalSource
 
 from arlequin_core import hookimpl
 from arlequin_core.app import App
@@ -40,6 +39,7 @@ from arlequin_core.errors import InputError
 from arlequin_core.events import BatchChecked, BatchRejected, DataArrived
 from arlequin_core.io import read_table
 from arlequin_core.logs import configure_logging
+from arlequin_watch.local import LocalSource
 
 MB = 1024 * 1024
 

@@ -9,8 +9,6 @@ from pathlib import Path
 
 import fsspec
 import pytest
-from arlequin_watch.local import LocalSource
-from arlequin_watch.poll import PollSource
 
 from arlequin_core import hookimpl
 from arlequin_core.app import App
@@ -20,6 +18,8 @@ from arlequin_core.errors import ConfigError
 from arlequin_core.events import BatchChecked, DataArrived
 from arlequin_core.io import write_table_atomic
 from arlequin_core.ledger import open_ledger
+from arlequin_watch.local import LocalSource
+from arlequin_watch.poll import PollSource
 
 from .conftest import journal_events, land, table, wait_for, write_parquet_slowly
 from .consumers import ReadCheck

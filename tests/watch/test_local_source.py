@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from arlequin_watch.local import LocalSource, open_for_writing, take_read_lease
 
 from arlequin_core.errors import ConfigError
 from arlequin_core.io import read_table
 from arlequin_core.sources.base import Landed
+from arlequin_watch.local import LocalSource, open_for_writing, take_read_lease
 
 from .conftest import land, table, wait_for, write_parquet_slowly
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from arlequin_watch.local import LocalSource
-from arlequin_watch.poll import PollSource
 from click.testing import CliRunner
 
 from arlequin_core.cli import main
 from arlequin_core.plugins import PluginHost
+from arlequin_watch.local import LocalSource
+from arlequin_watch.poll import PollSource
 
 
 def test_arlequin_register_sources_registers_local_and_poll() -> None:

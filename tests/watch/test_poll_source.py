@@ -11,10 +11,10 @@ import fsspec
 import pyarrow.parquet as pq
 import pytest
 import structlog
-from arlequin_watch.poll import PollSource, info_mtime
 
 from arlequin_core.errors import ConfigError
 from arlequin_core.io import read_table, write_table_atomic
+from arlequin_watch.poll import PollSource, info_mtime
 
 from .conftest import table, wait_for
 from .test_local_source import Collector
