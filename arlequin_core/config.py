@@ -144,6 +144,19 @@ class TrainingSection(Section):
     spark_master: str = "local[*]"
 
 
+class WatchSection(Section):
+    """``[watch]``: the watcher daemon (sources are ``[sources.<name>]`` tables; see docs/watching.md)."""
+
+    #: Batches handed to consumers and not yet concluded; the dispatcher waits beyond it.
+    max_in_flight: int = Field(default=4, ge=1)
+    #: Seconds to wait on SIGINT/SIGTERM for batches in flight before giving up on them.
+    drain_timeout: float = Field(default=60.0, ge=0.0)
+    #: Seconds between looks at the ledger for pending batches (``arlequin retry``).
+    sweep_interval: float = Field(default=2.0, gt=0.0)
+    #: Consumers of ``data-arrived`` as ``"module:factory"``; ``factory(app)`` returns the plugin object.
+    consumers: list[str] = Field(default_factory=list)
+
+
 class ArlequinConfig(Section):
     """The whole configuration file."""
 
@@ -153,6 +166,7 @@ class ArlequinConfig(Section):
     drift: DriftSection = Field(default_factory=DriftSection)
     mlflow: MlflowSection = Field(default_factory=MlflowSection)
     training: TrainingSection = Field(default_factory=TrainingSection)
+    watch: WatchSection = Field(default_factory=WatchSection)
     #: ``[sources.<name>]`` tables, validated by each source plugin.
     sources: dict[str, dict[str, Any]] = Field(default_factory=dict)
     #: ``[sinks.<name>]`` tables, validated by each sink plugin.

@@ -9,6 +9,9 @@ from collections import Counter
 import numpy as np
 import pyarrow as pa
 import pytest
+from scipy import stats
+from scipy.spatial import distance
+
 from arlequin_stats.chi2 import ChiSquared
 from arlequin_stats.jensen_shannon import JensenShannon
 from arlequin_stats.kl import KullbackLeibler
@@ -17,8 +20,6 @@ from arlequin_stats.ks_pvalue import MAX_EXACT_N
 from arlequin_stats.psi import PopulationStabilityIndex
 from arlequin_stats.smirnov import kstwo_sf
 from arlequin_stats.wasserstein import Wasserstein
-from scipy import stats
-from scipy.spatial import distance
 
 TOL = 1e-9
 
