@@ -67,12 +67,11 @@ def main() -> int:
     parser.add_argument("--no-spark", action="store_true", help="skip the Spark trainer")
     args = parser.parse_args()
 
-    from arlequin_sklearn.trainer import build_pipeline, model_input
-
     from arlequin_core.app import App
     from arlequin_core.config import ArlequinConfig
     from arlequin_core.training.features import FeatureSpec
     from arlequin_core.training.flow import retrain
+    from arlequin_sklearn.trainer import build_pipeline, model_input
 
     work = Path(tempfile.mkdtemp(prefix="arlequin-bench-train-"))
     try:

@@ -22,11 +22,11 @@ import mlflow
 import numpy as np
 import pyarrow as pa
 import pytest
-from arlequin_sklearn.trainer import _features_of, model_input
 from training_helpers import labelled_frame
 
 from arlequin_core.training.errors import TrackingError
 from arlequin_core.training.flow import champion_profile, list_models, resume, retrain
+from arlequin_sklearn.trainer import _features_of, model_input
 
 pytestmark = pytest.mark.slow
 

@@ -9,7 +9,6 @@ import mlflow
 import numpy as np
 import pyarrow as pa
 import pytest
-from arlequin_sklearn.trainer import model_input
 from mlflow import MlflowClient
 from training_helpers import labelled_frame
 
@@ -19,6 +18,7 @@ from arlequin_core.journal import read_journal
 from arlequin_core.training import models as reg
 from arlequin_core.training.flow import champion_profile, retrain, rollback_champion
 from arlequin_core.training.tracking import Tracking
+from arlequin_sklearn.trainer import model_input
 
 pytestmark = pytest.mark.slow
 

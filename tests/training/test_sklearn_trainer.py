@@ -9,7 +9,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from arlequin_sklearn.trainer import SklearnLogregTrainer, model_input
 from sklearn.metrics import roc_auc_score
 from training_helpers import labelled_frame, make_config
 
@@ -17,6 +16,7 @@ from arlequin_core.errors import ConfigError, InputError
 from arlequin_core.training.errors import TrainingError
 from arlequin_core.training.features import FeatureSpec
 from arlequin_core.training.metrics import compute_metrics
+from arlequin_sklearn.trainer import SklearnLogregTrainer, model_input
 
 
 @pytest.fixture

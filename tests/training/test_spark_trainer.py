@@ -8,8 +8,6 @@ import mlflow
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from arlequin_sklearn.trainer import SklearnLogregTrainer
-from arlequin_spark.trainer import SparkLogregTrainer
 from mlflow import MlflowClient
 from training_helpers import labelled_frame
 
@@ -17,6 +15,8 @@ from arlequin_core.drift.profile import Profile
 from arlequin_core.training.flow import retrain
 from arlequin_core.training.metrics import compute_metrics
 from arlequin_core.training.tracking import Tracking
+from arlequin_sklearn.trainer import SklearnLogregTrainer
+from arlequin_spark.trainer import SparkLogregTrainer
 
 pytestmark = [pytest.mark.spark, pytest.mark.slow]
 
