@@ -795,6 +795,24 @@ def list_models(config: ArlequinConfig) -> list[dict[str, Any]]:
     return rows
 
 
+def champion_info(config: ArlequinConfig) -> dict[str, Any] | None:
+    """The serving model: ``model_name``, ``model_version``, ``run_id``, ``trainer``; None without a champion.
+
+    For status displays (``arlequin status``). :raises TrackingError: MLflow failed.
+    """
+    tracking = Tracking.from_config(config)
+    with _guard(tracking, "reading the champion") as client:
+        champion = reg.alias_version(client, tracking.model_name, reg.CHAMPION)
+        if champion is None:
+            return None
+        return {
+            "model_name": tracking.model_name,
+            "model_version": str(champion.version),
+            "run_id": champion.run_id,
+            "trainer": (champion.tags or {}).get(reg.TAG_TRAINER, ""),
+        }
+
+
 # --------------------------------------------------------------------------- #
 # The champion's profile, for the drift monitor
 # --------------------------------------------------------------------------- #

@@ -16,7 +16,7 @@ from arlequin_core.drift.profile import Profile
 from arlequin_core.events import DriftDetected, ModelRegistered
 from arlequin_core.journal import read_journal
 from arlequin_core.training import models as reg
-from arlequin_core.training.flow import champion_profile, retrain, rollback_champion
+from arlequin_core.training.flow import champion_info, champion_profile, retrain, rollback_champion
 from arlequin_core.training.tracking import Tracking
 from arlequin_sklearn.trainer import model_input
 
@@ -145,7 +145,14 @@ def test_model_registered_event_is_published_and_journalled(make_app, write_batc
 def test_champion_profile_follows_the_champion(make_app, write_batch) -> None:
     app = make_app()
     assert champion_profile(app.config) is None
-    retrain(app, [write_batch("old", n=1500, seed=1, concept="x1")])
+    assert champion_info(app.config) is None
+    first = retrain(app, [write_batch("old", n=1500, seed=1, concept="x1")])
+    assert champion_info(app.config) == {
+        "model_name": "arlequin-model",
+        "model_version": "1",
+        "run_id": first.run_id,
+        "trainer": "sklearn-logreg",
+    }
     profile, name, version = champion_profile(app.config)
     assert (name, version) == ("arlequin-model", "1")
     mean_v1 = profile.columns["x1"].summary
