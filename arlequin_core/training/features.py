@@ -43,10 +43,12 @@ class FeatureSpec:
         return [*self.numeric, *self.categorical]
 
     def to_dict(self) -> dict[str, object]:
+        """A JSON-able dict (kept in the pending state and the lineage artifact)."""
         return {"numeric": list(self.numeric), "categorical": list(self.categorical), "skipped": dict(self.skipped)}
 
     @classmethod
     def from_dict(cls, data: dict[str, object]) -> FeatureSpec:
+        """The inverse of :meth:`to_dict`."""
         return cls(
             numeric=tuple(data.get("numeric", ())),  # type: ignore[arg-type]
             categorical=tuple(data.get("categorical", ())),  # type: ignore[arg-type]

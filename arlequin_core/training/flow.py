@@ -84,6 +84,7 @@ class Validation:
     rows: int
 
     def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict of every field."""
         return asdict(self)
 
 
@@ -111,6 +112,7 @@ class RetrainResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
+        """A JSON-able dict of every field."""
         return asdict(self)
 
 

@@ -44,26 +44,32 @@ class Pending:
 
     @property
     def id(self) -> str:
+        """The pending id (the directory's name)."""
         return self.path.name
 
     @property
     def model_dir(self) -> Path:
+        """The MLflow model directory."""
         return self.path / "model"
 
     @property
     def heldout(self) -> Path:
+        """The held-out rows."""
         return self.path / "heldout.parquet"
 
     @property
     def example(self) -> Path:
+        """The model's input example."""
         return self.path / "example.parquet"
 
     @property
     def profile(self) -> Path:
+        """The drift profile file."""
         return self.path / "profile.json"
 
     @property
     def drift_report(self) -> Path:
+        """The drift report file (when given)."""
         return self.path / "drift_report.json"
 
     @classmethod

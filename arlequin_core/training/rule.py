@@ -77,6 +77,7 @@ class Token:
 
     @property
     def width(self) -> int:
+        """Characters to underline in an error (at least 1)."""
         return max(1, len(self.text))
 
 
@@ -87,6 +88,8 @@ class Token:
 
 @dataclass(frozen=True)
 class ColumnRef:
+    """A column of the data, by name; ``pos``/``width`` locate it in the rule text."""
+
     name: str
     pos: int
     width: int
@@ -94,6 +97,8 @@ class ColumnRef:
 
 @dataclass(frozen=True)
 class Literal_:
+    """A number, string or boolean written in the rule."""
+
     value: float | int | str | bool
     type: ValueType
     pos: int
@@ -102,6 +107,8 @@ class Literal_:
 
 @dataclass(frozen=True)
 class Unary:
+    """``-x`` or ``not x``."""
+
     op: str  # "-" or "not"
     operand: Node
     pos: int
@@ -109,6 +116,8 @@ class Unary:
 
 @dataclass(frozen=True)
 class Binary:
+    """Arithmetic, a comparison, ``and`` or ``or``; ``pos``/``width`` locate the operator."""
+
     op: str  # arithmetic, comparison, "and", "or"
     left: Node
     right: Node
@@ -118,6 +127,8 @@ class Binary:
 
 @dataclass(frozen=True)
 class InList:
+    """``x [not] in [literal, ...]``."""
+
     operand: Node
     values: tuple[Literal_, ...]
     negated: bool
@@ -127,6 +138,8 @@ class InList:
 
 @dataclass(frozen=True)
 class IsNull:
+    """``x is [not] null``."""
+
     operand: Node
     negated: bool
     pos: int
@@ -209,6 +222,7 @@ class _Parser:
         return self._next()
 
     def parse(self) -> Node:
+        """The whole rule as one AST (the parse_* methods follow the grammar, one rule each)."""
         if self.tok.kind == "end":
             raise self._fail(self.tok, "the rule is empty")
         node = self.parse_or()

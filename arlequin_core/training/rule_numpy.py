@@ -91,6 +91,7 @@ class _Evaluator:
         self.types = types
 
     def eval(self, node: Node) -> Vec:
+        """``(values, nulls)`` of ``node``."""
         if isinstance(node, ColumnRef):
             return self._column(node)
         if isinstance(node, Literal_):

@@ -56,6 +56,7 @@ class _Compiler:
         return F.nanvl(column, F.lit(None).cast("double"))
 
     def compile(self, node: Node) -> Any:
+        """``node`` as a Spark Column."""
         F = self.F
         if isinstance(node, ColumnRef):
             column = F.col(quote(node.name))

@@ -72,6 +72,7 @@ class Tracking:
 
     @classmethod
     def from_config(cls, config: ArlequinConfig) -> Tracking:
+        """Resolve URIs and the artifact location from ``[mlflow]`` (see the module docstring)."""
         uri = config.tracking_uri()
         scheme = urlsplit(uri).scheme.split("+")[0]
         location = config.mlflow.artifact_location

@@ -8,6 +8,7 @@ from arlequin_core.hookspecs import Register
 
 @hookimpl
 def arlequin_register_trainers(register: Register) -> None:
+    """Register ``sklearn-logreg``."""
     # Imported here so loading the plugin does not import scikit-learn.
     from arlequin_sklearn.trainer import SklearnLogregTrainer
 

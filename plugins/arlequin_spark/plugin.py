@@ -8,6 +8,7 @@ from arlequin_core.hookspecs import Register
 
 @hookimpl
 def arlequin_register_trainers(register: Register) -> None:
+    """Register ``spark-logreg``."""
     # Imported here so loading the plugin does not import pyspark.
     from arlequin_spark.trainer import SparkLogregTrainer
 
