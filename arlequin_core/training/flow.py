@@ -159,7 +159,8 @@ def retrain(
 
     :param data_uris: the batches to train on (files or Spark directories, any fsspec URI).
     :param cause: the drift event that triggered this retrain (its id is logged).
-    :param drift_report: the drift report (JSON-able dict), logged as an artifact.
+    :param drift_report: the drift report (JSON-able dict), logged as an artifact; by
+        default read from ``cause.report_uri`` when the cause has one.
     :param batch_ids: ids of the batches, for lineage (default: the cause's batch id).
     :param trainer: a trainer instance to use (default: ``[training] trainer``).
     :param promote: False to register and validate only (``champion`` does not move).
@@ -169,10 +170,25 @@ def retrain(
     """
     if not data_uris:
         raise InputError("--data", "no training data given")
+    if drift_report is None and cause is not None and cause.report_uri:
+        drift_report = _read_report(cause.report_uri)
     with _RETRAIN_LOCK:
         trainer = trainer or make_trainer(app)
         pending = _train_to_pending(app, trainer, [str(u) for u in data_uris], cause, drift_report, batch_ids)
         return _finish(app, pending, trainer, promote=promote)
+
+
+def _read_report(uri: str) -> dict[str, Any] | None:
+    """The drift report the monitor wrote at ``uri`` (None, logged, when it cannot be read)."""
+    import fsspec
+
+    try:
+        with fsspec.open(uri, "r", encoding="utf-8") as f:
+            report = json.load(f)
+    except (OSError, ValueError) as exc:
+        log.warning("drift_report_unreadable", uri=safe_uri(uri), error=f"{type(exc).__name__}: {exc}")
+        return None
+    return report if isinstance(report, dict) else None
 
 
 def resume(app: App, pending_id: str, *, trainer: Trainer | None = None) -> RetrainResult:

@@ -188,3 +188,17 @@ def test_label_rule_trains_without_a_label_column(make_app, isolated: Path) -> N
     assert run.data.params["features.categorical"] == "flag"
     # x2 is missing on ~5% of rows: the rule is null there unless c == 'd' makes it false.
     assert 50 < int(run.data.params["rows.unlabelled"]) < 150
+
+
+def test_drift_report_is_read_from_the_cause_when_not_given(make_app, write_batch, isolated: Path) -> None:
+    app = make_app()
+    report_path = isolated / "reports" / "batch-9.json"
+    report_path.parent.mkdir()
+    report_path.write_text(json.dumps({"drifted": True, "drift_share": 0.75}), encoding="utf-8")
+    uri = write_batch("b1", n=800)
+    cause = DriftDetected(batch_id="batch-9", uri=uri, reason="r", drift_share=0.75, report_uri=str(report_path))
+    result = retrain(app, [uri], cause=cause)
+    client = client_of(app)
+    path = client.download_artifacts(result.run_id, "arlequin/drift_report.json", str(isolated / "dl"))
+    assert json.loads(Path(path).read_text()) == {"drifted": True, "drift_share": 0.75}
+    assert client.get_run(result.run_id).data.tags["arlequin.drift_report_uri"] == str(report_path)
