@@ -175,7 +175,7 @@ class DeliveringSink(Sink):
         :param keys: only these letters (default: everything pending for this sink).
         """
         result = FlushResult()
-        while not self._stop.is_set():
+        while not self._stop.is_set() and self.store.has_pending(self.name, keys):
             if not ignore_cooldown:
                 wait = self.cooldown_remaining()
                 if wait > 0 and self._stop.wait(wait):
@@ -244,7 +244,7 @@ class DeliveringSink(Sink):
         self.store.mark_delivered(self.name, keys, delivery_id, receipt.target, receipt.detail)
         result.delivered += len(letters)
         result.deliveries += 1
-        bound.info("sink_delivered", target=receipt.target, **{k: v for k, v in receipt.detail.items() if k != "url"})
+        bound.info("sink_delivered", target=receipt.target, detail=receipt.detail)
         batch_ids = [letter.batch_id for letter in letters if letter.batch_id]
         for letter in letters:
             detail = {**receipt.detail, "delivery_id": delivery_id}

@@ -146,9 +146,13 @@ class DeliveryStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        with self._connect() as db:
+        db = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        try:
+            # WAL lets a reader (arlequin sinks dead) work while the daemon writes.
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+        finally:
+            db.close()
 
     @contextmanager
     def _connect(self, immediate: bool = False) -> Iterator[sqlite3.Connection]:
@@ -284,6 +288,13 @@ class DeliveryStore:
         with self._connect() as db:
             row = db.execute("SELECT settled_at FROM sink_state WHERE sink = ?", (sink,)).fetchone()
             return None if row is None else row["settled_at"]
+
+    def has_pending(self, sink: str, keys: Iterable[str] | None = None) -> bool:
+        """Whether ``sink`` has pending letters (among ``keys``, if given)."""
+        with self._connect() as db:
+            rows = db.execute("SELECT key FROM letters WHERE sink = ? AND state = 'pending'", (sink,)).fetchall()
+        wanted = None if keys is None else set(keys)
+        return any(wanted is None or row["key"] in wanted for row in rows)
 
     def letters(self, sink: str | None = None, state: str | None = None) -> list[Letter]:
         """Letters (of one sink, in one state), oldest first."""

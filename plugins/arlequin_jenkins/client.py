@@ -177,7 +177,7 @@ class JenkinsClient:
             )
         elif "not parameterized" in body:
             message = (
-                f"job {s.job!r} has no parameters (Jenkins: 'This build is not parameterized!'): declare "
+                f"job {s.job!r} has no parameters ({status}: 'This build is not parameterized!'): declare "
                 "BATCH_URI, BATCH_IDS, DRIFT_REPORT, MODEL_NAME, REASON and EVENT_ID as string parameters (the "
                 "repository's Jenkinsfile does; a pipeline job learns them on its first run, so run it once)"
             )

@@ -75,7 +75,7 @@ class WebhookSink(DeliveringSink):
         )
         status = response.status_code
         if 200 <= status < 300:
-            return Receipt(target=self.settings.url, detail={"http_status": status, "event": event.name})
+            return Receipt(target=self.settings.url, detail={"http_status": status, "event_name": event.name})
         raise self._refusal(response)
 
     def _refusal(self, response: Any) -> DeliveryError:
