@@ -208,3 +208,22 @@ def test_webhook_never_sends_its_own_outcome(make_app, receiver) -> None:
     assert not sink.submit(PluginFailed(plugin="sink:webhook", hook="arlequin_on_sink_failed", error="x"))
     assert sink.submit(SinkDelivered(sink="jenkins", target="http://ci/"))
     sink.close()
+
+
+def test_the_sink_example_in_docs_works(make_app, receiver) -> None:
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "sinks.md").read_text()
+    section = doc.split("## Writing a sink that delivers somewhere", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    namespace: dict = {}
+    exec(compile(code, "docs/sinks.md", "exec"), namespace)
+    app = make_app({"chat": {"enabled": True, "url": receiver.url}})
+    sink = namespace["ChatSink"](app.config.sinks["chat"], app)
+    event = ModelRegistered(model_name="churn", model_version="7", run_id="r1", promoted=True)
+    sink.arlequin_on_model_registered(event)
+    assert sink.flush().delivered == 1
+    sink.close()
+    (request,) = receiver.requests
+    assert json.loads(request.body) == {"text": "model churn v7 registered"}
