@@ -77,4 +77,4 @@ def test_jenkinsfile_steps_run_green_in_a_temporary_workspace(tmp_path: Path) ->
 
     client = MlflowClient(tracking_uri=f"sqlite:///{tmp_path / '.arlequin' / 'mlflow.db'}")
     champion = client.get_model_version_by_alias(pipeline.parameters["MODEL_NAME"], "champion")
-    assert champion.version == "1"
+    assert str(champion.version) == "1"
