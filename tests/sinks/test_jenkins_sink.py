@@ -7,12 +7,12 @@ import json
 from urllib.parse import parse_qsl
 
 import pytest
-from arlequin_jenkins.settings import PARAMETERS, JenkinsSettings
-from arlequin_jenkins.sink import JenkinsSink
 
 from arlequin_core.errors import ConfigError
 from arlequin_core.events import BuildFinished, SinkDelivered, SinkFailed
 from arlequin_core.journal import read_journal
+from arlequin_jenkins.settings import PARAMETERS, JenkinsSettings
+from arlequin_jenkins.sink import JenkinsSink
 
 from .conftest import TOKEN, drift, jenkins_table
 from .servers import FakeJenkins, Job

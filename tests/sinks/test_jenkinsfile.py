@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from arlequin_jenkins.settings import PARAMETERS
 from arlequin_jenkins.sink import JenkinsSink
 

@@ -6,8 +6,6 @@ import json
 
 import pytest
 import structlog
-from arlequin_jenkins.sink import JenkinsSink
-from arlequin_webhook.sink import WebhookSink
 from click.testing import CliRunner
 
 from arlequin_core.cli import main
@@ -17,6 +15,8 @@ from arlequin_core.journal import read_journal
 from arlequin_core.logs import configure_logging
 from arlequin_core.plugins import PluginHost
 from arlequin_core.sinks import start_sinks, stop_sinks
+from arlequin_jenkins.sink import JenkinsSink
+from arlequin_webhook.sink import WebhookSink
 
 from .conftest import TOKEN, WEBHOOK_SECRET, drift, jenkins_table, wait_until, webhook_table
 from .servers import FakeJenkins, WebhookReceiver

@@ -5,9 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from arlequin_jenkins.sink import JenkinsSink
-from arlequin_webhook.signature import HEADER, sign, verify
-from arlequin_webhook.sink import WebhookSink
 
 from arlequin_core.errors import ConfigError
 from arlequin_core.events import (
@@ -24,6 +21,9 @@ from arlequin_core.events import (
 )
 from arlequin_core.journal import read_journal
 from arlequin_core.sinks.delivering import DeliveringSink
+from arlequin_jenkins.sink import JenkinsSink
+from arlequin_webhook.signature import HEADER, sign, verify
+from arlequin_webhook.sink import WebhookSink
 
 from .conftest import WEBHOOK_SECRET, drift, webhook_table
 
