@@ -144,3 +144,20 @@ def test_the_token_appears_in_no_log_journal_ledger_or_report(make_app, capsys) 
         assert secret not in app.journal_path.read_text()
         assert secret.encode() not in ledger
         assert secret not in dead and secret not in shown
+
+
+def test_the_watcher_daemon_starts_and_stops_the_enabled_sinks(make_app, jenkins) -> None:
+    from arlequin_core.daemon import Daemon
+
+    app = make_app({"jenkins": jenkins_table(jenkins)})
+    daemon = Daemon(app, sources=[], consumers=[object()])
+    daemon.start(dispatch=False)
+    try:
+        sink = app.host.pm.get_plugin("sink:jenkins")
+        assert isinstance(sink, JenkinsSink)
+        app.bus.publish(drift("b1"))
+        wait_until(lambda: jenkins.triggers)
+    finally:
+        daemon.stop(timeout=5)
+    assert app.host.pm.get_plugin("sink:jenkins") is None
+    assert sink.stopping.is_set()
