@@ -195,8 +195,8 @@ class DeliveryStore:
         """
         wanted = None if keys is None else set(keys)
         with self._lock, self._connect(immediate=True) as db:
-            rows = db.execute("SELECT * FROM letters WHERE sink = ? AND state = 'pending' ORDER BY seq", (sink,))
-            rows = [row for row in rows if wanted is None or row["key"] in wanted][:limit]
+            cursor = db.execute("SELECT * FROM letters WHERE sink = ? AND state = 'pending' ORDER BY seq", (sink,))
+            rows = [row for row in cursor if wanted is None or row["key"] in wanted][:limit]
             self._set(db, sink, [row["key"] for row in rows], state="delivering", owner=_owner())
             return [_letter(row, state="delivering") for row in rows]
 

@@ -41,6 +41,8 @@ class JenkinsSettings(SinkSettings):
     build_token: SecretStr | None = None
     #: Extra build parameters sent with every trigger (``{ REFERENCE_URI = "hdfs:///ref" }``).
     parameters: dict[str, str] = Field(default_factory=dict)
+    #: Names the job uses for the sink's parameters, when they differ (``{ BATCH_URI = "DATA_PATH" }``).
+    parameter_names: dict[str, str] = Field(default_factory=dict)
     #: Follow the build to its result and publish ``build-finished``; the next trigger waits for it.
     follow: bool = True
     #: Seconds between polls of the queue item and of the build.
@@ -82,8 +84,21 @@ class JenkinsSettings(SinkSettings):
             raise ValueError(f"{', '.join(clash)} are set by the sink itself; remove them")
         return value
 
+    @field_validator("parameter_names")
+    @classmethod
+    def _check_parameter_names(cls, value: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(value) - set(PARAMETERS))
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)} not sent by the sink; it sends {', '.join(PARAMETERS)}")
+        if len(set(value.values())) != len(value) or not all(value.values()):
+            raise ValueError("each parameter needs its own non-empty name")
+        return value
+
     @model_validator(mode="after")
     def _check_credentials(self) -> JenkinsSettings:
+        renamed = set(self.parameter_names.values()) & set(self.parameters)
+        if renamed:
+            raise ValueError(f"parameters and parameter_names both set {', '.join(sorted(renamed))}")
         if self.token is not None and self.token_file is not None:
             raise ValueError("set token or token_file, not both")
         if self.token_file is not None:

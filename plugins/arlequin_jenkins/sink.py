@@ -39,15 +39,17 @@ class JenkinsSink(DeliveringSink):
         return isinstance(event, DriftDetected)
 
     def parameters(self, letters: list[Letter]) -> dict[str, str]:
-        """The build parameters for ``letters`` (the newest batch leads; all batch ids listed)."""
+        """The build parameters for ``letters`` (the newest batch leads; all batch ids listed).
+
+        Named as in :data:`~arlequin_jenkins.settings.PARAMETERS`, or as ``parameter_names`` says.
+        """
         newest = letters[-1].event
         assert isinstance(newest, DriftDetected)
         reason = newest.reason
         if len(letters) > 1:
             reason += f" (and {len(letters) - 1} earlier drifted batch(es) coalesced into this build)"
         model_name = newest.model_name or self.app.config.mlflow.model_name
-        return {
-            **self.settings.parameters,
+        own = {
             "BATCH_URI": newest.uri,
             "BATCH_IDS": ",".join(letter.batch_id for letter in letters if letter.batch_id),
             "DRIFT_REPORT": newest.report_uri or "",
@@ -55,6 +57,8 @@ class JenkinsSink(DeliveringSink):
             "REASON": reason,
             "EVENT_ID": newest.event_id,
         }
+        names = self.settings.parameter_names
+        return {**self.settings.parameters, **{names.get(key, key): value for key, value in own.items()}}
 
     def send(self, letters: list[Letter]) -> Receipt:
         params = self.parameters(letters)

@@ -335,6 +335,25 @@ def test_extra_parameters_are_sent_and_reserved_names_refused(make_app, jenkins)
         _sink(make_app, jenkins, parameters={"BATCH_URI": "x"})
 
 
+def test_parameter_names_rename_what_the_sink_sends(make_app, jenkins) -> None:
+    jenkins.jobs["ml/retrain"].parameters = (
+        "DATA_PATH",
+        "BATCH_IDS",
+        "DRIFT_REPORT",
+        "MODEL_NAME",
+        "REASON",
+        "EVENT_ID",
+    )
+    sink = _sink(make_app, jenkins, parameter_names={"BATCH_URI": "DATA_PATH"})
+    sink.submit(drift("b1"))
+    sink.flush()
+    sink.close()
+    (trigger,) = jenkins.triggers
+    assert trigger["DATA_PATH"] == "file:///data/b1.parquet" and "BATCH_URI" not in trigger
+    with pytest.raises(ConfigError, match="BATCH_URL not sent by the sink"):
+        _sink(make_app, jenkins, parameter_names={"BATCH_URL": "X"})
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
