@@ -229,7 +229,6 @@ class DeliveringSink(Sink):
                 on_attempt=lambda _n: self.store.bump_attempts(self.name, keys),
                 what=f"sink {self.name}",
             )
-            receipt = self.confirm(receipt, letters)
         except DeliveryInterrupted:
             self.store.release(self.name, keys)
             bound.info("sink_delivery_interrupted")
@@ -239,8 +238,16 @@ class DeliveringSink(Sink):
             return True
         except Exception as exc:
             bound.error("sink_send_crashed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
-            self._fail(letters, f"internal error in sink {self.name}: {type(exc).__name__}: {exc}", True, result)
+            error = f"internal error in sink {self.name} ({type(exc).__name__}: {exc}); it may or may not have reached"
+            self._fail(letters, error + " the target", True, result)
             return True
+        try:
+            receipt = self.confirm(receipt, letters)
+        except DeliveryError as exc:  # the target accepted it, then dropped it
+            self._fail(letters, exc.message, exc.retryable, result)
+            return True
+        except Exception as exc:  # sent already: never re-send because confirming broke
+            bound.error("sink_confirm_failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
         self.store.mark_delivered(self.name, keys, delivery_id, receipt.target, receipt.detail)
         result.delivered += len(letters)
         result.deliveries += 1

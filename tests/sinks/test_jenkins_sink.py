@@ -382,3 +382,14 @@ def test_token_file_is_read_and_job_url_has_folders(tmp_path) -> None:
     assert settings.token is not None and settings.token.get_secret_value() == "file-token-0123456789"
     assert settings.job_url() == "https://ci.example.com/jenkins/job/a/job/b/"
     assert "file-token" not in repr(settings) and "file-token" not in json.dumps(settings.model_dump(mode="json"))
+
+
+def test_a_bug_while_confirming_does_not_resend_what_was_sent(make_app, jenkins, monkeypatch) -> None:
+    sink = _sink(make_app, jenkins)
+    monkeypatch.setattr(sink.client, "wait_for_build", lambda queue_url: 1 / 0)
+    sink.submit(drift("b1"))
+    assert sink.flush().delivered == 1
+    sink.close()
+    (letter,) = sink.store.letters("jenkins")
+    assert letter.state == "delivered" and letter.target == f"{jenkins.root}queue/item/100/"
+    assert len(jenkins.triggers) == 1
