@@ -70,16 +70,21 @@ class JenkinsSink(DeliveringSink):
         if not queue_url:
             return receipt
         build = self.client.wait_for_build(queue_url)
-        if build is None or build.url is None:
+        if build is None or build.number is None:
             return receipt
-        detail = {**receipt.detail, "build_number": build.number, "build_url": build.url}
-        return Receipt(target=build.url, detail=detail)
+        # Jenkins writes executable.url with its configured root URL, which may not be the
+        # address this sink reaches it at (a proxy, a wrong setting): poll by job URL + number.
+        poll_url = f"{self.settings.job_url()}{build.number}/"
+        build_url = build.url or poll_url
+        detail = {**receipt.detail, "build_number": build.number, "build_url": build_url, "poll_url": poll_url}
+        return Receipt(target=build_url, detail=detail)
 
     def settle(self, receipt: Receipt, letters: list[Letter]) -> None:
         build_url = receipt.detail.get("build_url")
-        if not self.settings.follow or not build_url:
+        poll_url = receipt.detail.get("poll_url")
+        if not self.settings.follow or not build_url or not poll_url:
             return
-        result = self.client.follow(build_url)
+        result = self.client.follow(poll_url)
         if result is None:
             return
         newest = letters[-1]

@@ -142,6 +142,8 @@ class FakeJenkins:
         self.script: list[int | str] = []
         self.slow_seconds = 1.0
         self.hold_builds = False
+        #: Jenkins' configured root URL, used in executable.url (None: the address it is reached at).
+        self.root_url: str | None = None
         self.expire_queue = False
         self.cancel_queue = False
         self.requests: list[Recorded] = []
@@ -293,7 +295,8 @@ class FakeJenkins:
                 self.builds[(item.job, item.build)] = Build(
                     item.job, item.build, item.params, self.build_polls, held=self.hold_builds
                 )
-            build_url = f"{self.root}{''.join(f'job/{n}/' for n in item.job.split('/'))}{item.build}/"
+            root = self.root_url or self.root
+            build_url = f"{root}{''.join(f'job/{n}/' for n in item.job.split('/'))}{item.build}/"
             h._json(
                 {
                     "_class": "hudson.model.Queue$LeftItem",

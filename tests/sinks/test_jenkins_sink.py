@@ -393,3 +393,14 @@ def test_a_bug_while_confirming_does_not_resend_what_was_sent(make_app, jenkins,
     (letter,) = sink.store.letters("jenkins")
     assert letter.state == "delivered" and letter.target == f"{jenkins.root}queue/item/100/"
     assert len(jenkins.triggers) == 1
+
+
+def test_build_is_followed_at_the_address_the_sink_uses_even_if_jenkins_root_url_differs(make_app, jenkins) -> None:
+    jenkins.root_url = "http://jenkins.internal.invalid:8080/"  # Jenkins' own idea of its URL
+    sink = _sink(make_app, jenkins)
+    sink.submit(drift("b1"))
+    assert sink.flush().delivered == 1
+    sink.close()
+    (finished,) = _events(sink, BuildFinished)
+    assert finished.result == "SUCCESS"
+    assert finished.build_url == "http://jenkins.internal.invalid:8080/job/ml/job/retrain/1/"  # as Jenkins names it
