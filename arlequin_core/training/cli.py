@@ -119,17 +119,21 @@ def validate_cmd(
 
 
 @click.command("promote")
-@click.option("--version", required=True, help="The version to make champion.")
+@click.option("--version", default=None, help="The version to make champion (default: the `challenger`).")
 @click.option("--force", is_flag=True, help="Promote even a version that validation rejected.")
 @click.pass_context
-def promote_cmd(ctx: click.Context, version: str, force: bool) -> None:
-    """Move the `champion` alias to --version (the old champion stays for `models rollback`)."""
+def promote_cmd(ctx: click.Context, version: str | None, force: bool) -> None:
+    """Move the `champion` alias to --version, by default the `challenger`.
+
+    A version that validation rejected needs --force. The old champion stays
+    available to `arlequin models rollback`.
+    """
     from arlequin_core.training import flow
 
     app = _app(ctx)
-    previous = flow.promote_version(app, version, force=force)
+    promoted, previous = flow.promote_version(app, version, force=force)
     was = f" (was version {previous})" if previous else ""
-    click.echo(f"{app.config.mlflow.model_name}: champion is version {version}{was}")
+    click.echo(f"{app.config.mlflow.model_name}: champion is version {promoted}{was}")
 
 
 @click.group("models", invoke_without_command=True)

@@ -5,7 +5,7 @@ Public API (the watcher daemon's retrain sink and the CLI call these)::
     retrain(app, data_uris, cause=None, drift_report=None) -> RetrainResult
     resume(app, pending_id) -> RetrainResult
     validate_version(app, data_uris, version=None) -> Validation
-    promote_version(app, version, force=False) -> str | None
+    promote_version(app, version=None, force=False) -> (version, previous champion | None)
     rollback_champion(app) -> Rollback
     champion_profile(config) -> (Profile, model_name, version) | None
 
@@ -48,7 +48,7 @@ from arlequin_core.training.errors import ModelRegistryError, TrackingError, Tra
 from arlequin_core.training.metrics import compare, compute_metrics
 from arlequin_core.training.pending import Pending
 from arlequin_core.training.profiles import PROFILE_ARTIFACT, build_profile_file, load_profile
-from arlequin_core.training.tracking import MLFLOW_LOCK, Tracking, safe_uri
+from arlequin_core.training.tracking import Tracking, safe_uri
 
 if TYPE_CHECKING:
     from arlequin_core.app import App
@@ -274,9 +274,9 @@ def _finish(app: App, pending: Pending, trainer: Trainer, promote: bool) -> Retr
     tracking = Tracking.from_config(config)
     pending.state["promote"] = promote
     step = "connect"
-    with MLFLOW_LOCK:
+    with contextlib.ExitStack() as stack:
         try:
-            client = tracking.client()
+            client = stack.enter_context(tracking.scope())
             experiment_id = tracking.experiment_id(client)
             step = "run"
             run_id = _ensure_run(client, experiment_id, pending)
@@ -628,17 +628,14 @@ class _Guard:
     def __init__(self, tracking: Tracking, what: str) -> None:
         self.tracking = tracking
         self.what = what
+        self._scope: Any = None
 
     def __enter__(self) -> Any:
-        MLFLOW_LOCK.acquire()
-        try:
-            return self.tracking.client()
-        except BaseException:
-            MLFLOW_LOCK.release()
-            raise
+        self._scope = self.tracking.scope()
+        return self._scope.__enter__()
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
-        MLFLOW_LOCK.release()
+        self._scope.__exit__(exc_type, exc, tb)
         if exc is None or isinstance(exc, ArlequinError):
             return
         if isinstance(exc, Exception):
@@ -719,18 +716,24 @@ def validate_version(app: App, data_uris: list[str], version: str | None = None,
     return result
 
 
-def promote_version(app: App, version: str, *, force: bool = False) -> str | None:
-    """Make ``version`` the champion; return the version it replaced.
+def promote_version(app: App, version: str | None = None, *, force: bool = False) -> tuple[str, str | None]:
+    """Make ``version`` (default: the ``challenger``) the champion.
 
     A version tagged rejected needs ``force`` (recorded as ``arlequin.forced``).
     Publishes ``model-registered`` with ``promoted=True``.
 
-    :raises ModelRegistryError: unknown version, or rejected without ``force``.
+    :returns: ``(promoted version, the version it replaced or None)``.
+    :raises ModelRegistryError: unknown version, no challenger, or rejected without ``force``.
     """
     tracking = Tracking.from_config(app.config)
     name = tracking.model_name
     with _guard(tracking, "promoting") as client:
-        target = reg.get_version(client, name, version)
+        if version is None:
+            target = reg.alias_version(client, name, reg.CHALLENGER)
+            if target is None:
+                raise ModelRegistryError(f"model {name!r} has no challenger to promote; pass --version")
+        else:
+            target = reg.get_version(client, name, version)
         if reg.is_rejected(target) and not force:
             why = (target.tags or {}).get(reg.TAG_REJECTED_REASON, "")
             raise ModelRegistryError(
@@ -747,7 +750,7 @@ def promote_version(app: App, version: str, *, force: bool = False) -> str | Non
             model_name=name, model_version=str(target.version), run_id=target.run_id or "", promoted=True, reason=reason
         ),
     )
-    return previous
+    return str(target.version), previous
 
 
 def rollback_champion(app: App) -> reg.Rollback:

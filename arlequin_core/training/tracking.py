@@ -19,6 +19,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,6 +122,21 @@ class Tracking:
         mlflow.set_tracking_uri(self.uri)
         mlflow.set_registry_uri(self.registry_uri)
 
+    @contextmanager
+    def scope(self) -> Iterator[Any]:
+        """Hold :data:`MLFLOW_LOCK`, point MLflow at this store, yield a client, then put MLflow back.
+
+        MLflow keeps the tracking and registry URIs in process globals (and exports them
+        to the environment); restoring them keeps an embedding application's own MLflow
+        use, and other code in the process, unaffected.
+        """
+        with MLFLOW_LOCK:
+            saved = _snapshot()
+            try:
+                yield self.client()
+            finally:
+                _restore(saved)
+
     def client(self) -> Any:
         """An ``MlflowClient`` for this store (after :meth:`activate`)."""
         from mlflow import MlflowClient
@@ -149,3 +166,28 @@ class Tracking:
                 "(mlflow experiments restore) or set [mlflow] experiment to another name"
             )
         return exp.experiment_id
+
+
+_URI_VARS = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+
+
+def _snapshot() -> tuple[Any, Any, dict[str, str | None]]:
+    from mlflow.tracking._model_registry import utils as registry_utils
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    env = {var: os.environ.get(var) for var in _URI_VARS}
+    return getattr(tracking_utils, "_tracking_uri", None), getattr(registry_utils, "_registry_uri", None), env
+
+
+def _restore(saved: tuple[Any, Any, dict[str, str | None]]) -> None:
+    import mlflow
+    from mlflow.tracking._model_registry import utils as registry_utils
+
+    tracking_uri, registry_uri, env = saved
+    mlflow.set_tracking_uri(tracking_uri)
+    registry_utils._registry_uri = registry_uri
+    for var, value in env.items():
+        if value is None:
+            os.environ.pop(var, None)
+        else:
+            os.environ[var] = value

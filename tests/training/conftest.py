@@ -15,6 +15,16 @@ from arlequin_core.app import App
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 
+@pytest.fixture(autouse=True)
+def mlflow_globals_restored() -> Iterator[None]:
+    """Tests point MLflow's process-wide URIs at their own store: put them back for the next test."""
+    from arlequin_core.training.tracking import _restore, _snapshot
+
+    saved = _snapshot()
+    yield
+    _restore(saved)
+
+
 @pytest.fixture
 def write_batch(isolated: Path) -> Callable[..., str]:
     """Write a :func:`labelled_frame` to ``data/<name>.parquet`` and return its path."""

@@ -26,6 +26,7 @@ from training_helpers import labelled_frame
 
 from arlequin_core.training.errors import TrackingError
 from arlequin_core.training.flow import champion_profile, list_models, resume, retrain
+from arlequin_core.training.tracking import Tracking
 from arlequin_sklearn.trainer import _features_of, model_input
 
 pytestmark = pytest.mark.slow
@@ -136,6 +137,7 @@ def test_outage_then_real_mlflow_server(make_app, write_batch, server_port: int,
     assert any((tmp_path / "server" / "artifacts").rglob("MLmodel"))
     assert not (tmp_path / "mlruns").exists()
 
+    Tracking.from_config(app.config).activate()
     loaded = mlflow.pyfunc.load_model("models:/arlequin-model@champion")
     frame = labelled_frame(n=200, seed=9, concept="x2")
     native = mlflow.sklearn.load_model("models:/arlequin-model@champion")

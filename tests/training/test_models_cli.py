@@ -74,6 +74,17 @@ def test_bad_label_rule_exits_2_with_a_caret(cli, write_batch) -> None:
     assert "unknown column 'x9' (known columns: c, flag, id, x1, x2, y)" in out.output
 
 
+def test_jenkins_stages_train_no_promote_validate_promote(cli, write_batch) -> None:
+    recent = write_batch("recent", n=1000, seed=3)
+    out = cli("train", "--data", write_batch("a", n=1500, seed=1), "--no-promote")
+    assert out.exit_code == 0, out.output
+    assert "NOT promoted: passed validation; not promoted (--no-promote): first model" in out.stdout
+    assert cli("validate", "--data", recent, "--require-pass").exit_code == 0
+    out = cli("promote")
+    assert out.exit_code == 0, out.output
+    assert out.stdout.strip() == "arlequin-model: champion is version 1"
+
+
 def test_validate_require_pass_exits_4_on_rejection_and_0_without(cli, write_batch) -> None:
     assert cli("train", "--data", write_batch("a", n=1500, seed=1)).exit_code == 0
     assert cli("train", "--data", write_batch("b", n=1500, seed=2), "--no-promote", toml=CRIPPLED).exit_code == 0
@@ -96,7 +107,7 @@ def test_promote_refuses_a_rejected_version_without_force_then_rollback(cli, wri
     out = cli("train", "--data", write_batch("b", n=1500, seed=2), toml=CRIPPLED)
     assert "NOT promoted" in out.stdout
 
-    out = cli("promote", "--version", "2")
+    out = cli("promote")  # the challenger, version 2
     assert out.exit_code == 2
     assert "version 2 of 'arlequin-model' was rejected by validation" in out.output
     assert "--force" in out.output
@@ -140,6 +151,9 @@ def test_models_without_any_version(cli) -> None:
     out = cli("models")
     assert out.exit_code == 0
     assert "no versions of 'arlequin-model' yet" in out.stdout
+    out = cli("promote")
+    assert out.exit_code == 2
+    assert "has no challenger to promote" in out.output
     out = cli("models", "rollback")
     assert out.exit_code == 2
     assert "has no champion" in out.output

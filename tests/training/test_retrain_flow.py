@@ -202,3 +202,14 @@ def test_drift_report_is_read_from_the_cause_when_not_given(make_app, write_batc
     path = client.download_artifacts(result.run_id, "arlequin/drift_report.json", str(isolated / "dl"))
     assert json.loads(Path(path).read_text()) == {"drifted": True, "drift_share": 0.75}
     assert client.get_run(result.run_id).data.tags["arlequin.drift_report_uri"] == str(report_path)
+
+
+def test_retrain_leaves_the_process_mlflow_uris_as_they_were(make_app, write_batch, isolated: Path) -> None:
+    elsewhere = f"sqlite:///{isolated / 'elsewhere.db'}"
+    mlflow.set_tracking_uri(elsewhere)
+    mlflow.set_registry_uri(elsewhere)
+    result = retrain(make_app(), [write_batch("b1", n=800)])
+    assert result.version == "1"
+    assert mlflow.get_tracking_uri() == elsewhere
+    assert mlflow.get_registry_uri() == elsewhere
+    assert not (isolated / "elsewhere.db").exists()
