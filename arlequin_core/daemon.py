@@ -68,20 +68,20 @@ class DaemonError(ArlequinError):
 
 
 def default_consumers(app: App) -> list[Any]:
-    """The ``data-arrived`` consumers of ``arlequin watch``: ``[watch] consumers`` factories.
+    """The ``data-arrived`` consumers of ``arlequin watch``.
 
-    Each entry is ``"package.module:factory"``; ``factory(app)`` returns a plugin
-    object. The drift monitor becomes the default consumer once it is wired in.
+    By default, the drift monitor, measuring each batch against the champion model's
+    profile (:func:`arlequin_core.monitor.champion_profile_provider`). ``[watch]
+    consumers = ["package.module:factory"]`` replaces it: ``factory(app)`` returns a
+    plugin object with an ``arlequin_on_data_arrived`` hook.
 
-    :raises ConfigError: an entry does not import, or no consumer is configured.
+    :raises ConfigError: an entry does not import.
     """
-    consumers = [_load_factory(spec)(app) for spec in app.config.watch.consumers]
-    if not consumers:
-        raise ConfigError(
-            "arlequin watch has no consumer for arriving batches: the drift monitor is not wired into the "
-            'watcher yet; set [watch] consumers = ["package.module:factory"] (see docs/watching.md)'
-        )
-    return consumers
+    if app.config.watch.consumers:
+        return [_load_factory(spec)(app) for spec in app.config.watch.consumers]
+    from arlequin_core.monitor import Monitor, champion_profile_provider
+
+    return [Monitor(app.config, app.registry, app.bus, champion_profile_provider(app.config))]
 
 
 def default_start_sinks(app: App) -> list[Any]:

@@ -51,6 +51,33 @@ ProfileProvider = Callable[[], tuple[Profile, "str | None", "str | None"]]
 REPORTS_DIR = "reports"
 
 
+class NoChampionError(ArlequinError):
+    """There is no champion model yet, so there is nothing to measure drift against."""
+
+
+def champion_profile_provider(config: ArlequinConfig) -> ProfileProvider:
+    """A provider returning the champion's profile from MLflow (the daemon's default).
+
+    The champion alias is looked up for every batch, so a promotion or a rollback
+    changes the reference at once; each version's profile is downloaded once.
+
+    :raises NoChampionError: (when called) no model is registered as champion yet.
+    """
+
+    def provide() -> tuple[Profile, str | None, str | None]:
+        from arlequin_core.training.flow import champion_profile
+
+        found = champion_profile(config)
+        if found is None:
+            raise NoChampionError(
+                f"no champion model {config.mlflow.model_name!r} yet to measure drift against; "
+                "train one with `arlequin train --data REFERENCE`, then `arlequin retry BATCH`"
+            )
+        return found
+
+    return provide
+
+
 class Monitor:
     """Checks each arriving batch against the profile of the serving model.
 

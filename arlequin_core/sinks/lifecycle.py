@@ -16,7 +16,9 @@ PLUGIN_PREFIX = "sink:"
 def start_sinks(app: Any) -> list[Sink]:
     """Instantiate, register and start every sink whose table has ``enabled = true``.
 
-    For each ``[sinks.<name>]`` table with ``enabled = true``: look up the sink class
+    For each ``[sinks.<name>]`` table with ``enabled = true``, and each registered sink
+    whose class sets ``enabled_by_default = True`` (the local retrain sink) unless its
+    table says ``enabled = false``: look up the sink class
     ``name`` in the registry (an unknown name fails with the known ones), build it
     with the table and ``app`` (it validates the table), register it on
     ``app.host.pm`` as ``sink:<name>`` so the bus delivers events to its hooks, and
@@ -28,9 +30,15 @@ def start_sinks(app: Any) -> list[Sink]:
     :raises arlequin_core.errors.UnknownComponentError: no plugin registered that sink.
     """
     started: list[Sink] = []
+    tables: dict[str, Any] = {
+        item.name: {} for item in app.registry.entries("sink") if getattr(item.obj, "enabled_by_default", False)
+    }
+    tables.update(app.config.sinks)
     try:
-        for name, table in app.config.sinks.items():
-            if not isinstance(table, dict) or table.get("enabled") is not True:
+        for name, table in tables.items():
+            known = name in app.registry.names("sink")
+            default = known and getattr(app.registry.get("sink", name), "enabled_by_default", False)
+            if not isinstance(table, dict) or table.get("enabled", default) is not True:
                 log.info("sink_not_enabled", sink=name)
                 continue
             cls = app.component("sink", name)

@@ -27,11 +27,16 @@ class BatchNotFoundError(ArlequinError):
 
 
 def current_champion(app: App) -> dict[str, Any] | None:
-    """The serving model (name, version, run id) for ``arlequin status``; None when unknown.
+    """The serving model (name, version, run id) for ``arlequin status``; None without one.
 
-    Returns None until the model registry is wired into the watcher.
+    When MLflow cannot be read, the error is returned under ``error`` (status still works).
     """
-    return None
+    from arlequin_core.training.flow import champion_info
+
+    try:
+        return champion_info(app.config)
+    except ArlequinError as exc:
+        return {"error": str(exc)}
 
 
 # --------------------------------------------------------------------------- #
@@ -136,10 +141,14 @@ def status_cmd(ctx: click.Context, n_events: int, as_json: bool) -> None:
         f"({c['drifted']} drifted), {c['rejected']} rejected"
     )
     champion = data["champion"]
-    if champion:
-        click.echo(f"champion:  {champion.get('model_name')} version {champion.get('model_version')}")
+    if champion and "error" in champion:
+        click.echo(f"champion:  unknown ({champion['error']})")
+    elif champion:
+        click.echo(
+            f"champion:  {champion['model_name']} version {champion['model_version']} (run {champion['run_id']})"
+        )
     else:
-        click.echo("champion:  unknown (the model registry is not wired into the watcher yet)")
+        click.echo("champion:  none yet (train one: arlequin train --data REFERENCE)")
     if data["rejected"]:
         click.echo("rejected (latest first; `arlequin retry BATCH` processes one again):")
         for b in data["rejected"]:

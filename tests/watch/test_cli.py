@@ -131,12 +131,16 @@ def test_crash_mid_batch_reprocesses_it_on_restart_and_never_a_done_one(
     assert "batches_recovered" in w2.output()
 
 
-def test_watch_without_sources_or_consumer_says_what_to_do(isolated: Path) -> None:
+def test_watch_without_sources_says_what_to_do(isolated: Path) -> None:
     result = CliRunner().invoke(main, ["watch"])
     assert result.exit_code == 2 and "nothing to watch" in result.output
+
+
+def test_bad_consumer_spec_is_a_config_error(isolated: Path) -> None:
     (isolated / "landing").mkdir()
+    (isolated / "arlequin.toml").write_text('[watch]\nconsumers = ["no_such_module:factory"]\n')
     result = CliRunner().invoke(main, ["watch", "landing"])
-    assert result.exit_code == 2 and "no consumer for arriving batches" in result.output
+    assert result.exit_code == 2 and "cannot load 'no_such_module:factory'" in result.output
 
 
 def _process(app: App, landing: Path, names: list[str], columns: list[str]) -> None:

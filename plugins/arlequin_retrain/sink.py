@@ -1,0 +1,121 @@
+"""The ``retrain`` sink: retrain locally when drift is detected."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from pydantic import Field
+
+from arlequin_core import hookimpl
+from arlequin_core.errors import ArlequinError
+from arlequin_core.events import DriftDetected, Event
+from arlequin_core.ledger import open_ledger
+from arlequin_core.sinks.delivering import DeliveringSink, Receipt
+from arlequin_core.sinks.retry import DeliveryError
+from arlequin_core.sinks.settings import SinkSettings
+from arlequin_core.sinks.store import Letter
+
+
+class RetrainSettings(SinkSettings):
+    """``[sinks.retrain]``: on by default; the window and cooldown come from ``[training]``."""
+
+    enabled: bool = True
+    #: Attempts per retrain; only MLflow failures are retried (the model is resumed, not retrained).
+    max_attempts: int = Field(default=4, ge=1, le=100)
+    backoff_initial: float = Field(default=5.0, ge=0.0)
+    #: None: ``[training] cooldown``.
+    cooldown: float | None = Field(default=None, ge=0.0)  # type: ignore[assignment]
+    #: None: ``[training] window``. Batches to train on: the drifted ones, then the latest checked.
+    window: int | None = Field(default=None, ge=1)
+
+
+class RetrainSink(DeliveringSink):
+    """Retrain, validate, register and promote in-process on drift (see the package docstring)."""
+
+    name = "retrain"
+    settings_model = RetrainSettings
+    #: Turned on without a ``[sinks.retrain]`` table; ``enabled = false`` turns it off.
+    enabled_by_default: ClassVar[bool] = True
+
+    def __init__(self, config: Any = None, app: Any = None) -> None:
+        super().__init__(config, app)
+        training = app.config.training
+        if self.settings.cooldown is None:
+            self.settings.cooldown = training.cooldown
+        self.window = self.settings.window or training.window
+        self._pending_id: str | None = None
+
+    def accepts(self, event: Event) -> bool:
+        return isinstance(event, DriftDetected)
+
+    @hookimpl
+    def arlequin_on_drift_detected(self, event: DriftDetected) -> None:
+        """Record the drifted batch; the sink's worker retrains (coalescing a burst)."""
+        self.submit(event)
+
+    # ------------------------------------------------------------------ delivery
+    def send(self, letters: list[Letter]) -> Receipt:
+        """Retrain on the window for ``letters`` (oldest first), or say why not."""
+        from arlequin_core.training.errors import TrackingError
+        from arlequin_core.training.flow import champion_info, resume, retrain
+
+        newest: DriftDetected = letters[-1].event  # type: ignore[assignment]
+        stale = self._superseded(letters, champion_info)
+        if stale:
+            return Receipt(target="(no retrain)", detail={"skipped": stale})
+        uris, batch_ids = self._window(letters)
+        try:
+            if self._pending_id is not None:
+                result = resume(self.app, self._pending_id)
+            else:
+                result = retrain(self.app, uris, cause=newest, batch_ids=batch_ids)
+        except TrackingError as exc:
+            # MLflow failed after training: keep the model and log it on the next attempt.
+            self._pending_id = getattr(exc, "pending_id", None) or self._pending_id
+            raise DeliveryError(str(exc), retryable=True) from exc
+        except ArlequinError as exc:
+            self._pending_id = None
+            raise DeliveryError(str(exc), retryable=False) from exc
+        self._pending_id = None
+        return Receipt(
+            target=f"models:/{result.model_name}/{result.version}",
+            detail={
+                "model_version": result.version,
+                "run_id": result.run_id,
+                "promoted": result.promoted,
+                "reason": result.reason,
+                "trained_on": list(result.data_uris),
+                "metrics": result.metrics,
+            },
+        )
+
+    def _superseded(self, letters: list[Letter], champion_info: Any) -> str | None:
+        """Why these letters need no retrain: the champion changed since their drift was measured."""
+        measured = {letter.event.model_version for letter in letters}  # type: ignore[attr-defined]
+        if None in measured:
+            return None
+        try:
+            champion = champion_info(self.app.config)
+        except ArlequinError:
+            return None  # MLflow trouble shows up in the retrain itself
+        current = champion and champion["model_version"]
+        if current is None or current in measured:
+            return None
+        return (
+            f"drift was measured against version(s) {', '.join(sorted(measured))}; "
+            f"champion is now version {current}, trained since: its own checks decide"
+        )
+
+    def _window(self, letters: list[Letter]) -> tuple[list[str], list[str]]:
+        """The drifted batches (newest first), then the latest checked ones, up to ``window``."""
+        chosen: dict[str, str] = {}
+        for letter in reversed(letters):
+            event: DriftDetected = letter.event  # type: ignore[assignment]
+            chosen.setdefault(event.batch_id or event.event_id, event.uri)
+        with open_ledger(self.app.home) as ledger:
+            for batch in ledger.batches(states=["done"], limit=self.window * 4):
+                if len(chosen) >= self.window:
+                    break
+                chosen.setdefault(batch.batch_id, batch.uri)
+        items = list(chosen.items())[: self.window]
+        return [uri for _, uri in items], [batch_id for batch_id, _ in items]
