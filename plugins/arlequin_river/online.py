@@ -117,6 +117,11 @@ class OnlineDetector(Detector):
         return dict(self._params)
 
     @property
+    def river(self) -> Any:
+        """The underlying river detector (None before :meth:`fit`); read it, do not feed it."""
+        return self._river
+
+    @property
     def fitted(self) -> bool:
         """Whether :meth:`fit` (or :meth:`from_profile`) has run."""
         return self._river is not None
@@ -279,14 +284,17 @@ class OnlineDetector(Detector):
         update = detector.update
         hits: list[int] = []
         warnings: list[int] = []
+        # The flags are read as river's properties return them (``_drift_detected``,
+        # ``_warning_detected``): a property call per value is a measurable share of
+        # ADWIN's per-value cost.
         if self.binary:
-            warned = detector.warning_detected
+            warned = detector._warning_detected
             for i, x in enumerate(values):
                 update(x)
-                if detector.drift_detected:
+                if detector._drift_detected:
                     hits.append(i)
                     warned = False
-                elif detector.warning_detected:
+                elif detector._warning_detected:
                     if not warned:
                         warnings.append(i)
                         warned = True
@@ -295,7 +303,7 @@ class OnlineDetector(Detector):
         else:
             for i, x in enumerate(values):
                 update(x)
-                if detector.drift_detected:
+                if detector._drift_detected:
                     hits.append(i)
         self._n_seen += len(values)
         return hits, warnings
