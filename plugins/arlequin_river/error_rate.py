@@ -10,9 +10,8 @@ column of per-row errors, in row order:
   scores it under the pseudo-column :data:`ERROR_COLUMN`, so config selects these
   detectors with ``[drift.columns.__error__] detector = "ddm"``;
 * ``fit`` warms up on the champion's errors on held-out data (its validation
-  split), not on its training rows, whose error rate is optimistic. An empty
-  reference is allowed: the detector then starts cold and relies on its own
-  ``warm_start``.
+  split), not on its training rows, whose error rate is optimistic. Like every
+  detector, ``fit`` needs at least one value (``ValueError`` otherwise).
 
 Each detector also reports the rows where it entered its *warning* zone.
 """

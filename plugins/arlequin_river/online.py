@@ -133,18 +133,22 @@ class OnlineDetector(Detector):
     def fit(self, reference: Any) -> OnlineDetector:
         """Warm a fresh detector up on the reference stream; detections there are discarded.
 
-        :param reference: the reference column in row order (see :func:`as_float_array`);
-            may be empty or all-missing, in which case the detector starts cold.
+        :param reference: the reference column in row order (see :func:`as_float_array`).
         :return: ``self``.
-        :raises ValueError: the values are not numbers, or not 0/1 for an error-rate detector.
+        :raises ValueError: no finite value to warm up on, values that are not numbers,
+            or not 0/1 for an error-rate detector.
         """
         values = as_float_array(reference, f"{self.info.name}: reference")
         finite = values[np.isfinite(values)]
+        if finite.size == 0:
+            raise ValueError(
+                f"{self.info.name}: the reference has no value to warm up on ({values.size} rows, all missing)"
+            )
         self._check_binary(finite, np.flatnonzero(np.isfinite(values)), "reference")
         self._reference_n = int(finite.size)
         self._reference_missing = int(values.size - finite.size)
         self._location, self._scale = 0.0, 1.0
-        if not self.binary and finite.size:
+        if not self.binary:
             self._location = float(finite.mean())
             scale = float(finite.std(ddof=1)) if finite.size > 1 else 0.0
             self._scale = scale if scale > 0 and math.isfinite(scale) else 1.0

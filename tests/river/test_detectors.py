@@ -63,9 +63,10 @@ def test_missing_values_are_skipped_counted_and_rows_keep_their_index(cls: type)
 
 
 @pytest.mark.parametrize("cls", ALL_DETECTORS, ids=lambda c: c.info.name)
-def test_empty_or_all_missing_input_never_crashes(cls: type) -> None:
-    detector = cls().fit(np.array([np.nan, np.nan]))
-    assert detector.to_profile()["reference_n"] == 0
+def test_reference_without_values_is_refused_empty_batches_are_not(cls: type) -> None:
+    with pytest.raises(ValueError, match=rf"{cls.info.name}: the reference has no value to warm up on \(2 rows"):
+        cls().fit(np.array([np.nan, np.nan]))
+    detector = cls().fit(reference(cls))
     empty = detector.score(np.array([], dtype=float))
     assert empty.statistic == 0.0 and empty.details["rows"] == 0
     missing = detector.score([None, None, None])

@@ -115,11 +115,11 @@ def test_profile_of_another_detector_or_version_is_refused() -> None:
 
 
 def test_non_finite_floats_are_written_as_strict_json() -> None:
-    cls = arlequin_river.PageHinkleyDetector
-    profile = cls().fit([]).to_profile()  # _min_increase starts at +inf
-    assert profile["state"]["_min_increase"] == {"float": "inf"}
+    cls = arlequin_river.DdmDetector
+    profile = cls().fit([0.0, 1.0, 0.0]).to_profile()  # _ps_min is +inf until warm_start values
+    assert profile["state"]["_ps_min"] == {"float": "inf"}
     json.dumps(profile, allow_nan=False)
-    assert cls.from_profile(profile)._river._min_increase == float("inf")
+    assert cls.from_profile(profile).river._ps_min == float("inf")
 
 
 def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path: Path) -> None:
