@@ -18,6 +18,7 @@ import click
 from arlequin_core import __version__
 from arlequin_core.app import App
 from arlequin_core.config import load_config
+from arlequin_core.drift.command import detect_cmd
 from arlequin_core.errors import EXIT_INTERNAL, ArlequinError
 from arlequin_core.events import EVENT_TYPES
 from arlequin_core.journal import read_journal
@@ -213,6 +214,9 @@ def _parse_since(text: str) -> datetime:
         message = f"{text!r} is not an ISO date/time, e.g. 2026-11-26T07:00"
         raise click.BadParameter(message, param_hint="--since") from None
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+main.add_command(detect_cmd)
 
 
 def run() -> None:

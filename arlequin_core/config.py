@@ -104,6 +104,10 @@ class DriftSection(Section):
     columns: dict[str, ColumnDriftSection] = Field(default_factory=dict)
     #: Write an HTML report for every checked batch (daemon).
     html: bool = True
+    #: P-value threshold of the test of a change in a column's missing rate; 0 turns it off.
+    missing_threshold: float = Field(default=0.05, ge=0.0, lt=1.0)
+    #: Number columns with at most this many distinct reference values are categorical.
+    categorical_max_distinct: int = Field(default=20, ge=1)
 
 
 class MlflowSection(Section):

@@ -5,6 +5,27 @@ the same column. ``fit`` keeps what scoring needs (sorted values, category count
 bin edges), so ``score`` never re-reads or re-sorts the reference. The fitted state
 travels as a JSON-able *profile* (never a pickle) through ``to_profile`` and
 ``from_profile``.
+
+What ``fit`` and ``score`` receive (the core always passes these forms, and the
+conformance suite in ``tests/drift/test_conformance.py`` checks every registered
+detector with them):
+
+* a **numeric** column: a 1-D ``numpy.ndarray`` of ``float64``, ``NaN`` = missing;
+* a **categorical** column: a ``pyarrow.Array`` or ``pyarrow.ChunkedArray`` of any
+  type, null = missing. :func:`arlequin_core.drift.columns.category_counts` turns it
+  into ``{category key: count}``; a detector that accepts both kinds tells them apart
+  with :func:`arlequin_core.drift.columns.is_categorical_input`.
+
+The contract:
+
+* detectors ignore missing values; the core tests the change in missing rate itself;
+* ``fit`` on a column without one non-missing value raises ``ValueError`` (the core
+  never calls ``score`` with one either);
+* ``score`` does not change the fitted state of a batch detector (an online detector,
+  ``info.online``, goes on from where it was: it is fed the data in order);
+* ``from_profile(json.loads(json.dumps(d.to_profile())))`` scores exactly like ``d``;
+* the constructor takes keyword parameters only (``[drift.columns.<name>] params``)
+  and raises ``TypeError``/``ValueError`` for a wrong one.
 """
 
 from __future__ import annotations

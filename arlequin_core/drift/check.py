@@ -1,0 +1,122 @@
+"""Checking one batch against a profile: score every column, then apply the policy."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pyarrow as pa
+
+from arlequin_core.config import ArlequinConfig
+from arlequin_core.drift.columns import as_table
+from arlequin_core.drift.policy import apply_policy, check_columns_exist, missing_rate_test
+from arlequin_core.drift.profile import ColumnProfile, Profile, column_values
+from arlequin_core.drift.report import ColumnResult, DriftReport
+from arlequin_core.errors import InputError
+from arlequin_core.events import utc_now
+from arlequin_core.registry import ComponentRegistry
+
+
+def check_batch(
+    profile: Profile,
+    current: pa.Table | Any,
+    config: ArlequinConfig,
+    registry: ComponentRegistry,
+    *,
+    uri: str | None = None,
+) -> DriftReport:
+    """Test a batch for drift against ``profile`` and return the verdict.
+
+    Every column of the profile is tested with the detector it was fitted with; a
+    threshold set in ``[drift.columns.<name>]`` overrides the profile's. The missing
+    rate of each column is tested too; correction, drift share and critical columns
+    come from ``config.drift``.
+
+    :param current: a ``pyarrow.Table`` or ``pandas.DataFrame``; extra columns are
+        ignored (and listed in the report).
+    :param uri: where the batch came from, for error messages and the report.
+    :raises InputError: the batch has no rows, lacks columns of the profile (all named),
+        or a numeric column holds text.
+    :raises ConfigError: ``[drift.columns]`` or ``critical`` name a column the profile does not test.
+    """
+    where = uri or "current batch"
+    table = as_table(current, where)
+    if table.num_rows == 0:
+        raise InputError(where, "the batch has no rows; nothing to test (it is rejected, not passed)")
+    absent = [name for name in profile.columns if name not in table.column_names]
+    if absent:
+        raise InputError(
+            where,
+            f"missing column{'s' if len(absent) > 1 else ''} {', '.join(map(repr, absent))} "
+            f"that the reference has; the batch has: {', '.join(table.column_names) or 'no columns'}",
+        )
+    check_columns_exist(config, list(profile.columns))
+    names = list(profile.columns)
+    for name in names:  # build fitted detectors here, not concurrently in the pool
+        profile.detector(name, registry)
+
+    def score(name: str) -> ColumnResult:
+        return _score_column(profile, profile.columns[name], table, config, registry, where)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(len(names), os.cpu_count() or 1))) as pool:
+        results = list(pool.map(score, names))
+    drifted, share, drifted_columns, reason = apply_policy(results, config.drift)
+    tested_or_skipped = set(profile.columns) | set(profile.skipped)
+    return DriftReport(
+        drifted=drifted,
+        drift_share=share,
+        drifted_columns=drifted_columns,
+        reason=reason,
+        columns=results,
+        rows_ref=profile.rows,
+        rows_cur=table.num_rows,
+        correction=config.drift.correction,
+        drift_share_threshold=config.drift.drift_share,
+        critical=list(config.drift.critical),
+        missing_threshold=config.drift.missing_threshold,
+        skipped=dict(profile.skipped),
+        extra_columns=[c for c in table.column_names if c not in tested_or_skipped],
+        uri=uri,
+        created_at=utc_now(),
+    )
+
+
+def _score_column(
+    profile: Profile,
+    cp: ColumnProfile,
+    table: pa.Table,
+    config: ArlequinConfig,
+    registry: ComponentRegistry,
+    where: str,
+) -> ColumnResult:
+    override = config.drift.columns.get(cp.name)
+    threshold = override.threshold if override and override.threshold is not None else cp.threshold
+    values, missing = column_values(table, cp.name, cp.kind, where)
+    rows = table.num_rows
+    result = ColumnResult(
+        column=cp.name,
+        kind=cp.kind,
+        detector=cp.detector,
+        score_kind=cp.score_kind,
+        threshold=float(threshold),
+        n_ref=cp.values,
+        n_cur=rows - missing,
+        missing_ref=cp.missing / cp.rows,
+        missing_cur=missing / rows,
+    )
+    if override and override.detector and override.detector != cp.detector:
+        result.details["note"] = (
+            f"config asks for {override.detector!r} but the profile was fitted with {cp.detector!r}; "
+            "rebuild the profile to change the test"
+        )
+    if config.drift.missing_threshold > 0:
+        result.missing_p_value = missing_rate_test(cp.missing, cp.rows, missing, rows)
+    if missing == rows:
+        result.details["skipped"] = "every value in the batch is missing; only the missing rate is tested"
+        return result
+    score = profile.detector(cp.name, registry).score(values)
+    result.statistic = float(score.statistic)
+    result.p_value = None if score.p_value is None else float(score.p_value)
+    result.details.update(score.details)
+    return result

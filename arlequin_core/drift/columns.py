@@ -1,0 +1,209 @@
+"""Turning table columns into what detectors take, and counting what is missing.
+
+Detectors receive one column at a time, in one of two forms (see
+:mod:`arlequin_core.drift.base`):
+
+* **numeric**: a 1-D ``numpy.ndarray`` of ``float64``; ``NaN`` marks a missing value;
+* **categorical**: a ``pyarrow.Array`` or ``pyarrow.ChunkedArray`` of any type; null
+  (and ``NaN`` in a float column) marks a missing value.
+
+Categories are compared by a *key*, a string made by :func:`category_key`, so that the
+same category read from Parquet, CSV or pandas compares equal (``1``, ``1.0`` and
+``np.int64(1)`` are all ``"1"``; ``True`` is ``"True"``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from arlequin_core.errors import InputError
+
+#: What a missing category is shown as in reports; never a key of a count.
+MISSING = None
+
+
+def as_table(data: Any, where: str) -> pa.Table:
+    """``data`` (an Arrow table or a pandas DataFrame) as an Arrow table.
+
+    pandas object columns holding several types (``[1, "a", 2.5]``) cannot become one
+    Arrow type; they become strings (:func:`category_key` of each value), missing
+    values stay missing.
+
+    :param where: names the data in errors (a file name, ``"reference"``).
+    :raises InputError: ``data`` is neither, or a column cannot be converted.
+    """
+    if isinstance(data, pa.Table):
+        return data
+    if isinstance(data, pa.RecordBatch):
+        return pa.Table.from_batches([data])
+    if not isinstance(data, pd.DataFrame):
+        raise InputError(where, f"expected a pyarrow.Table or a pandas.DataFrame, got {type(data).__name__}")
+    arrays = []
+    names = []
+    for name in data.columns:
+        series = data[name]
+        names.append(str(name))
+        try:
+            arrays.append(pa.array(series, from_pandas=True))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            keys = [None if is_missing(v) else category_key(v) for v in series.tolist()]
+            arrays.append(pa.array(keys, type=pa.string()))
+    if len(set(names)) != len(names):
+        raise InputError(where, f"duplicate column names: {sorted({n for n in names if names.count(n) > 1})}")
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def is_missing(value: Any) -> bool:
+    """True for ``None``, ``NaN`` (float or numpy) and ``pandas.NA``/``NaT``."""
+    if value is None:
+        return True
+    if isinstance(value, (float, np.floating)):
+        return math.isnan(value)
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def category_key(value: Any) -> str:
+    """The string a category is compared and stored by.
+
+    Integral floats print as integers (``2.0`` -> ``"2"``) because the same integer
+    column reads as ``float64`` once it has a missing value; other floats use
+    ``repr``; bytes are decoded as UTF-8 (invalid bytes replaced); the rest use
+    ``str``.
+    """
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bool, np.bool_)):
+        return "True" if value else "False"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        number = float(value)
+        if number.is_integer():
+            return str(int(number))
+        return repr(number)
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return str(value)
+
+
+def as_arrow(values: Any) -> pa.Array | pa.ChunkedArray:
+    """Any 1-D column (Arrow, numpy, pandas, list) as an Arrow array, for counting."""
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return values
+    if isinstance(values, pd.Series):
+        values = values.to_numpy(dtype=object) if values.dtype == object else values
+    try:
+        return pa.array(values, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        seq = values.tolist() if hasattr(values, "tolist") else list(values)
+        return pa.array([None if is_missing(v) else category_key(v) for v in seq], type=pa.string())
+
+
+def category_counts(values: Any) -> dict[str, int]:
+    """Counts of each category key in ``values``, missing values left out.
+
+    :param values: an Arrow array or chunked array (the form detectors receive), or
+        anything :func:`as_arrow` accepts.
+    :returns: key -> count, in first-seen order; empty when every value is missing.
+    """
+    array = as_arrow(values)
+    if len(array) == 0:
+        return {}
+    counted = pc.value_counts(array)
+    counts: dict[str, int] = {}
+    pairs = zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True)
+    for value, count in pairs:
+        if is_missing(value):
+            continue
+        key = category_key(value)
+        # Two raw values can share a key (1 and 1.0 in a mixed column): add them up.
+        counts[key] = counts.get(key, 0) + int(count)
+    return counts
+
+
+def is_categorical_input(values: Any) -> bool:
+    """True when a detector that takes both kinds should treat ``values`` as categorical.
+
+    Arrow arrays are categorical (the core passes numeric columns as numpy arrays);
+    numpy and pandas data are numeric when their dtype is a number other than bool.
+    """
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        return True
+    dtype = getattr(values, "dtype", None)
+    if dtype is None:
+        dtype = np.asarray(values).dtype
+    return not (isinstance(dtype, np.dtype) and dtype.kind in "fiu")
+
+
+def numeric_values(values: Any) -> np.ndarray:
+    """``values`` as a float64 array without its missing values (a new array when any were dropped).
+
+    :raises ValueError: values that are not numbers.
+    """
+    if isinstance(values, (pa.Array, pa.ChunkedArray)):
+        values = numeric_array(values, "values")
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim != 1:
+        raise ValueError(f"expected a 1-D column, got an array of shape {array.shape}")
+    mask = np.isnan(array)
+    return array[~mask] if mask.any() else array
+
+
+def sorted_values(values: Any) -> np.ndarray:
+    """The non-missing values of a numeric column, sorted ascending (always a new array).
+
+    One copy only: numpy sorts ``NaN`` last, so the missing values are cut off the end.
+    """
+    array = np.sort(np.asarray(values, dtype=np.float64), kind="quicksort")
+    if array.ndim != 1:
+        raise ValueError(f"expected a 1-D column, got an array of shape {array.shape}")
+    if array.size and np.isnan(array[-1]):
+        array = array[: int(np.searchsorted(array, np.nan, side="left"))]
+    return array
+
+
+def numeric_array(column: pa.Array | pa.ChunkedArray, name: str, where: str = "data") -> np.ndarray:
+    """An Arrow column as float64 numpy, null -> NaN; zero-copy when it already is float64 without nulls.
+
+    Booleans become 0/1, temporal values their integer representation (e.g. microseconds
+    since the epoch), decimals floats.
+
+    :raises InputError: the column holds values that are not numbers (naming it and one value).
+    """
+    if isinstance(column, pa.ChunkedArray) and column.num_chunks == 1:
+        column = column.chunk(0)
+    kind = column.type
+    try:
+        if pa.types.is_temporal(kind):
+            column = column.cast(pa.int64())
+        elif pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_dictionary(kind):
+            column = pc.cast(column, pa.float64())
+        elif not pa.types.is_float64(kind):
+            column = column.cast(pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+        raise InputError(where, f"column {name!r} ({kind}) is not numeric: {exc}") from None
+    if isinstance(column, pa.ChunkedArray):
+        return column.to_numpy().astype(np.float64, copy=False)
+    if column.null_count == 0 and pa.types.is_float64(column.type):
+        return column.to_numpy(zero_copy_only=True)
+    return column.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+
+
+def missing_count(values: Any) -> int:
+    """How many values of a column are missing (null, or NaN in a float column)."""
+    if isinstance(values, np.ndarray) and values.dtype.kind == "f":
+        return int(np.count_nonzero(np.isnan(values)))
+    array = as_arrow(values)
+    count = array.null_count
+    if pa.types.is_floating(array.type):
+        count += int(pc.sum(pc.is_nan(array)).as_py() or 0)
+    return int(count)

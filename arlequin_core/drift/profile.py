@@ -1,0 +1,318 @@
+"""The profile: the fitted reference of a whole dataset, saved as one JSON file.
+
+A profile is what drift is measured against. It is built once from the data a model
+was trained on (:func:`build_profile`), saved beside the model (an MLflow artifact),
+and loaded to check every batch (:func:`arlequin_core.drift.check.check_batch`). No
+pickle: every detector stores its fitted state as a JSON-able dict.
+
+File format (``format_version`` 1)::
+
+    {
+      "format": "arlequin.profile",
+      "format_version": 1,
+      "arlequin_version": "0.1.0",
+      "created_at": "2026-01-01T00:00:00.000000+00:00",   # UTC
+      "source": "data/train.parquet",                       # or null
+      "rows": 100000,                                       # reference rows
+      "data": {"label": "y", "timestamp": null, "exclude": ["id"]},
+      "columns": [                                          # tested columns, table order
+        {
+          "name": "age", "kind": "numeric", "dtype": "int64",
+          "detector": "ks", "params": {}, "threshold": 0.05, "score_kind": "p_value",
+          "rows": 100000, "missing": 12,                    # missing = null or NaN
+          "state": {...},                                   # Detector.to_profile()
+          "summary": {...}                                  # see arlequin_core.drift.summary
+        }
+      ],
+      "skipped": {"id": "not a feature: excluded by [data] exclude"}
+    }
+
+Large numeric arrays inside ``state`` use :mod:`arlequin_core.drift.encoding`. A
+reader refuses a newer ``format_version``; fields it does not know are ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from arlequin_core import __version__
+from arlequin_core.config import ArlequinConfig
+from arlequin_core.drift.base import ColumnKind, Detector
+from arlequin_core.drift.columns import as_table, missing_count, numeric_array
+from arlequin_core.drift.kinds import feature_kinds
+from arlequin_core.drift.policy import ColumnPlan, check_columns_exist, plan_column
+from arlequin_core.drift.summary import summarize
+from arlequin_core.errors import ConfigError, InputError
+from arlequin_core.events import utc_now
+from arlequin_core.registry import ComponentRegistry
+
+PROFILE_FORMAT = "arlequin.profile"
+PROFILE_FORMAT_VERSION = 1
+
+
+@dataclass
+class ColumnProfile:
+    """The fitted reference of one column.
+
+    :param rows: reference rows; ``missing``: rows where the value is missing.
+    :param state: the detector's :meth:`~arlequin_core.drift.base.Detector.to_profile`.
+    :param summary: what plots draw (:mod:`arlequin_core.drift.summary`).
+    """
+
+    name: str
+    kind: ColumnKind
+    dtype: str
+    detector: str
+    threshold: float
+    score_kind: str
+    rows: int
+    missing: int
+    state: dict[str, Any]
+    summary: dict[str, Any]
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def values(self) -> int:
+        """Non-missing reference values."""
+        return self.rows - self.missing
+
+
+@dataclass
+class Profile:
+    """The fitted reference of a dataset: one :class:`ColumnProfile` per tested column."""
+
+    columns: dict[str, ColumnProfile]
+    rows: int
+    skipped: dict[str, str] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    source: str | None = None
+    created_at: str = field(default_factory=utc_now)
+    arlequin_version: str = __version__
+    _fitted: dict[str, Detector] = field(default_factory=dict, repr=False, compare=False)
+
+    def detector(self, column: str, registry: ComponentRegistry) -> Detector:
+        """The fitted detector of ``column``, rebuilt from its state once and then reused.
+
+        :raises UnknownComponentError: the detector is not registered here.
+        :raises InputError: its state does not load.
+        """
+        fitted = self._fitted.get(column)
+        if fitted is None:
+            cp = self.columns[column]
+            cls = registry.get("detector", cp.detector)
+            try:
+                fitted = cls.from_profile(cp.state)
+            except (KeyError, TypeError, ValueError) as exc:
+                where = self.source or "profile"
+                raise InputError(where, f"column {column!r}: cannot load the {cp.detector} state: {exc}") from None
+            self._fitted[column] = fitted
+        return fitted
+
+    def to_dict(self) -> dict[str, Any]:
+        """The documented JSON form (see the module docstring)."""
+        return {
+            "format": PROFILE_FORMAT,
+            "format_version": PROFILE_FORMAT_VERSION,
+            "arlequin_version": self.arlequin_version,
+            "created_at": self.created_at,
+            "source": self.source,
+            "rows": self.rows,
+            "data": self.data,
+            "columns": [
+                {
+                    "name": c.name,
+                    "kind": c.kind,
+                    "dtype": c.dtype,
+                    "detector": c.detector,
+                    "params": c.params,
+                    "threshold": c.threshold,
+                    "score_kind": c.score_kind,
+                    "rows": c.rows,
+                    "missing": c.missing,
+                    "state": c.state,
+                    "summary": c.summary,
+                }
+                for c in self.columns.values()
+            ],
+            "skipped": self.skipped,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "profile") -> Profile:
+        """Rebuild a profile from :meth:`to_dict` output.
+
+        :raises InputError: not a profile, a newer format, or a malformed entry (naming ``where``).
+        """
+        if not isinstance(data, dict) or data.get("format") != PROFILE_FORMAT:
+            raise InputError(where, f'not an arlequin profile (expected "format": "{PROFILE_FORMAT}")')
+        version = data.get("format_version")
+        if not isinstance(version, int) or version > PROFILE_FORMAT_VERSION:
+            raise InputError(
+                where,
+                f"profile format version {version!r} is not supported (this arlequin reads up to "
+                f"{PROFILE_FORMAT_VERSION}); upgrade arlequin or rebuild the profile",
+            )
+        try:
+            columns = {}
+            for entry in data["columns"]:
+                cp = ColumnProfile(
+                    name=str(entry["name"]),
+                    kind=entry["kind"],
+                    dtype=str(entry["dtype"]),
+                    detector=str(entry["detector"]),
+                    params=dict(entry.get("params") or {}),
+                    threshold=float(entry["threshold"]),
+                    score_kind=str(entry["score_kind"]),
+                    rows=int(entry["rows"]),
+                    missing=int(entry["missing"]),
+                    state=dict(entry["state"]),
+                    summary=dict(entry["summary"]),
+                )
+                if cp.kind not in ("numeric", "categorical"):
+                    raise ValueError(f"column {cp.name!r}: kind must be numeric or categorical, got {cp.kind!r}")
+                columns[cp.name] = cp
+            return cls(
+                columns=columns,
+                rows=int(data["rows"]),
+                skipped={str(k): str(v) for k, v in (data.get("skipped") or {}).items()},
+                data=dict(data.get("data") or {}),
+                source=data.get("source"),
+                created_at=str(data.get("created_at", "")),
+                arlequin_version=str(data.get("arlequin_version", "")),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(where, f"malformed profile: {type(exc).__name__}: {exc}") from None
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the profile as JSON to ``path``, atomically (temporary file, then rename)."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # A hidden temporary name (ignored by watchers), created with the umask's permissions.
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+        try:
+            with open(tmp, "x", encoding="utf-8") as f:
+                json.dump(self.to_dict(), f, separators=(",", ":"), allow_nan=False)
+            os.replace(tmp, target)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> Profile:
+        """Read a profile written by :meth:`save`.
+
+        :raises InputError: missing or unreadable file, not JSON, not a profile, newer format.
+        """
+        where = os.fspath(path)
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise InputError(where, "no such file") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InputError(where, f"cannot read the profile: {exc}") from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(where, f"not valid JSON: {exc}") from None
+        profile = cls.from_dict(data, where)
+        if profile.source is None:
+            profile.source = where
+        return profile
+
+
+def column_values(table: pa.Table, name: str, kind: ColumnKind, where: str) -> tuple[Any, int]:
+    """One column in the form detectors take (see :mod:`arlequin_core.drift.base`) and its missing count."""
+    column = table.column(name)
+    if kind == "numeric":
+        values = numeric_array(column, name, where)
+        return values, missing_count(values)
+    return column, missing_count(column)
+
+
+def build_profile(
+    reference: pa.Table | Any,
+    config: ArlequinConfig,
+    registry: ComponentRegistry,
+    *,
+    source: str | None = None,
+) -> Profile:
+    """Fit the configured detector of every feature column of ``reference``.
+
+    :param reference: a ``pyarrow.Table`` or ``pandas.DataFrame``: the data the model
+        is trained on.
+    :param config: ``[data]`` (label, exclude, forced kinds) and ``[drift]`` (detectors,
+        thresholds, parameters) are used.
+    :param registry: where detectors are looked up (``App.registry``).
+    :param source: where the reference came from, for error messages and the profile.
+    :raises InputError: the reference is empty or a column cannot be read as its kind.
+    :raises ConfigError: a config key names a missing column or a detector that does
+        not fit the column's kind, or wrong detector parameters.
+    """
+    where = source or "reference"
+    table = as_table(reference, where)
+    if table.num_rows == 0:
+        raise InputError(where, "the reference has no rows; a profile needs data to compare against")
+    kinds, skipped = feature_kinds(table, config)
+    plans = [plan_column(name, kind, config, registry) for name, kind in kinds.items()]
+    detectors = [_new_detector(plan, config, registry) for plan in plans]
+
+    def fit(index: int) -> ColumnProfile | str:
+        plan, detector = plans[index], detectors[index]
+        values, missing = column_values(table, plan.column, plan.kind, where)
+        if missing == table.num_rows:
+            return "not tested: every value is missing in the reference"
+        detector.fit(values)
+        return ColumnProfile(
+            name=plan.column,
+            kind=plan.kind,
+            dtype=str(table.schema.field(plan.column).type),
+            detector=plan.detector,
+            params=plan.params,
+            threshold=plan.threshold,
+            score_kind=type(detector).info.score,
+            rows=table.num_rows,
+            missing=missing,
+            state=detector.to_profile(),
+            summary=summarize(values, plan.kind),
+        )
+
+    with ThreadPoolExecutor(max_workers=_workers(len(plans))) as pool:
+        fitted = list(pool.map(fit, range(len(plans))))
+    columns: dict[str, ColumnProfile] = {}
+    for plan, result in zip(plans, fitted, strict=True):
+        if isinstance(result, str):
+            skipped[plan.column] = result
+        else:
+            columns[plan.column] = result
+    check_columns_exist(config, list(columns))
+    profile = Profile(
+        columns=columns,
+        rows=table.num_rows,
+        skipped=skipped,
+        data={"label": config.data.label, "timestamp": config.data.timestamp, "exclude": list(config.data.exclude)},
+        source=source,
+    )
+    profile._fitted.update({p.column: d for p, d in zip(plans, detectors, strict=True) if p.column in columns})
+    return profile
+
+
+def _new_detector(plan: ColumnPlan, config: ArlequinConfig, registry: ComponentRegistry) -> Detector:
+    cls = registry.get("detector", plan.detector)
+    try:
+        return cls(**plan.params)
+    except (TypeError, ValueError) as exc:
+        where = str(config.source_path) if config.source_path else "config"
+        raise ConfigError(f"{where}: key drift.columns.{plan.column}.params: {exc}") from None
+
+
+def _workers(tasks: int) -> int:
+    # numpy sorts and Arrow kernels release the GIL, so one thread per core pays off.
+    return max(1, min(tasks, os.cpu_count() or 1))

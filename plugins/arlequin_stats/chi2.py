@@ -1,0 +1,113 @@
+"""Chi-squared test of homogeneity for categorical columns.
+
+Why ``chi2_contingency`` and not ``chisquare``: the question is whether two *samples*
+come from the same category distribution. ``chisquare(current, expected)`` treats
+the reference frequencies as the known truth and ignores their own sampling noise,
+so it rejects too often when the reference is small. The test of homogeneity on the
+2 x K table (reference counts, batch counts) accounts for both samples; with a very
+large reference the two agree. The statistic and p-value are
+``scipy.stats.chi2_contingency(table, correction=...)``, computed by scipy on the
+small table (its default applies Yates' continuity correction when the table is
+2 x 2, i.e. a column with two categories).
+
+Categories seen only in the batch get their own column in the table (their
+reference count is 0), are counted in ``details["unseen"]`` and never crash. The
+approximation is poor when many expected counts are below 5: ``details`` reports
+the share of such cells so a reader can judge.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from arlequin_core.drift.base import Detector, DetectorInfo, Score
+from arlequin_core.drift.columns import category_counts
+
+#: How many unseen categories are listed by name in ``details`` (all are counted).
+MAX_LISTED = 20
+
+
+class ChiSquared(Detector):
+    """Chi-squared test of homogeneity; drift when the p-value is below the threshold (default 0.05).
+
+    :param correction: Yates' continuity correction for 2 x 2 tables, as scipy's default.
+    """
+
+    info = DetectorInfo(
+        name="chi2",
+        display_name="Chi-squared",
+        kinds=frozenset({"categorical"}),
+        score="p_value",
+        default_threshold=0.05,
+        description="Chi-squared test of homogeneity on reference vs batch category counts "
+        "(scipy.stats.chi2_contingency).",
+    )
+
+    def __init__(self, correction: bool = True) -> None:
+        if not isinstance(correction, bool):
+            raise ValueError(f"chi2: correction must be true or false, got {correction!r}")
+        self.correction = correction
+        self.counts: dict[str, int] = {}
+
+    def fit(self, reference: Any) -> ChiSquared:
+        counts = category_counts(reference)
+        if not counts:
+            raise ValueError("cannot fit chi2: the reference column has no non-missing values")
+        self.counts = dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+        return self
+
+    def score(self, current: Any) -> Score:
+        if not self.counts:
+            raise RuntimeError("chi2: score() called before fit()")
+        observed = category_counts(current)
+        if not observed:
+            raise ValueError("chi2: the batch column has no non-missing values")
+        table, unseen = contingency(self.counts, observed)
+        result = stats.chi2_contingency(table, correction=self.correction)
+        expected = np.asarray(result.expected_freq)
+        details = unseen_details(unseen)
+        details.update(
+            {
+                "dof": int(result.dof),
+                "categories": int(table.shape[1]),
+                "low_expected_share": float(np.mean(expected < 5)) if expected.size else 0.0,
+                "absent": sum(1 for key in self.counts if key not in observed),
+            }
+        )
+        return Score(statistic=float(result.statistic), p_value=float(result.pvalue), details=details)
+
+    def to_profile(self) -> dict[str, Any]:
+        if not self.counts:
+            raise RuntimeError("chi2: to_profile() called before fit()")
+        return {"correction": self.correction, "counts": dict(self.counts)}
+
+    @classmethod
+    def from_profile(cls, profile: dict[str, Any]) -> ChiSquared:
+        detector = cls(correction=bool(profile.get("correction", True)))
+        counts = {str(k): int(v) for k, v in profile["counts"].items()}
+        if not counts or min(counts.values()) < 1:
+            raise ValueError("chi2 profile: 'counts' must be non-empty with positive counts")
+        detector.counts = counts
+        return detector
+
+
+def contingency(reference: dict[str, int], current: dict[str, int]) -> tuple[np.ndarray, dict[str, int]]:
+    """The 2 x K table (reference row, batch row) over the union of categories.
+
+    :returns: the table (reference categories first, in their order, then unseen ones
+        by decreasing count) and the unseen categories with their batch counts.
+    """
+    unseen = {k: v for k, v in current.items() if k not in reference}
+    unseen = dict(sorted(unseen.items(), key=lambda kv: (-kv[1], kv[0])))
+    keys = list(reference) + list(unseen)
+    table = np.array([[reference.get(k, 0) for k in keys], [current.get(k, 0) for k in keys]], dtype=np.int64)
+    return table, unseen
+
+
+def unseen_details(unseen: dict[str, int]) -> dict[str, Any]:
+    """What reports say about categories the reference never had."""
+    listed = dict(list(unseen.items())[:MAX_LISTED])
+    return {"unseen_categories": len(unseen), "unseen_rows": int(sum(unseen.values())), "unseen": listed}

@@ -1,0 +1,106 @@
+"""``arlequin detect`` end to end: real Parquet/CSV files, exit codes, JSON and HTML reports."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from arlequin_core.cli import main
+from arlequin_core.errors import EXIT_DRIFT, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE
+
+CONFIG = '[data]\nlabel = "label"\n[drift]\ndrift_share = 0.2\n'
+
+
+def detect(*args: str, config: str | None = CONFIG):
+    if config is not None:
+        Path("arlequin.toml").write_text(config)
+    return CliRunner().invoke(main, ["detect", *args], catch_exceptions=False)
+
+
+@pytest.fixture
+def files(make_frame):
+    """Reference, a drifted batch (age x 1.5, colour frequencies shifted) and a same-distribution batch."""
+    make_frame(5000, 1).to_parquet("ref.parquet")
+    make_frame(5000, 2, scale=1.5, shift_categories=True).to_parquet("drifted.parquet")
+    make_frame(5000, 3).to_parquet("same.parquet")
+    make_frame(3000, 4).to_csv("same.csv", index=False)
+
+
+def test_detect_flags_exactly_the_scaled_and_shifted_columns_exits_3_and_writes_html(files):
+    args = ["--reference", "ref.parquet", "--current", "drifted.parquet", "--json", "r.json", "--html", "r.html"]
+    result = detect(*args)
+    assert result.exit_code == EXIT_DRIFT, result.output
+    assert result.output.startswith("DRIFT: 2 of 6 columns drifted (share 0.33 >= 0.20): age, colour")
+    report = json.loads(Path("r.json").read_text())
+    assert report["drifted"] is True
+    assert report["drifted_columns"] == ["age", "colour"]
+    assert [c["column"] for c in report["columns"] if c["drifted"]] == ["age", "colour"]
+    page = Path("r.html").read_text()
+    assert page.index("Drift detected") < page.index("<h2>Columns</h2>")
+    assert page.count("data:image/png;base64,") == 6
+    assert Path("r.html").stat().st_size < 1_000_000
+
+
+def test_detect_identical_distribution_exits_0(files):
+    result = detect("-r", "ref.parquet", "-c", "same.parquet")
+    assert result.exit_code == EXIT_OK, result.output
+    assert result.output.startswith("OK: no drift: 0 of 6 columns drifted")
+
+
+def test_detect_reads_csv_batches(files):
+    result = detect("-r", "ref.parquet", "-c", "same.csv", "--json", "r.json")
+    assert result.exit_code == EXIT_OK, result.output
+    assert json.loads(Path("r.json").read_text())["rows_cur"] == 3000
+
+
+def test_detect_with_a_saved_profile_gives_the_same_report(files):
+    first = detect("-r", "ref.parquet", "-c", "drifted.parquet", "--json", "a.json", "--save-profile", "p.json")
+    second = detect("-r", "p.json", "-c", "drifted.parquet", "--json", "b.json")
+    assert first.exit_code == second.exit_code == EXIT_DRIFT
+    a, b = (json.loads(Path(p).read_text()) for p in ("a.json", "b.json"))
+    for report in (a, b):
+        report.pop("created_at")
+    assert a == b
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-r", "absent.parquet", "-c", "same.parquet"], "error: absent.parquet: no such file or directory"),
+        (["-r", "ref.parquet", "-c", "broken.parquet"], "error: broken.parquet: not a complete Parquet file"),
+        (["-r", "bad.json", "-c", "same.parquet"], "error: bad.json: not valid JSON"),
+        (["-r", "ref.parquet", "-c", "narrow.parquet"], "error: narrow.parquet: missing column 'colour'"),
+        (["-r", "ref.parquet", "-c", "empty.parquet"], "error: empty.parquet: the batch has no rows"),
+    ],
+)
+def test_detect_bad_input_exits_2_naming_the_file(files, make_frame, args, message):
+    Path("broken.parquet").write_bytes(Path("same.parquet").read_bytes()[:500])
+    Path("bad.json").write_text("{")
+    make_frame(100, 5).drop(columns=["colour"]).to_parquet("narrow.parquet")
+    make_frame(100, 5).iloc[:0].to_parquet("empty.parquet")
+    result = CliRunner().invoke(main, ["detect", *args])
+    assert result.exit_code == EXIT_USAGE, result.output
+    assert message in result.output
+
+
+def test_detect_bad_config_exits_2_naming_the_key(files):
+    result = detect("-r", "ref.parquet", "-c", "same.parquet", config='[drift]\nnumeric_detector = "kss"\n')
+    assert result.exit_code == EXIT_USAGE
+    assert "unknown detector 'kss'; known detectors:" in result.output
+
+
+def test_detect_usage_error_exits_2(files):
+    result = CliRunner().invoke(main, ["detect", "-r", "ref.parquet"])
+    assert result.exit_code == EXIT_USAGE and "Missing option '--current'" in result.output
+
+
+def test_detect_internal_error_exits_1(files, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("arlequin_core.drift.check.check_batch", broken)
+    result = detect("-r", "ref.parquet", "-c", "same.parquet")
+    assert result.exit_code == EXIT_INTERNAL and "internal error: RuntimeError: boom" in result.output

@@ -1,0 +1,140 @@
+"""The profile API: build, save, load, check."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from arlequin_core.config import ArlequinConfig
+from arlequin_core.drift import Profile, build_profile, check_batch
+from arlequin_core.drift.profile import PROFILE_FORMAT, PROFILE_FORMAT_VERSION
+from arlequin_core.errors import ConfigError, InputError
+
+
+def test_build_profile_infers_kinds_and_excludes_label(config, registry, make_frame):
+    profile = build_profile(make_frame(2000, 0), config, registry, source="train.parquet")
+    kinds = {name: (c.kind, c.detector) for name, c in profile.columns.items()}
+    assert kinds == {
+        "income": ("numeric", "ks"),
+        "age": ("numeric", "ks"),
+        "score": ("numeric", "ks"),
+        "colour": ("categorical", "chi2"),
+        "rating": ("categorical", "chi2"),  # 5 distinct integers
+        "member": ("categorical", "chi2"),  # boolean
+    }
+    assert profile.skipped == {"label": "not a feature: label column"}
+    assert profile.rows == 2000 and profile.source == "train.parquet"
+
+
+def test_profile_save_load_round_trip_gives_identical_reports(config, registry, tmp_path, make_frame):
+    profile = build_profile(make_frame(1500, 1), config, registry)
+    path = tmp_path / "profile.json"
+    profile.save(path)
+    data = json.loads(path.read_text())
+    assert data["format"] == PROFILE_FORMAT and data["format_version"] == PROFILE_FORMAT_VERSION
+    loaded = Profile.load(path)
+    batch = make_frame(800, 2, scale=1.2)
+    a = check_batch(profile, batch, config, registry).to_dict()
+    b = check_batch(loaded, batch, config, registry).to_dict()
+    for report in (a, b):
+        report.pop("created_at")
+    assert a == b
+
+
+def test_check_batch_flags_scaled_and_shifted_columns_only(registry, make_frame):
+    config = ArlequinConfig.model_validate({"data": {"label": "label"}, "drift": {"drift_share": 0.3}})
+    profile = build_profile(make_frame(4000, 3), config, registry)
+    report = check_batch(profile, make_frame(4000, 4, scale=1.5, shift_categories=True), config, registry)
+    assert report.drifted_columns == ["age", "colour"]
+    assert report.drifted and report.drift_share == pytest.approx(2 / 6)
+    same = check_batch(profile, make_frame(4000, 5), config, registry)
+    assert not same.drifted and same.drifted_columns == []
+
+
+def test_check_batch_rejects_missing_columns_naming_them(config, registry, make_frame):
+    profile = build_profile(make_frame(500, 6), config, registry)
+    batch = make_frame(500, 7).drop(columns=["age", "colour"])
+    with pytest.raises(InputError, match=r"b\.parquet: missing columns 'age', 'colour'"):
+        check_batch(profile, batch, config, registry, uri="b.parquet")
+
+
+def test_check_batch_rejects_empty_batch(config, registry, make_frame):
+    profile = build_profile(make_frame(500, 8), config, registry)
+    with pytest.raises(InputError, match="no rows"):
+        check_batch(profile, make_frame(500, 9).iloc[:0], config, registry, uri="empty.parquet")
+
+
+def test_build_profile_rejects_empty_reference(config, registry, make_frame):
+    with pytest.raises(InputError, match=re.escape("train.csv: the reference has no rows")):
+        build_profile(make_frame(10, 0).iloc[:0], config, registry, source="train.csv")
+
+
+def test_profile_load_errors_name_the_file(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(InputError, match=re.escape("bad.json: not valid JSON")):
+        Profile.load(bad)
+    other = tmp_path / "other.json"
+    other.write_text('{"format": "something-else"}')
+    with pytest.raises(InputError, match=re.escape("other.json: not an arlequin profile")):
+        Profile.load(other)
+    newer = tmp_path / "newer.json"
+    newer.write_text(json.dumps({"format": PROFILE_FORMAT, "format_version": PROFILE_FORMAT_VERSION + 1}))
+    with pytest.raises(InputError, match=re.escape("newer.json: profile format version 2 is not supported")):
+        Profile.load(newer)
+    with pytest.raises(InputError, match=re.escape("absent.json: no such file")):
+        Profile.load(tmp_path / "absent.json")
+
+
+def test_config_columns_choose_detector_threshold_and_params(registry, make_frame):
+    config = ArlequinConfig.model_validate(
+        {
+            "data": {"label": "label", "categorical": ["score"]},
+            "drift": {
+                "columns": {
+                    "income": {"detector": "psi", "threshold": 0.3, "params": {"bins": 5}},
+                    "colour": {"detector": "jensen_shannon"},
+                }
+            },
+        }
+    )
+    profile = build_profile(make_frame(1000, 10).assign(score=lambda f: (f.score * 3).round()), config, registry)
+    income = profile.columns["income"]
+    assert (income.detector, income.threshold, income.params, income.state["bins"]) == ("psi", 0.3, {"bins": 5}, 5)
+    assert profile.columns["colour"].detector == "jensen_shannon"
+    assert profile.columns["colour"].threshold == 0.1
+    assert profile.columns["score"].kind == "categorical"
+
+
+@pytest.mark.parametrize(
+    ("drift", "message"),
+    [
+        ({"columns": {"colour": {"detector": "ks"}}}, "detector 'ks' does not test categorical columns"),
+        ({"columns": {"colr": {"threshold": 0.1}}}, "key drift.columns: 'colr' is not a tested column"),
+        ({"critical": ["label"]}, "key drift.critical: 'label' is not a tested column"),
+        ({"columns": {"age": {"params": {"nope": 1}}}}, "key drift.columns.age.params"),
+    ],
+)
+def test_build_profile_config_errors_name_the_key(registry, drift, message, make_frame):
+    config = ArlequinConfig.model_validate({"data": {"label": "label"}, "drift": drift})
+    with pytest.raises(ConfigError, match=message):
+        build_profile(make_frame(200, 11), config, registry)
+
+
+def test_unknown_detector_lists_known_ones(registry, make_frame):
+    config = ArlequinConfig.model_validate({"data": {"label": "label"}, "drift": {"numeric_detector": "kss"}})
+    with pytest.raises(Exception, match=r"unknown detector 'kss'; known detectors: chi2, .*ks"):
+        build_profile(make_frame(200, 12), config, registry)
+
+
+def test_build_profile_accepts_arrow_tables(config, registry, make_frame):
+    table = pa.Table.from_pandas(make_frame(300, 13), preserve_index=False)
+    profile = build_profile(table, config, registry)
+    assert set(profile.columns) == {"income", "age", "score", "colour", "rating", "member"}
+    report = check_batch(profile, table, config, registry)
+    assert not report.drifted
+    assert all(np.isclose(c.p_value, 1.0) for c in report.columns)
