@@ -96,13 +96,13 @@ class KswinDetector(OnlineDetector):
     ``alpha`` (and the KS distance above 0.1, as river does). Sees changes of shape
     and spread as well as of the mean.
 
-    Arlequin's defaults (``alpha=1e-4``, ``window_size=500``, ``stat_size=150``)
+    Arlequin's defaults (``alpha=1e-5``, ``window_size=500``, ``stat_size=150``)
     replace river's (0.005, 100, 30), which raise about 12 false alarms per 10,000
     values on a stream with no change; see docs/online.md for the figures.
 
     Parameters
     ----------
-    alpha : float, default 1e-4
+    alpha : float, default 1e-5
         Significance of each KS test, in (0, 1). The test runs at every value, so
         keep it small.
     window_size : int, default 500
@@ -122,7 +122,7 @@ class KswinDetector(OnlineDetector):
     >>> batch = np.concatenate([rng.normal(0.0, 1.0, 500), rng.normal(0.0, 3.0, 500)])
     >>> score = detector.score(batch)
     >>> score.statistic, score.details["first_detection"]
-    (1.0, 635)
+    (1.0, 694)
     """
 
     info = DetectorInfo(
@@ -136,7 +136,7 @@ class KswinDetector(OnlineDetector):
     )
     river_class = drift.KSWIN
 
-    def __init__(self, *, alpha: float = 1e-4, window_size: int = 500, stat_size: int = 150, seed: int = 42) -> None:
+    def __init__(self, *, alpha: float = 1e-5, window_size: int = 500, stat_size: int = 150, seed: int = 42) -> None:
         name = self.info.name
         stat_size = check_int(name, "stat_size", stat_size, 1)
         window_size = check_int(name, "window_size", window_size, 2)
@@ -162,9 +162,13 @@ class PageHinkleyDetector(OnlineDetector):
     its minimum (below its maximum). On standardised values, ``delta`` and
     ``threshold`` are in units of the reference standard deviation.
 
-    Arlequin's defaults (``delta=0.25``, ``threshold=30``) replace river's (0.005,
-    50), which on standardised values raise about 7 false alarms per 10,000 values
-    on a stream with no change; see docs/online.md for the figures.
+    Arlequin's defaults (``delta=0.25``, ``threshold=25``, ``alpha=1``) replace
+    river's (0.005, 50, 0.9999), which on standardised values raise about 7 false
+    alarms per 10,000 values on a stream with no change. With a forgetting factor
+    below 1 the cumulative sum settles around ``-delta / (1 - alpha)`` with a
+    standard deviation of about ``1 / sqrt(1 - alpha**2)`` (71 for 0.9999), far above
+    any useful threshold, so a long quiet stream ends up firing anyway; hence no
+    forgetting by default. See docs/online.md for the figures.
 
     Parameters
     ----------
@@ -172,10 +176,10 @@ class PageHinkleyDetector(OnlineDetector):
         No detection before this many values since the last change (>= 1).
     delta : float, default 0.25
         Tolerated deviation per value, in reference standard deviations (>= 0).
-    threshold : float, default 30.0
+    threshold : float, default 25.0
         Detection threshold (lambda), in reference standard deviations (> 0).
-    alpha : float, default 0.9999
-        Forgetting factor of the cumulative sums, in (0, 1].
+    alpha : float, default 1.0
+        Forgetting factor of the cumulative sums, in (0, 1]; 1 = none.
     mode : {"both", "up", "down"}, default "both"
         Watch increases, decreases or both.
 
@@ -189,7 +193,7 @@ class PageHinkleyDetector(OnlineDetector):
     >>> batch = np.concatenate([rng.normal(10.0, 2.0, 500), rng.normal(8.0, 2.0, 500)])
     >>> score = detector.score(batch)
     >>> score.statistic, score.details["detections"]
-    (1.0, [554])
+    (1.0, [552])
     """
 
     info = DetectorInfo(
@@ -208,8 +212,8 @@ class PageHinkleyDetector(OnlineDetector):
         *,
         min_instances: int = 30,
         delta: float = 0.25,
-        threshold: float = 30.0,
-        alpha: float = 0.9999,
+        threshold: float = 25.0,
+        alpha: float = 1.0,
         mode: str = "both",
     ) -> None:
         name = self.info.name
