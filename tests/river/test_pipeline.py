@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from arlequin_river import OnlineStateStore, plugin, state_dir
+from arlequin_river import ERROR_COLUMN, OnlineStateStore, error_stream, plugin, state_dir
 from arlequin_river.persist import online_columns, restore_online_state, save_online_state
 
 from arlequin_core.config import ArlequinConfig
@@ -109,3 +109,31 @@ def test_promotion_resets_so_the_next_batch_starts_from_the_new_champion(
     champion = build_profile(_frame(2000, 5), config, registry)
     assert restore_online_state(champion, registry, store, "model", "2") == []
     assert champion.detector("amount", registry).to_profile()["n_seen"] == 2000  # its own warm-up only
+
+
+def test_error_stream_column_is_monitored_like_any_column(registry: ComponentRegistry) -> None:
+    # The documented contract: the champion's 0/1 errors as a numeric pseudo-column.
+    config = ArlequinConfig.model_validate(
+        {
+            "data": {"numeric": [ERROR_COLUMN]},
+            "drift": {"columns": {ERROR_COLUMN: {"detector": "hddm_a"}}, "critical": [ERROR_COLUMN]},
+        }
+    )
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 2, 3000)
+    right = labels.copy()
+    reference = pd.DataFrame({"x": rng.normal(0, 1, 2000), ERROR_COLUMN: error_stream(labels[:2000], right[:2000])})
+    reference.loc[rng.choice(2000, 200, replace=False), ERROR_COLUMN] = 1.0  # a 10% error rate
+    profile = build_profile(reference, config, registry)
+    assert profile.columns[ERROR_COLUMN].kind == "numeric" and profile.columns[ERROR_COLUMN].detector == "hddm_a"
+
+    predictions = right[2000:].copy()
+    worse = rng.random(1000) < np.where(np.arange(1000) < 500, 0.1, 0.4)
+    predictions[worse] = 1 - predictions[worse]
+    errors = error_stream(pd.Series(labels[2000:]).astype("Int64").mask(np.arange(1000) % 7 == 0), predictions)
+    batch = pd.DataFrame({"x": rng.normal(0, 1, 1000), ERROR_COLUMN: errors})
+    report = check_batch(profile, batch, config, registry)
+    result = next(r for r in report.columns if r.column == ERROR_COLUMN)
+    assert report.drifted and ERROR_COLUMN in report.drifted_columns and result.distribution_drifted
+    assert result.details["n_missing"] == int(np.ceil(1000 / 7))  # labels not arrived yet: skipped, counted
+    assert 500 <= result.details["first_detection"] < 800
