@@ -9,6 +9,7 @@ them and a broken plugin only loses its own commands.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from datetime import datetime
 from typing import Any
@@ -58,7 +59,7 @@ class ArlequinGroup(click.Group):
         except ArlequinError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(exc.exit_code)
-        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, BrokenPipeError):
             raise
         except Exception as exc:
             log.exception("internal_error", error=str(exc))
@@ -221,7 +222,13 @@ main.add_command(detect_cmd)
 
 def run() -> None:
     """Console-script entry point."""
-    sys.exit(main.main(prog_name="arlequin", standalone_mode=True))
+    try:
+        main.main(prog_name="arlequin", standalone_mode=True)
+    except BrokenPipeError:
+        # The reader went away (`arlequin events | head`): not an error of ours.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
 
 
 if __name__ == "__main__":  # pragma: no cover

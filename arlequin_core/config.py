@@ -108,6 +108,8 @@ class DriftSection(Section):
     missing_threshold: float = Field(default=0.05, ge=0.0, lt=1.0)
     #: Number columns with at most this many distinct reference values are categorical.
     categorical_max_distinct: int = Field(default=20, ge=1)
+    #: Fit on a seeded uniform sample of at most this many reference rows (0: all rows).
+    reference_sample: int = Field(default=0, ge=0)
 
 
 class MlflowSection(Section):
@@ -142,6 +144,19 @@ class TrainingSection(Section):
     spark_master: str = "local[*]"
 
 
+class WatchSection(Section):
+    """``[watch]``: the watcher daemon (sources are ``[sources.<name>]`` tables; see docs/watching.md)."""
+
+    #: Batches handed to consumers and not yet concluded; the dispatcher waits beyond it.
+    max_in_flight: int = Field(default=4, ge=1)
+    #: Seconds to wait on SIGINT/SIGTERM for batches in flight before giving up on them.
+    drain_timeout: float = Field(default=60.0, ge=0.0)
+    #: Seconds between looks at the ledger for pending batches (``arlequin retry``).
+    sweep_interval: float = Field(default=2.0, gt=0.0)
+    #: Consumers of ``data-arrived`` as ``"module:factory"``; ``factory(app)`` returns the plugin object.
+    consumers: list[str] = Field(default_factory=list)
+
+
 class ArlequinConfig(Section):
     """The whole configuration file."""
 
@@ -151,6 +166,7 @@ class ArlequinConfig(Section):
     drift: DriftSection = Field(default_factory=DriftSection)
     mlflow: MlflowSection = Field(default_factory=MlflowSection)
     training: TrainingSection = Field(default_factory=TrainingSection)
+    watch: WatchSection = Field(default_factory=WatchSection)
     #: ``[sources.<name>]`` tables, validated by each source plugin.
     sources: dict[str, dict[str, Any]] = Field(default_factory=dict)
     #: ``[sinks.<name>]`` tables, validated by each sink plugin.

@@ -98,7 +98,9 @@ def _read_one(fs: fsspec.AbstractFileSystem, file: str, shown: str, kind: str, c
             else:
                 compression = "gzip" if file.endswith(".gz") else None
                 stream: Any = pa.CompressedInputStream(f, compression) if compression else f
-                table = pacsv.read_csv(stream)
+                # Unquoted empty fields are missing values; quoted "" stays an empty string.
+                convert = pacsv.ConvertOptions(strings_can_be_null=True, quoted_strings_can_be_null=False)
+                table = pacsv.read_csv(stream, convert_options=convert)
                 if columns is not None:
                     table = table.select(columns)
     except (pa.ArrowInvalid, pa.ArrowKeyError, KeyError) as exc:

@@ -63,5 +63,8 @@ def configure_logging(fmt: str = "auto", level: str = "info") -> None:
 
 
 def get_logger(name: str | None = None) -> Any:
-    """A structlog logger bound to ``name`` (usually ``__name__``)."""
-    return structlog.get_logger(name) if name is None else structlog.get_logger().bind(logger=name)
+    """A structlog logger bound to ``name`` (usually ``__name__``).
+
+    The logger stays lazy: it follows :func:`configure_logging` calls made after import.
+    """
+    return structlog.get_logger() if name is None else structlog.get_logger(logger_name=name)

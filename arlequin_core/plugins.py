@@ -185,8 +185,9 @@ class PluginHost:
 
     def _call_registration(self, hook_name: str, kind: str) -> None:
         caller = getattr(self.pm.hook, hook_name)
-        # Call each implementation on its own so one broken plugin hides nobody else's work.
-        for impl in reversed(caller.get_hookimpls()):
+        # Call each implementation on its own so one broken plugin hides nobody else's work,
+        # in load order (entry-point names sorted), so on a duplicate name the first one wins.
+        for impl in caller.get_hookimpls():
             origin = impl.plugin_name
             if origin in self.failures:
                 continue

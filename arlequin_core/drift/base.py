@@ -19,8 +19,9 @@ detector with them):
 The contract:
 
 * detectors ignore missing values; the core tests the change in missing rate itself;
-* ``fit`` on a column without one non-missing value raises ``ValueError`` (the core
-  never calls ``score`` with one either);
+* a column without one non-missing value is never fitted or scored by the core (it is
+  reported as not tested); a detector given one anyway raises ``ValueError``, or
+  returns an undefined score (``statistic`` NaN), never a made-up number;
 * ``score`` does not change the fitted state of a batch detector (an online detector,
   ``info.online``, goes on from where it was: it is fed the data in order);
 * ``from_profile(json.loads(json.dumps(d.to_profile())))`` scores exactly like ``d``;

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -16,6 +18,9 @@ from arlequin_core.drift.report import ColumnResult, DriftReport
 from arlequin_core.errors import InputError
 from arlequin_core.events import utc_now
 from arlequin_core.registry import ComponentRegistry
+
+#: Scoring may hold this share of the batch's Arrow size in working memory at once.
+WORKING_MEMORY_SHARE = 0.15
 
 
 def check_batch(
@@ -55,12 +60,22 @@ def check_batch(
     names = list(profile.columns)
     for name in names:  # build fitted detectors here, not concurrently in the pool
         profile.detector(name, registry)
+    # A numeric detector holds about one float64 copy of its column (a sorted copy for
+    # KS); running them in parallel is capped so that all copies together stay within
+    # WORKING_MEMORY_SHARE of the batch. Categorical columns need little and run beside.
+    copies = int(WORKING_MEMORY_SHARE * table.nbytes) // max(8 * table.num_rows, 1)
+    numeric_slots = threading.BoundedSemaphore(max(1, copies))
 
     def score(name: str) -> ColumnResult:
-        return _score_column(profile, profile.columns[name], table, config, registry, where)
+        cp = profile.columns[name]
+        if cp.kind != "numeric":
+            return _score_column(profile, cp, table, config, registry, where)
+        with numeric_slots:
+            return _score_column(profile, cp, table, config, registry, where)
 
     with ThreadPoolExecutor(max_workers=max(1, min(len(names), os.cpu_count() or 1))) as pool:
-        results = list(pool.map(score, names))
+        scored = dict(zip(_interleaved(profile), pool.map(score, _interleaved(profile)), strict=True))
+    results = [scored[name] for name in names]
     drifted, share, drifted_columns, reason = apply_policy(results, config.drift)
     tested_or_skipped = set(profile.columns) | set(profile.skipped)
     return DriftReport(
@@ -120,3 +135,12 @@ def _score_column(
     result.p_value = None if score.p_value is None else float(score.p_value)
     result.details.update(score.details)
     return result
+
+
+def _interleaved(profile: Profile) -> list[str]:
+    """Numeric and categorical columns alternated, so a thread waiting for a numeric
+    slot does not hold categorical columns back."""
+    numeric = [n for n, c in profile.columns.items() if c.kind == "numeric"]
+    categorical = [n for n, c in profile.columns.items() if c.kind != "numeric"]
+    pairs = itertools.zip_longest(numeric, categorical)
+    return [name for pair in pairs for name in pair if name is not None]

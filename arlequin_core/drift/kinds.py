@@ -26,6 +26,8 @@ from arlequin_core.config import ArlequinConfig
 from arlequin_core.drift.base import ColumnKind
 from arlequin_core.errors import ConfigError
 
+_PREFIX = 10_000
+
 
 def _where(config: ArlequinConfig) -> str:
     return str(config.source_path) if config.source_path else "config"
@@ -86,10 +88,10 @@ def infer_kind(column: pa.ChunkedArray | pa.Array, max_distinct: int = 20) -> tu
     if _is_text(kind):
         return "categorical", "text"
     if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind):
-        distinct = pc.count_distinct(column, mode="only_valid").as_py()
-        if pa.types.is_floating(kind):
-            # NaN counts as a value for count_distinct but is missing for us.
-            distinct -= int(pc.any(pc.is_nan(column)).as_py() or False)
+        # The distinct values of a prefix are a lower bound: continuous columns stop here.
+        distinct = _distinct(column.slice(0, _PREFIX), kind)
+        if distinct <= max_distinct and len(column) > _PREFIX:
+            distinct = _distinct(column, kind)
         if distinct > max_distinct:
             return "numeric", f"{distinct} distinct values"
         return "categorical", f"{distinct} distinct values (at most {max_distinct})"
@@ -99,6 +101,14 @@ def infer_kind(column: pa.ChunkedArray | pa.Array, max_distinct: int = 20) -> tu
             "or list it in [data] numeric to test it as a number"
         )
     return None, f"not tested: {kind} values are neither numeric nor categorical"
+
+
+def _distinct(column: pa.ChunkedArray | pa.Array, kind: pa.DataType) -> int:
+    distinct = pc.count_distinct(column, mode="only_valid").as_py()
+    if pa.types.is_floating(kind):
+        # NaN counts as a value for count_distinct but is missing for us.
+        distinct -= int(pc.any(pc.is_nan(column)).as_py() or False)
+    return int(distinct)
 
 
 def _is_text(kind: pa.DataType) -> bool:

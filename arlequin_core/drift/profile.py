@@ -13,7 +13,8 @@ File format (``format_version`` 1)::
       "arlequin_version": "0.1.0",
       "created_at": "2026-01-01T00:00:00.000000+00:00",   # UTC
       "source": "data/train.parquet",                       # or null
-      "rows": 100000,                                       # reference rows
+      "rows": 100000,                                       # reference rows fitted on
+      "sampled_from": null,                                 # rows before [drift] reference_sample
       "data": {"label": "y", "timestamp": null, "exclude": ["id"]},
       "columns": [                                          # tested columns, table order
         {
@@ -41,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from arlequin_core import __version__
@@ -96,6 +98,8 @@ class Profile:
     source: str | None = None
     created_at: str = field(default_factory=utc_now)
     arlequin_version: str = __version__
+    #: Reference rows before ``[drift] reference_sample`` (None: every row was used).
+    sampled_from: int | None = None
     _fitted: dict[str, Detector] = field(default_factory=dict, repr=False, compare=False)
 
     def detector(self, column: str, registry: ComponentRegistry) -> Detector:
@@ -125,6 +129,7 @@ class Profile:
             "created_at": self.created_at,
             "source": self.source,
             "rows": self.rows,
+            "sampled_from": self.sampled_from,
             "data": self.data,
             "columns": [
                 {
@@ -187,6 +192,7 @@ class Profile:
                 source=data.get("source"),
                 created_at=str(data.get("created_at", "")),
                 arlequin_version=str(data.get("arlequin_version", "")),
+                sampled_from=None if data.get("sampled_from") is None else int(data["sampled_from"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(where, f"malformed profile: {type(exc).__name__}: {exc}") from None
@@ -260,6 +266,8 @@ def build_profile(
     table = as_table(reference, where)
     if table.num_rows == 0:
         raise InputError(where, "the reference has no rows; a profile needs data to compare against")
+    total_rows = table.num_rows
+    table = sample_rows(table, config.drift.reference_sample)
     kinds, skipped = feature_kinds(table, config)
     plans = [plan_column(name, kind, config, registry) for name, kind in kinds.items()]
     detectors = [_new_detector(plan, config, registry) for plan in plans]
@@ -299,9 +307,21 @@ def build_profile(
         skipped=skipped,
         data={"label": config.data.label, "timestamp": config.data.timestamp, "exclude": list(config.data.exclude)},
         source=source,
+        sampled_from=total_rows if total_rows != table.num_rows else None,
     )
     profile._fitted.update({p.column: d for p, d in zip(plans, detectors, strict=True) if p.column in columns})
     return profile
+
+
+def sample_rows(table: pa.Table, size: int, seed: int = 0) -> pa.Table:
+    """A seeded uniform sample of ``size`` rows of ``table``, in their original order.
+
+    The whole table when ``size`` is 0 or at least its number of rows.
+    """
+    if size <= 0 or table.num_rows <= size:
+        return table
+    rows = np.sort(np.random.default_rng(seed).choice(table.num_rows, size=size, replace=False))
+    return table.take(pa.array(rows))
 
 
 def _new_detector(plan: ColumnPlan, config: ArlequinConfig, registry: ComponentRegistry) -> Detector:

@@ -83,6 +83,10 @@ class DriftReport:
     extra_columns: list[str] = field(default_factory=list)
     uri: str | None = None
     created_at: str = ""
+    #: Set by the monitor: the batch and the serving model the batch was checked for.
+    batch_id: str | None = None
+    model_name: str | None = None
+    model_version: str | None = None
 
     def column(self, name: str) -> ColumnResult:
         """The result of column ``name``.

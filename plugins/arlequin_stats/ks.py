@@ -24,8 +24,9 @@ from arlequin_core.drift.columns import sorted_values
 from arlequin_core.drift.encoding import decode_array, encode_array
 from arlequin_stats.ks_pvalue import ks_2samp_pvalue
 
-# Reference values are processed in blocks so the index arrays stay small (memory).
-_BLOCK = 1 << 16
+# Pivot spacing of the branch and bound, and how many reference values are refined at once.
+_STRIDE = 64
+_BLOCK = 1 << 14
 
 
 class KolmogorovSmirnov(Detector):
@@ -59,7 +60,7 @@ class KolmogorovSmirnov(Detector):
         ordered = sorted_values(reference)
         if ordered.size == 0:
             raise ValueError("cannot fit ks: the reference column has no non-missing values")
-        last_of_run = np.flatnonzero(np.diff(ordered))
+        last_of_run = np.flatnonzero(ordered[1:] != ordered[:-1])
         ends = np.append(last_of_run, ordered.size - 1)
         self.values = ordered[ends]
         self.cumulative = (ends + 1).astype(np.int64)
@@ -72,27 +73,7 @@ class KolmogorovSmirnov(Detector):
         n1, n2 = self.n, int(ordered.size)
         if n2 == 0:
             raise ValueError("ks: the batch column has no non-missing values")
-        d_max, d_min, loc_max, loc_min = 0.0, 0.0, np.nan, np.nan
-        previous = 0  # reference count below the current block
-        for start in range(0, self.values.size, _BLOCK):
-            u = self.values[start : start + _BLOCK]
-            cum = self.cumulative[start : start + _BLOCK]
-            below = np.concatenate(([previous], cum[:-1]))
-            previous = int(cum[-1])
-            at_most = np.searchsorted(ordered, u, side="right")
-            less = _count_less(ordered, u, at_most)
-            # F1 - F2 at each reference value, and just below it (last batch value < u).
-            at_u = cum / n1 - at_most / n2
-            before_u = below / n1 - less / n2
-            k = int(np.argmax(at_u))
-            if at_u[k] > d_max:
-                d_max, loc_max = float(at_u[k]), float(u[k])
-            k = int(np.argmin(before_u))
-            if -before_u[k] > d_min:
-                d_min, loc_min = float(-before_u[k]), float(ordered[less[k] - 1]) if less[k] else float(u[k])
-            k = int(np.argmin(at_u))
-            if -at_u[k] > d_min:
-                d_min, loc_min = float(-at_u[k]), float(u[k])
+        d_max, loc_max, d_min, loc_min = _extremes(self.values, self.cumulative, n1, ordered, n2)
         # scipy's tie rule: the larger side wins, "greater" on equality.
         if d_min > d_max:
             d, location, sign = d_min, loc_min, -1
@@ -125,6 +106,95 @@ class KolmogorovSmirnov(Detector):
         if int(profile.get("n", detector.n)) != detector.n:
             raise ValueError("ks profile: 'n' does not match the sum of 'counts'")
         return detector
+
+
+def _extremes(
+    u: np.ndarray, cumulative: np.ndarray, n1: int, ordered: np.ndarray, n2: int
+) -> tuple[float, float, float, float]:
+    """``max(F1 - F2, 0)`` and ``max(F2 - F1, 0)`` over the data, with where they occur.
+
+    Branch and bound, exact: ``F1 - F2`` is evaluated at every ``_STRIDE``-th reference
+    value; between two such pivots the reference and batch counts are bounded by
+    their values at the pivots, which bounds ``F1 - F2`` in the block. Only blocks whose
+    bound beats the best value found so far are evaluated in full. Division and
+    subtraction are monotone in floating point too, so a float bound is never below a
+    float candidate and the result is the very float scipy computes.
+    """
+    size = u.size
+    pivots = np.arange(0, size, _STRIDE)
+    if pivots[-1] != size - 1:
+        pivots = np.append(pivots, size - 1)
+    at_most = np.searchsorted(ordered, u[pivots], side="right")
+    less = _count_less(ordered, u[pivots], at_most)
+    below = np.where(pivots > 0, cumulative[pivots - 1], 0)
+    best = _Best()
+    best.update(pivots, u, cumulative[pivots], below, at_most, less, n1, n2, ordered)
+    if pivots.size > 1:
+        # Within block i (pivots[i] < k < pivots[i+1]) every count lies between its pivot values.
+        high_at = cumulative[pivots[1:]] / n1 - at_most[:-1] / n2
+        low_at = cumulative[pivots[:-1]] / n1 - at_most[1:] / n2
+        low_before = below[:-1] / n1 - less[1:] / n2
+        open_blocks = np.flatnonzero((high_at > best.d_max) | (-low_at > best.d_min) | (-low_before > best.d_min))
+        open_blocks = open_blocks[pivots[open_blocks + 1] - pivots[open_blocks] > 1]
+        for chunk in np.array_split(open_blocks, max(1, open_blocks.size * _STRIDE // _BLOCK)):
+            if chunk.size == 0:
+                continue
+            index = _block_interiors(pivots, chunk)
+            keys = u[index]
+            counts = np.searchsorted(ordered, keys, side="right")
+            best.update(
+                index,
+                u,
+                cumulative[index],
+                cumulative[index - 1],
+                counts,
+                _count_less(ordered, keys, counts),
+                n1,
+                n2,
+                ordered,
+            )
+    return best.d_max, best.loc_max, best.d_min, best.loc_min
+
+
+def _block_interiors(pivots: np.ndarray, blocks: np.ndarray) -> np.ndarray:
+    """The indices strictly between ``pivots[i]`` and ``pivots[i + 1]`` for every ``i`` in ``blocks``, in order."""
+    starts = pivots[blocks] + 1
+    lengths = pivots[blocks + 1] - starts
+    offsets = np.cumsum(lengths) - lengths
+    return np.arange(int(lengths.sum())) + np.repeat(starts - offsets, lengths)
+
+
+class _Best:
+    """The largest ``F1 - F2`` and ``F2 - F1`` seen so far (both start at 0, like scipy's)."""
+
+    def __init__(self) -> None:
+        self.d_max, self.loc_max, self.d_min, self.loc_min = 0.0, float("nan"), 0.0, float("nan")
+
+    def update(
+        self,
+        index: np.ndarray,
+        u: np.ndarray,
+        ref_at: np.ndarray,
+        ref_below: np.ndarray,
+        cur_at_most: np.ndarray,
+        cur_less: np.ndarray,
+        n1: int,
+        n2: int,
+        ordered: np.ndarray,
+    ) -> None:
+        # F1 - F2 at each reference value, and just below it (at the last batch value < u).
+        at_u = ref_at / n1 - cur_at_most / n2
+        before_u = ref_below / n1 - cur_less / n2
+        k = int(np.argmax(at_u))
+        if at_u[k] > self.d_max:
+            self.d_max, self.loc_max = float(at_u[k]), float(u[index[k]])
+        k = int(np.argmin(at_u))
+        if -at_u[k] > self.d_min:
+            self.d_min, self.loc_min = float(-at_u[k]), float(u[index[k]])
+        k = int(np.argmin(before_u))
+        if -before_u[k] > self.d_min:
+            self.d_min = float(-before_u[k])
+            self.loc_min = float(ordered[cur_less[k] - 1]) if cur_less[k] else float(u[index[k]])
 
 
 def _count_less(ordered: np.ndarray, u: np.ndarray, at_most: np.ndarray) -> np.ndarray:

@@ -10,7 +10,9 @@ so does :func:`ks_2samp_pvalue`:
   the classical alternating sum of binomial ratios is used (Gnedenko–Korolyuk), in
   nested form; otherwise the probability of having left the band is carried along the
   lattice (Viehmann 2021, arXiv:2102.08037), which never overflows;
-* otherwise the *asymptotic* regime: ``p = kstwo.sf(D, round(n1*n2/(n1+n2)))``.
+* otherwise the *asymptotic* regime: ``p = kstwo.sf(D, round(n1*n2/(n1+n2)))``,
+  through :func:`arlequin_stats.smirnov.kstwo_sf` (scipy's function with its slow
+  branch vectorised: same values, a second less per column on a million rows).
 
 The exact recursion is evaluated one anti-diagonal ``x + y = s`` at a time (each cell
 depends only on the previous diagonal), so it is a few numpy operations per
@@ -24,7 +26,8 @@ import math
 from typing import Literal
 
 import numpy as np
-from scipy import stats
+
+from arlequin_stats.smirnov import kstwo_sf
 
 #: scipy's ``MAX_AUTO_N``: above this sample size ``method="auto"`` is asymptotic.
 MAX_EXACT_N = 10_000
@@ -56,7 +59,7 @@ def ks_2samp_pvalue(d: float, n1: int, n2: int) -> tuple[float, float, Method]:
         # scipy falls back to the asymptotic formula when the exact value is unusable.
     big, small = sorted([float(n1), float(n2)], reverse=True)
     en = big * small / (big + small)
-    p = float(np.clip(stats.kstwo.sf(d, np.round(en)), 0.0, 1.0))
+    p = float(np.clip(kstwo_sf(d, np.round(en)), 0.0, 1.0))
     return float(d), p, "asymp"
 
 

@@ -40,7 +40,7 @@ class Wasserstein(Detector):
         ordered = sorted_values(reference)
         if ordered.size == 0:
             raise ValueError("cannot fit wasserstein: the reference column has no non-missing values")
-        ends = np.append(np.flatnonzero(np.diff(ordered)), ordered.size - 1)
+        ends = np.append(np.flatnonzero(ordered[1:] != ordered[:-1]), ordered.size - 1)
         self.values = ordered[ends]
         self.counts = np.diff(ends + 1, prepend=0).astype(np.int64)
         self.spread = float(np.std(ordered))

@@ -138,3 +138,14 @@ def test_build_profile_accepts_arrow_tables(config, registry, make_frame):
     report = check_batch(profile, table, config, registry)
     assert not report.drifted
     assert all(np.isclose(c.p_value, 1.0) for c in report.columns)
+
+
+def test_reference_sample_bounds_the_fitted_rows(registry, make_frame):
+    config = ArlequinConfig.model_validate({"data": {"label": "label"}, "drift": {"reference_sample": 700}})
+    profile = build_profile(make_frame(5000, 14), config, registry)
+    assert (profile.rows, profile.sampled_from) == (700, 5000)
+    assert profile.columns["age"].state["n"] == 700
+    again = build_profile(make_frame(5000, 14), config, registry)  # seeded: the same sample
+    assert again.columns["age"].state == profile.columns["age"].state
+    assert Profile.from_dict(json.loads(json.dumps(profile.to_dict()))).sampled_from == 5000
+    assert build_profile(make_frame(500, 15), config, registry).sampled_from is None

@@ -170,3 +170,10 @@ def test_excluded_and_timestamp_columns_are_not_features(registry):
         "ts": "not a feature: timestamp column",
         "y": "not a feature: label column",
     }
+
+
+def test_kind_inference_reads_past_a_repetitive_prefix():
+    # The first 10 000 values have 3 distinct values; the rest make it continuous.
+    values = np.concatenate([np.tile([1.0, 2.0, 3.0], 4000), np.linspace(0, 1, 5000)])
+    assert infer_kind(pa.chunked_array([pa.array(values)]))[0] == "numeric"
+    assert infer_kind(pa.chunked_array([pa.array(np.tile([1.0, 2.0, 3.0], 9000))]))[0] == "categorical"

@@ -9,15 +9,17 @@ from collections import Counter
 import numpy as np
 import pyarrow as pa
 import pytest
+from scipy import stats
+from scipy.spatial import distance
+
 from arlequin_stats.chi2 import ChiSquared
 from arlequin_stats.jensen_shannon import JensenShannon
 from arlequin_stats.kl import KullbackLeibler
 from arlequin_stats.ks import KolmogorovSmirnov
 from arlequin_stats.ks_pvalue import MAX_EXACT_N
 from arlequin_stats.psi import PopulationStabilityIndex
+from arlequin_stats.smirnov import kstwo_sf
 from arlequin_stats.wasserstein import Wasserstein
-from scipy import stats
-from scipy.spatial import distance
 
 TOL = 1e-9
 
@@ -90,6 +92,41 @@ def test_ks_matches_scipy_for_disjoint_and_identical_samples():
     check_ks(a, a.copy())  # D = 0, p = 1
     check_ks(np.full(7, 3.0), np.full(4, 3.0))  # constant, equal
     check_ks(np.full(7, 3.0), np.full(4, 4.0))  # constant, different
+
+
+def test_ks_matches_scipy_with_infinities():
+    rng = np.random.default_rng(9)
+    a = np.concatenate([rng.normal(size=300), [np.inf, np.inf, -np.inf]])
+    b = np.concatenate([rng.normal(size=200), [np.inf] * 5, [-np.inf] * 2])
+    check_ks(a, b)
+    check_ks(b, a)
+    same_with_repeated_infinity = np.array([1.0, 2.0, 3.0, np.inf, np.inf])
+    check_ks(same_with_repeated_infinity, same_with_repeated_infinity.copy())  # D = 0
+
+
+ALL_BRANCHES = (0.5, 2.19, 2.2, 3.0, 10.0, 60.0, 200.0, 369.0, 400.0)
+
+
+@pytest.mark.parametrize(
+    ("n", "qs"),
+    # scipy itself needs about a second per value in the vectorised branch for n >= 500k.
+    [
+        (141, ALL_BRANCHES),
+        (997, ALL_BRANCHES),
+        (20_000, ALL_BRANCHES),
+        (500_000, (0.5, 5.0, 400.0)),
+        (1_000_000, (0.5, 30.0)),
+        (1_000_001, (0.5, 30.0)),
+    ],
+)
+def test_kstwo_sf_equals_scipy_in_every_branch(n, qs):
+    # n * d**2 from 0.5 (scipy's other branches) through [2.2, 370) (the vectorised
+    # Smirnov series) to 400 (zero). Below 1e-300 scipy's own result underflows unevenly.
+    for q in qs:
+        d = math.sqrt(q / n)
+        expected = float(stats.kstwo.sf(d, float(n)))
+        ours = kstwo_sf(d, float(n))
+        assert same(ours, expected) or (ours < 1e-300 and expected < 1e-300), (n, q, ours, expected)
 
 
 # --------------------------------------------------------------------------- chi-squared

@@ -1,0 +1,517 @@
+"""The watcher daemon: sources -> ledger -> bus (``data-arrived``) -> consumers.
+
+::
+
+    source threads --emit(Landed)--> ledger (seen, durable)
+                                        │ dispatcher: claim -> processing
+                                        v   (at most max_in_flight at a time)
+                                   bus.publish(DataArrived) --> consumers (monitor)
+                                        ^                          │
+    LedgerPlugin: done | rejected <-----└── BatchChecked | BatchRejected
+
+The queue between sources and consumers is the ledger's pending set: sources never
+block (an inotify reader that blocks loses events when the kernel queue overflows),
+nothing waits in memory, and the backlog survives a restart. Back-pressure is the
+in-flight window: the dispatcher hands out at most ``[watch] max_in_flight`` batches
+and waits for verdicts before handing out more; behind it, the bus's bounded lanes
+make ``publish`` wait when a consumer is slow.
+
+Consumers are plugin objects with an ``arlequin_on_data_arrived`` hook that publish
+exactly one ``batch-checked`` or ``batch-rejected`` event per batch on ``app.bus``
+(the drift monitor does). A consumer that raises gets its batch rejected with the
+error (see :class:`arlequin_core.ledger.LedgerPlugin`).
+
+Stopping (SIGINT/SIGTERM): sources stop, nothing new is handed out, batches in flight
+get up to ``[watch] drain_timeout`` seconds for their verdicts, then the events they
+caused are delivered. A batch still in flight after that stays ``processing`` on disk
+and is processed again at the next start (at-least-once). A second signal stops
+without waiting.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import importlib
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from arlequin_core.app import App
+from arlequin_core.bus import BusClosedError
+from arlequin_core.errors import ArlequinError, ConfigError, PluginError, UnknownComponentError
+from arlequin_core.events import DataArrived
+from arlequin_core.ledger import Batch, Ledger, LedgerPlugin, open_ledger
+from arlequin_core.logs import get_logger
+from arlequin_core.sources.base import Landed, Source
+
+log = get_logger(__name__)
+
+LOCK_NAME = "watch.lock"
+LEDGER_PLUGIN = "ledger"
+#: Starts the sinks of ``app`` (registered on its plugin manager) and returns them.
+SinkStarter = Callable[[App], Sequence[Any]]
+#: Unregisters and closes what a :data:`SinkStarter` returned.
+SinkStopper = Callable[[App, Sequence[Any]], None]
+
+
+class DaemonError(ArlequinError):
+    """The daemon cannot start (another one runs on the same home, a source failed)."""
+
+
+# --------------------------------------------------------------------------- #
+# Seams wired by later work (the drift monitor, the sinks)
+# --------------------------------------------------------------------------- #
+
+
+def default_consumers(app: App) -> list[Any]:
+    """The ``data-arrived`` consumers of ``arlequin watch``: ``[watch] consumers`` factories.
+
+    Each entry is ``"package.module:factory"``; ``factory(app)`` returns a plugin
+    object. The drift monitor becomes the default consumer once it is wired in.
+
+    :raises ConfigError: an entry does not import, or no consumer is configured.
+    """
+    consumers = [_load_factory(spec)(app) for spec in app.config.watch.consumers]
+    if not consumers:
+        raise ConfigError(
+            "arlequin watch has no consumer for arriving batches: the drift monitor is not wired into the "
+            'watcher yet; set [watch] consumers = ["package.module:factory"] (see docs/watching.md)'
+        )
+    return consumers
+
+
+def default_start_sinks(app: App) -> list[Any]:
+    """Start the sinks the daemon runs with; none until the sinks are wired in.
+
+    Same contract as ``arlequin_core.sinks.start_sinks``: returns the started sinks,
+    registered on ``app.host.pm``, for :func:`default_stop_sinks`.
+    """
+    return []
+
+
+def default_stop_sinks(app: App, sinks: Sequence[Any]) -> None:
+    """Unregister ``sinks`` from the plugin manager and close them, newest first.
+
+    Same contract as ``arlequin_core.sinks.stop_sinks``; one failing ``close`` does
+    not keep the others open.
+    """
+    for sink in reversed(list(sinks)):
+        if app.host.pm.is_registered(sink):
+            app.host.pm.unregister(sink)
+        try:
+            sink.close()
+        except Exception as exc:
+            log.error("sink_close_failed", sink=getattr(sink, "name", repr(sink)), error=f"{type(exc).__name__}: {exc}")
+
+
+def _load_factory(spec: str) -> Callable[[App], Any]:
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise ConfigError(f"[watch] consumers: {spec!r} is not 'package.module:factory'")
+    try:
+        obj: Any = importlib.import_module(module_name)
+        for part in attr.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"[watch] consumers: cannot load {spec!r}: {type(exc).__name__}: {exc}") from None
+    if not callable(obj):
+        raise ConfigError(f"[watch] consumers: {spec!r} is not callable")
+    return obj
+
+
+# --------------------------------------------------------------------------- #
+# Sources from config or command line
+# --------------------------------------------------------------------------- #
+
+
+def build_sources(app: App, targets: Sequence[str] = (), interval: float | None = None) -> list[Source]:
+    """The sources to run: one per target given, else one per ``[sources.<instance>]`` table.
+
+    A target with a scheme (``hdfs://``, ``memory://``, ``file://``) is polled; a plain
+    path is watched with inotify. A table names its source with ``type`` (default:
+    the instance name) and may set ``enabled = false``; the other keys are the
+    source's own (validated by it).
+
+    :param interval: poll interval in seconds for targets with a scheme.
+    :raises ConfigError: nothing to watch, an unknown source type, a bad table.
+    """
+    sources: list[Source] = []
+    if targets:
+        for n, target in enumerate(targets, start=1):
+            if "://" in target:
+                table: dict[str, Any] = {"uri": target}
+                if interval is not None:
+                    table["interval"] = interval
+                kind = "poll"
+            else:
+                kind, table = "local", {"path": target}
+            instance = kind if len(targets) == 1 else f"{kind}-{n}"
+            sources.append(app.component("source", kind)(table, app, instance))
+        return sources
+    where = app.config.source_path or "(no config file)"
+    for instance, raw in app.config.sources.items():
+        table = dict(raw)
+        kind = str(table.pop("type", instance))
+        if not table.pop("enabled", True):
+            continue
+        try:
+            cls = app.component("source", kind)
+        except UnknownComponentError as exc:
+            raise ConfigError(f"{where}: key sources.{instance}.type: {exc}") from None
+        sources.append(cls(table, app, instance))
+    if not sources:
+        raise ConfigError(
+            f"{where}: nothing to watch; run `arlequin watch DIR_OR_URI` or add a [sources.<name>] table "
+            "(see docs/watching.md)"
+        )
+    return sources
+
+
+# --------------------------------------------------------------------------- #
+# The single-daemon lock
+# --------------------------------------------------------------------------- #
+
+
+class DaemonLock:
+    """An exclusive ``flock`` on ``<home>/watch.lock`` holding the owner's pid.
+
+    The kernel drops the lock when the process dies, so a crash never leaves a stale lock.
+    """
+
+    def __init__(self, home: Path) -> None:
+        self.path = Path(home) / LOCK_NAME
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock or raise :class:`DaemonError` naming the pid that holds it."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            pid = self.holder()
+            raise DaemonError(
+                f"another arlequin watcher{f' (pid {pid})' if pid else ''} is running on {self.path.parent}; "
+                "stop it first, or use another [arlequin] home"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._fd = fd
+
+    def release(self) -> None:
+        """Drop the lock (idempotent)."""
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def holder(self) -> int | None:
+        """The pid of the process holding the lock, or None when nobody holds it."""
+        if self._fd is not None:
+            return os.getpid()
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except OSError:
+            return None
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except OSError:
+                text = os.read(fd, 32).decode(errors="replace").strip()
+                return int(text) if text.isdigit() else -1
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return None
+        finally:
+            os.close(fd)
+
+
+# --------------------------------------------------------------------------- #
+# The daemon
+# --------------------------------------------------------------------------- #
+
+
+class Daemon:
+    """Watch sources and hand every complete batch to the consumers, once.
+
+    :param app: the application (its bus, plugin manager, home and ``[watch]`` config).
+    :param sources: sources to start (may be empty: :meth:`process` needs none).
+    :param consumers: plugin objects consuming ``data-arrived``; default
+        :func:`default_consumers`.
+    :param start_sinks: starts the sinks at :meth:`start`; default :func:`default_start_sinks`.
+    :param stop_sinks: stops them at :meth:`stop`; default :func:`default_stop_sinks`.
+    :param max_in_flight: overrides ``[watch] max_in_flight``.
+    """
+
+    def __init__(
+        self,
+        app: App,
+        sources: Sequence[Source] = (),
+        consumers: Sequence[Any] | None = None,
+        start_sinks: SinkStarter | None = None,
+        stop_sinks: SinkStopper | None = None,
+        max_in_flight: int | None = None,
+    ) -> None:
+        self.app = app
+        self.sources = list(sources)
+        self.consumers = list(consumers) if consumers is not None else default_consumers(app)
+        self._start_sinks = start_sinks or default_start_sinks
+        self._stop_sinks = stop_sinks or default_stop_sinks
+        settings = app.config.watch
+        self.max_in_flight = max_in_flight or settings.max_in_flight
+        self.sweep_interval = settings.sweep_interval
+        self.lock = DaemonLock(app.home)
+        self.ledger: Ledger | None = None
+        self._sinks: list[Any] = []
+        self._plugin_names: list[str] = []
+        self._slots = threading.BoundedSemaphore(self.max_in_flight)
+        #: batch id -> (monotonic time handed out, whether it holds a dispatcher slot)
+        self._in_flight: dict[str, tuple[float, bool]] = {}
+        self._cond = threading.Condition()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._force = threading.Event()
+        self._dispatcher: threading.Thread | None = None
+        self._started = False
+        #: Set by :meth:`stop`: every batch got its verdict and every event was delivered.
+        self.drained = False
+
+    # ---------------------------------------------------------------- lifecycle
+    def start(self, dispatch: bool = True) -> None:
+        """Lock the home, recover crashed batches, register plugins, start sinks, dispatcher, sources.
+
+        :param dispatch: run the dispatcher (False: only :meth:`process` hands out batches).
+        :raises DaemonError: another daemon holds the home, or a plugin cannot be registered.
+        """
+        self.lock.acquire()
+        try:
+            self.ledger = open_ledger(self.app.home)
+            recovered = self.ledger.recover()
+            if recovered:
+                log.warning("batches_recovered", count=len(recovered), batch_ids=recovered[:20])
+            self._register_plugins()
+            self._sinks = list(self._start_sinks(self.app))
+            self._started = True
+            if dispatch:
+                self._dispatcher = threading.Thread(target=self._dispatch_loop, name="arlequin-dispatcher", daemon=True)
+                self._dispatcher.start()
+            for source in self.sources:
+                source.start(self.submit)
+                log.info("watching", source=source.describe())
+        except BaseException:
+            self.stop(timeout=0)
+            raise
+
+    def _register_plugins(self) -> None:
+        names = []
+        for n, consumer in enumerate(self.consumers, start=1):
+            label = getattr(consumer, "name", None) or type(consumer).__name__
+            names.append(f"consumer:{label}" if len(self.consumers) == 1 else f"consumer:{label}:{n}")
+        keeper = LedgerPlugin(self.ledger, consumers=names, on_finished=self._finished)  # type: ignore[arg-type]
+        for name, plugin in [(LEDGER_PLUGIN, keeper), *zip(names, self.consumers, strict=True)]:
+            if not self.app.host.register_plugin(plugin, name):
+                failure = self.app.host.failures.pop(name, None)
+                raise PluginError(f"cannot register {name}: {failure.error if failure else 'unknown error'}")
+            self._plugin_names.append(name)
+
+    def stop(self, timeout: float | None = None) -> list[str]:
+        """Stop sources and dispatching, wait for batches in flight, stop sinks, release the home.
+
+        Sets :attr:`drained`: True when every batch in flight got its verdict and every
+        event published so far (verdicts, what they caused) was delivered in time.
+
+        :param timeout: seconds to wait (default ``[watch] drain_timeout``).
+        :returns: ids of batches still in flight: left ``processing``, so the next
+            start processes them again.
+        """
+        if timeout is None:
+            timeout = self.app.config.watch.drain_timeout
+        deadline = time.monotonic() + timeout
+        self._stopping.set()
+        self._wake.set()
+        for source in self.sources:
+            try:
+                source.stop()
+            except Exception as exc:
+                log.exception("source_stop_failed", source=source.describe(), error=str(exc))
+        if self._dispatcher is not None:
+            self._dispatcher.join()
+            self._dispatcher = None
+        leftover = self._drain(deadline)
+        self.drained = not leftover and (not self._started or self._join_bus(deadline))
+        try:
+            self._stop_sinks(self.app, self._sinks)
+        except Exception as exc:
+            log.exception("sinks_stop_failed", error=str(exc))
+        self._sinks = []
+        if leftover:
+            log.warning("batches_left_in_flight", count=len(leftover), batch_ids=leftover)
+        if self.drained:
+            for name in self._plugin_names:
+                self.app.host.pm.unregister(name=name)
+            self._plugin_names = []
+            if self.ledger is not None:
+                self.ledger.close()
+                self.ledger = None
+        # else: a verdict may still come from a busy consumer; keep recording it.
+        self.lock.release()
+        self._started = False
+        return leftover
+
+    def _drain(self, deadline: float) -> list[str]:
+        with self._cond:
+            while self._in_flight and not self._force.is_set():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._cond.wait(min(remaining, 0.2))
+            return list(self._in_flight)
+
+    def _join_bus(self, deadline: float) -> bool:
+        # Verdicts cause further events (drift -> sinks); deliver them too, within the deadline.
+        joiner = threading.Thread(target=self.app.bus.join, name="arlequin-bus-join", daemon=True)
+        joiner.start()
+        joiner.join(max(0.0, min(deadline - time.monotonic(), 0.5)))  # a quiet bus joins at once
+        while joiner.is_alive() and not self._force.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            joiner.join(min(remaining, 0.2))
+        if joiner.is_alive():
+            log.warning("events_left_undelivered", hint="they are in the journal; sinks can replay them")
+            return False
+        return True
+
+    def run(self) -> list[str]:
+        """Start, wait for SIGINT or SIGTERM, stop; a second signal stops without waiting.
+
+        Must be called from the main thread (signal handlers).
+
+        :returns: what :meth:`stop` returns.
+        """
+        stop_requested = threading.Event()
+
+        def handler(signum: int, _frame: Any) -> None:
+            if stop_requested.is_set():
+                log.warning("forced_stop", signal=signal.Signals(signum).name)
+                self._force.set()
+                with self._cond:
+                    self._cond.notify_all()
+                return
+            log.info("stopping", signal=signal.Signals(signum).name, in_flight=len(self._in_flight))
+            stop_requested.set()
+
+        previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            self.start()
+            log.info("watcher_started", pid=os.getpid(), home=str(self.app.home), max_in_flight=self.max_in_flight)
+            while not stop_requested.wait(0.5):
+                pass
+            return self.stop()
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+
+    # ---------------------------------------------------------------- batches
+    def submit(self, landed: Landed) -> bool:
+        """Record a batch a source reported (the sources' ``emit``); True when it is new."""
+        ledger = self.ledger
+        if ledger is None or self._stopping.is_set():
+            return False
+        new = ledger.observe(landed)
+        if new:
+            log.debug("batch_seen", batch_id=landed.batch_id, uri=landed.uri, source=landed.source)
+            self._wake.set()
+        return new
+
+    def _dispatch_loop(self) -> None:
+        while not self._stopping.is_set():
+            if not self._slots.acquire(timeout=0.2):
+                continue  # back-pressure: max_in_flight batches await their verdicts
+            self._wake.clear()
+            try:
+                batch = self.ledger.claim() if self.ledger is not None else None  # type: ignore[union-attr]
+            except Exception as exc:
+                log.exception("ledger_claim_failed", error=str(exc))
+                batch = None
+            if batch is None:
+                self._slots.release()
+                self._wake.wait(self.sweep_interval)
+                continue
+            self._publish(batch, slot=True)
+
+    def _publish(self, batch: Batch, slot: bool) -> None:
+        event = DataArrived(batch_id=batch.batch_id, uri=batch.uri, source=batch.source, size_bytes=batch.size)
+        with self._cond:
+            self._in_flight[batch.batch_id] = (time.monotonic(), slot)
+        assert self.ledger is not None
+        self.ledger.note_event(batch.batch_id, event.event_id)
+        try:
+            self.app.bus.publish(event)
+        except BusClosedError:
+            # Stopping under us: the batch stays processing and is recovered at the next start.
+            with self._cond:
+                self._in_flight.pop(batch.batch_id, None)
+                self._cond.notify_all()
+            if slot:
+                self._slots.release()
+
+    def _finished(self, batch_id: str, state: str) -> None:
+        with self._cond:
+            entry = self._in_flight.pop(batch_id, None)
+            self._cond.notify_all()
+        if entry is not None:
+            started, slot = entry
+            log.debug("batch_finished", batch_id=batch_id, state=state, seconds=round(time.monotonic() - started, 4))
+            if slot:
+                self._slots.release()
+            self._wake.set()
+
+    def process(self, batch_ids: Sequence[str], timeout: float | None = None) -> list[Batch]:
+        """Hand these pending batches to the consumers now and wait for their verdicts.
+
+        Used by ``arlequin retry`` when no daemon is running. Batches that are not
+        pending (``seen``) are skipped.
+
+        :param timeout: seconds to wait (None: forever).
+        :returns: the batches as the ledger has them afterwards.
+        """
+        if self.ledger is None:
+            raise DaemonError("the daemon is not started")
+        claimed = []
+        for batch_id in batch_ids:
+            batch = self.ledger.claim(batch_id)
+            if batch is not None:
+                self._publish(batch, slot=False)
+                claimed.append(batch_id)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while any(b in self._in_flight for b in claimed):
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    break
+                self._cond.wait(0.2 if remaining is None else min(remaining, 0.2))
+        return [b for b in (self.ledger.get(i) for i in batch_ids) if b is not None]
+
+    def wait_idle(self, timeout: float = 30.0) -> bool:
+        """Wait until no batch is pending or in flight; False on timeout."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._cond:
+                busy = bool(self._in_flight)
+            if not busy and self.ledger is not None:
+                counts = self.ledger.counts()
+                if counts["seen"] == 0 and counts["processing"] == 0:
+                    return True
+            time.sleep(0.02)
+        return False
+
+    @property
+    def in_flight(self) -> int:
+        """How many batches await their verdict."""
+        with self._cond:
+            return len(self._in_flight)

@@ -1,0 +1,176 @@
+"""The ``arlequin`` CLI: version, help everywhere, plugins, config show, events."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from arlequin_core import __version__
+from arlequin_core.app import App
+from arlequin_core.cli import main
+from arlequin_core.config import load_config
+from arlequin_core.events import DataArrived, DriftDetected, ModelRegistered
+
+
+def _run(*args: str, env: dict[str, str] | None = None):
+    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+def test_version() -> None:
+    result = _run("--version")
+    assert result.exit_code == 0 and __version__ in result.output
+
+
+def _all_commands(group: click.Group, ctx: click.Context, prefix: tuple[str, ...] = ()):
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        yield (*prefix, name)
+        if isinstance(command, click.Group):
+            yield from _all_commands(command, click.Context(command, parent=ctx), (*prefix, name))
+
+
+def test_help_everywhere(toy_plugin: str) -> None:
+    ctx = click.Context(main)
+    paths = list(_all_commands(main, ctx))
+    assert ("plugins",) in paths and ("config", "show") in paths and ("events",) in paths
+    assert ("toy-hello",) in paths  # plugin commands are listed too
+    for path in paths:
+        result = _run(*path, "--help")
+        assert result.exit_code == 0, (path, result.output)
+        assert "Usage:" in result.output
+
+
+def test_plugin_command_runs(toy_plugin: str) -> None:
+    result = _run("toy-hello")
+    assert result.exit_code == 0 and "hello from toy" in result.output
+
+
+def test_plugins_lists_builtin_plugins_and_origin() -> None:
+    result = _run("plugins")
+    assert result.exit_code == 0
+    assert "log  [arlequin_log.plugin]  from arlequin" in result.output
+    data = json.loads(_run("plugins", "--json").output)
+    log = next(p for p in data["plugins"] if p["name"] == "log")
+    assert "arlequin_on_drift_detected" in log["hooks"]
+
+
+def test_plugins_reports_failures_with_exit_1(make_dist) -> None:
+    make_dist("broken", "raise ImportError('missing dependency foo')\n")
+    result = _run("plugins")
+    assert result.exit_code == 1
+    assert "broken  FAILED at import: ImportError: missing dependency foo" in result.output
+
+
+def test_disabled_plugin_shown_as_disabled(toy_plugin: str) -> None:
+    result = _run("plugins", env={"ARLEQUIN_DISABLE_PLUGINS": "toy"})
+    assert "toy  (disabled)" in result.output
+
+
+def test_config_show_masks_secrets(tmp_path: Path) -> None:
+    (tmp_path / "arlequin.toml").write_text(
+        '[sinks.jenkins]\nurl = "http://ci"\ntoken = "${ARL_CLI_TOKEN}"\n[mlflow]\npassword = "pw-abcdefgh"\n'
+    )
+    result = _run("config", "show", env={"ARL_CLI_TOKEN": "very-secret-token-1"})
+    assert result.exit_code == 0
+    assert "very-secret-token-1" not in result.output and "pw-abcdefgh" not in result.output
+    assert 'token = "***"' in result.output and 'url = "http://ci"' in result.output
+    data = json.loads(_run("config", "show", "--json", env={"ARL_CLI_TOKEN": "very-secret-token-1"}).output)
+    assert data["config"]["mlflow"]["password"] == "***"
+
+
+def test_bad_config_exits_2_naming_the_key(tmp_path: Path) -> None:
+    (tmp_path / "bad.toml").write_text("[drift]\ndrift_share = 'most'\n")
+    result = _run("--config", "bad.toml", "config", "show")
+    assert result.exit_code == 2
+    assert "bad.toml: key drift.drift_share" in result.output
+
+
+def test_events_reads_and_filters_the_journal() -> None:
+    app = App(load_config())
+    drift = DriftDetected(batch_id="b2", uri="u2", reason="amount", drift_share=0.5)
+    events = [
+        DataArrived(batch_id="b1", uri="u1"),
+        DataArrived(batch_id="b2", uri="u2"),
+        drift,
+        ModelRegistered(
+            model_name="m",
+            model_version="7",
+            run_id="r",
+            promoted=True,
+            batch_ids=("b2",),
+            cause_event_id=drift.event_id,
+        ),
+    ]
+    for event in events:
+        app.journal.append(event)
+    app.close()
+
+    lines = _run("events", "--json").output.splitlines()
+    assert [json.loads(line)["event_id"] for line in lines] == [e.event_id for e in events]
+    only_drift = _run("events", "--json", "--name", "drift-detected").output.splitlines()
+    assert [json.loads(line)["name"] for line in only_drift] == ["drift-detected"]
+    # "Why was version 7 trained?"
+    v7 = json.loads(_run("events", "--json", "--model-version", "7").output)
+    assert v7["cause_event_id"] == drift.event_id and v7["batch_ids"] == ["b2"]
+    by_batch = _run("events", "--json", "--batch", "b2").output.splitlines()
+    assert len(by_batch) == 3  # arrived, drift, and the model trained on it
+    assert len(_run("events", "--limit", "1").output.splitlines()) == 1
+    assert _run("events", "--since", "2999-01-01").output == ""
+
+
+def test_events_bad_since_is_usage_error() -> None:
+    result = _run("events", "--since", "yesterday")
+    assert result.exit_code == 2 and "not an ISO date/time" in result.output
+
+
+@pytest.mark.parametrize("fmt", ["json", "console"])
+def test_log_format_option(fmt: str) -> None:
+    assert _run("--log-format", fmt, "config", "show").exit_code == 0
+
+
+def test_internal_error_exits_1_and_user_error_exits_2(make_dist) -> None:
+    make_dist(
+        "failing",
+        """
+import click
+from arlequin_core import hookimpl
+from arlequin_core.errors import InputError
+
+@click.command("crash")
+def crash():
+    raise RuntimeError("a bug")
+
+@click.command("bad-input")
+def bad_input():
+    raise InputError("data/b1.parquet", "file is empty (0 bytes)")
+
+@hookimpl
+def arlequin_register_commands(register):
+    register(crash)
+    register(bad_input)
+""",
+    )
+    crashed = _run("--log-format", "json", "crash")
+    assert crashed.exit_code == 1 and "internal error: RuntimeError: a bug" in crashed.output
+    bad = _run("bad-input")
+    assert bad.exit_code == 2 and "error: data/b1.parquet: file is empty (0 bytes)" in bad.output
+
+
+def test_closed_pipe_is_not_an_internal_error() -> None:
+    import subprocess
+    import sys
+
+    from arlequin_core.events import DataArrived
+
+    app = App(load_config())
+    for i in range(3000):
+        app.journal.append(DataArrived(batch_id=f"b{i}", uri=f"u{i}"))
+    app.close()
+    cmd = f"{Path(sys.executable).parent / 'arlequin'} events | head -n 1"
+    result = subprocess.run(cmd, shell=True, capture_output=True, text=True, executable="/bin/bash")
+    assert len(result.stdout.splitlines()) == 1
+    assert "internal error" not in result.stderr and "BrokenPipe" not in result.stderr

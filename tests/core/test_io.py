@@ -1,0 +1,105 @@
+"""Reading batches: formats, Spark directories, fsspec URIs, and clear errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from arlequin_core.errors import InputError
+from arlequin_core.io import is_hidden, read_frame, read_table, write_table_atomic
+
+TABLE = pa.table({"amount": [1.5, 2.5, None], "channel": ["web", "pos", "web"]})
+
+
+def test_parquet_and_csv_roundtrip(tmp_path: Path) -> None:
+    write_table_atomic(TABLE, str(tmp_path / "b.parquet"))
+    write_table_atomic(TABLE, str(tmp_path / "b.csv"))
+    assert read_table(tmp_path / "b.parquet").equals(TABLE)
+    frame = read_frame(str(tmp_path / "b.csv"))
+    assert list(frame.columns) == ["amount", "channel"] and frame["amount"].isna().sum() == 1
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp file left
+
+
+def test_spark_directory_reads_part_files_and_skips_markers(tmp_path: Path) -> None:
+    out = tmp_path / "batch"
+    out.mkdir()
+    pq.write_table(TABLE.slice(0, 2), out / "part-00000.parquet")
+    pq.write_table(TABLE.slice(2), out / "part-00001.parquet")
+    (out / "_SUCCESS").write_text("")
+    (out / ".part-00000.parquet.crc").write_bytes(b"crc")
+    assert read_table(f"file://{out}").num_rows == 3
+
+
+def test_memory_filesystem() -> None:
+    write_table_atomic(TABLE, "memory://arlequin-test/b.parquet")
+    assert read_table("memory://arlequin-test/b.parquet", columns=["channel"]).column_names == ["channel"]
+
+
+@pytest.mark.parametrize(
+    ("setup", "problem"),
+    [
+        (lambda p: None, "no such file or directory"),
+        (lambda p: p.write_bytes(b""), "file is empty (0 bytes)"),
+        (lambda p: p.write_bytes(b"PAR1" + b"\0" * 100), "not a complete Parquet file"),
+    ],
+)
+def test_bad_parquet_names_the_file(tmp_path: Path, setup, problem: str) -> None:
+    path = tmp_path / "bad.parquet"
+    setup(path)
+    with pytest.raises(InputError) as info:
+        read_table(path)
+    assert str(info.value).startswith(f"{path}: ") and problem in str(info.value)
+
+
+def test_truncated_parquet(tmp_path: Path) -> None:
+    path = tmp_path / "t.parquet"
+    pq.write_table(TABLE, path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError, match="not a complete Parquet file"):
+        read_table(path)
+
+
+def test_missing_column_is_named(tmp_path: Path) -> None:
+    pq.write_table(TABLE, tmp_path / "b.parquet")
+    with pytest.raises(InputError, match=r"missing column.*merchant"):
+        read_table(tmp_path / "b.parquet", columns=["merchant"])
+
+
+def test_malformed_csv(tmp_path: Path) -> None:
+    (tmp_path / "b.csv").write_text("a,b\n1,2\n3,4,5\n")
+    with pytest.raises(InputError, match="cannot parse as csv"):
+        read_table(tmp_path / "b.csv")
+
+
+def test_directory_with_only_markers(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "_SUCCESS").write_text("")
+    with pytest.raises(InputError, match="holds no data files"):
+        read_table(tmp_path / "d")
+
+
+@pytest.mark.parametrize(
+    ("name", "hidden"),
+    [
+        ("_SUCCESS", True),
+        (".b.parquet.tmp", True),
+        ("b.parquet._COPYING_", True),
+        ("part-0.crc", True),
+        ("b.parquet", False),
+        ("data/b.csv", False),
+    ],
+)
+def test_is_hidden(name: str, hidden: bool) -> None:
+    assert is_hidden(name) is hidden
+
+
+def test_csv_missing_values_are_null_and_quoted_empty_strings_are_not(tmp_path: Path) -> None:
+    (tmp_path / "b.csv").write_text('amount,channel,note\n1.5,"web",""\n,,"x"\n')
+    table = read_table(tmp_path / "b.csv")
+    assert table.column("amount").null_count == 1
+    assert table.column("channel").to_pylist() == ["web", None]
+    assert table.column("note").to_pylist() == ["", "x"]

@@ -1,0 +1,57 @@
+"""Logging: JSON lines when not interactive, console when asked, secrets redacted."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import structlog
+
+from arlequin_core.logs import configure_logging, get_logger, resolve_format
+from arlequin_core.secrets import register_secret
+
+
+@pytest.fixture(autouse=True)
+def _reset():
+    yield
+    structlog.reset_defaults()
+
+
+def test_json_lines(capsys) -> None:
+    configure_logging("json", "info")
+    get_logger("t").info("hello", batch_id="b1")
+    get_logger("t").debug("hidden")
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1
+    record = json.loads(lines[0])
+    assert record["event"] == "hello" and record["batch_id"] == "b1" and record["level"] == "info"
+    assert record["timestamp"].endswith("Z")
+
+
+def test_console_format(capsys) -> None:
+    configure_logging("console", "debug")
+    get_logger("t").debug("shown", x=1)
+    err = capsys.readouterr().err
+    assert "shown" in err and "x=1" in err and not err.startswith("{")
+
+
+def test_auto_is_json_when_not_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert resolve_format("auto") == "json"  # pytest captures stderr: not a tty
+    monkeypatch.setattr("sys.stderr.isatty", lambda: True, raising=False)
+    monkeypatch.setenv("CI", "true")
+    assert resolve_format("auto") == "json"
+
+
+def test_secrets_are_redacted_from_logs(capsys) -> None:
+    register_secret("tok-logs-5555")
+    configure_logging("json", "info")
+    get_logger("t").info("calling http://u:tok-logs-5555@ci/", header={"Authorization": "tok-logs-5555"})
+    err = capsys.readouterr().err
+    assert "tok-logs-5555" not in err and "***" in err
+
+
+def test_bad_level_and_format() -> None:
+    with pytest.raises(ValueError, match="log level"):
+        configure_logging("json", "loud")
+    with pytest.raises(ValueError, match="log format"):
+        resolve_format("xml")

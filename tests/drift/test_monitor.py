@@ -1,0 +1,143 @@
+"""The monitor on a real bus and journal: verdict events, reports, rejections."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from arlequin_core import hookimpl
+from arlequin_core.app import App
+from arlequin_core.config import ArlequinConfig
+from arlequin_core.drift import Profile, build_profile
+from arlequin_core.errors import ConfigError
+from arlequin_core.events import BatchChecked, BatchRejected, DataArrived, DriftDetected, Event
+from arlequin_core.monitor import Monitor
+
+
+class Recorder:
+    """A plugin that keeps every verdict event it receives."""
+
+    def __init__(self) -> None:
+        self.events: list[Event] = []
+        self.lock = threading.Lock()
+
+    def _keep(self, event: Event) -> None:
+        with self.lock:
+            self.events.append(event)
+
+    @hookimpl
+    def arlequin_on_batch_checked(self, event: BatchChecked) -> None:
+        self._keep(event)
+
+    @hookimpl
+    def arlequin_on_drift_detected(self, event: DriftDetected) -> None:
+        self._keep(event)
+
+    @hookimpl
+    def arlequin_on_batch_rejected(self, event: BatchRejected) -> None:
+        self._keep(event)
+
+
+@pytest.fixture
+def app():
+    config = ArlequinConfig.model_validate(
+        {
+            "arlequin": {"home": "state", "journal_fsync": False},
+            "data": {"label": "label"},
+            "drift": {"drift_share": 0.3},
+        }
+    )
+    with App(config) as app:
+        yield app
+
+
+@pytest.fixture
+def setup(app, make_frame):
+    profile = build_profile(make_frame(3000, 0), app.config, app.registry, source="train.parquet")
+    monitor = Monitor.attach(app, lambda: (profile, "churn", "7"))
+    recorder = Recorder()
+    app.host.register_plugin(recorder, "recorder")
+    return monitor, recorder
+
+
+def arrive(app: App, uri: str, batch_id: str) -> DataArrived:
+    event = DataArrived(batch_id=batch_id, uri=uri, source="test")
+    app.bus.publish(event)
+    app.bus.join()
+    return event
+
+
+def test_arlequin_on_data_arrived_publishes_drift_with_the_cause_and_writes_reports(app, setup, make_frame):
+    monitor, recorder = setup
+    make_frame(2000, 1, scale=1.5, shift_categories=True).to_parquet("b1.parquet")
+    arrived = arrive(app, "b1.parquet", "b1")
+    checked, drift = recorder.events
+    assert isinstance(checked, BatchChecked) and isinstance(drift, DriftDetected)
+    assert checked.drifted and checked.rows == 2000 and checked.drifted_columns == ("age", "colour")
+    assert drift.drifted_columns == ("age", "colour") and drift.reason.startswith("2 of 6 columns drifted")
+    for event in (checked, drift):
+        assert event.cause_event_id == arrived.event_id and event.batch_id == "b1"
+        assert (event.model_name, event.model_version) == ("churn", "7")
+        assert event.report_uri == str(monitor.reports_dir / "b1.json")
+    report = json.loads(Path(drift.report_uri).read_text())
+    assert report["drifted_columns"] == ["age", "colour"]
+    assert (report["batch_id"], report["model_name"], report["model_version"]) == ("b1", "churn", "7")
+    assert (monitor.reports_dir / "b1.html").read_text().count("data:image/png") == 6
+    journal = [json.loads(line)["name"] for line in app.journal_path.read_text().splitlines()]
+    assert journal == ["data-arrived", "batch-checked", "drift-detected"]
+
+
+def test_arlequin_on_data_arrived_without_drift_publishes_batch_checked_only(app, setup, make_frame):
+    monitor, recorder = setup
+    make_frame(2000, 2).to_csv("b2.csv", index=False)
+    arrive(app, "b2.csv", "b2")
+    [checked] = recorder.events
+    assert isinstance(checked, BatchChecked) and not checked.drifted and checked.drifted_columns == ()
+    assert (monitor.reports_dir / "b2.json").exists()
+
+
+def test_arlequin_on_data_arrived_html_only_when_configured(app, make_frame):
+    app.config.drift.html = False
+    profile = build_profile(make_frame(500, 0), app.config, app.registry)
+    monitor = Monitor.attach(app, lambda: (profile, None, None))
+    make_frame(500, 3).to_parquet("b3.parquet")
+    arrive(app, "b3.parquet", "batch/with:odd*chars")
+    assert (monitor.reports_dir / "batch_with_odd_chars.json").exists()
+    assert not list(monitor.reports_dir.glob("*.html"))
+
+
+@pytest.mark.parametrize(
+    ("prepare", "reason"),
+    [
+        (lambda f: None, "missing.parquet: no such file or directory"),
+        (lambda f: Path("missing.parquet").write_bytes(b"PAR1 truncated"), "not a complete Parquet file"),
+        (lambda f: f(50, 4).iloc[:0].to_parquet("missing.parquet"), "the batch has no rows"),
+        (lambda f: f(50, 4).drop(columns=["age"]).to_parquet("missing.parquet"), "missing column 'age'"),
+    ],
+)
+def test_arlequin_on_data_arrived_rejects_bad_batches_without_raising(app, setup, make_frame, prepare, reason):
+    _, recorder = setup
+    prepare(make_frame)
+    arrived = arrive(app, "missing.parquet", "bad")
+    [rejected] = recorder.events
+    assert isinstance(rejected, BatchRejected) and reason in rejected.reason
+    assert rejected.error_type == "InputError" and rejected.cause_event_id == arrived.event_id
+    assert rejected.batch_id == "bad"
+    names = [json.loads(line)["name"] for line in app.journal_path.read_text().splitlines()]
+    assert "plugin-failed" not in names
+
+
+def test_arlequin_on_data_arrived_without_a_profile_rejects_the_batch(app, make_frame):
+    def no_champion() -> tuple[Profile, str | None, str | None]:
+        raise ConfigError("no champion model yet: train one first (arlequin train)")
+
+    Monitor.attach(app, no_champion)
+    recorder = Recorder()
+    app.host.register_plugin(recorder, "recorder")
+    make_frame(50, 5).to_parquet("b.parquet")
+    arrive(app, "b.parquet", "b")
+    [rejected] = recorder.events
+    assert rejected.error_type == "ConfigError" and "no champion model yet" in rejected.reason
