@@ -40,6 +40,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import river
+from river import tree
+from river.datasets import synth
+from river.drift import datasets as cp_datasets
+
 from arlequin_river import (
     AdwinDetector,
     DdmDetector,
@@ -50,9 +54,6 @@ from arlequin_river import (
     OnlineDetector,
     PageHinkleyDetector,
 )
-from river import tree
-from river.datasets import synth
-from river.drift import datasets as cp_datasets
 
 BATCH = 500
 REFERENCE = 1000

@@ -5,15 +5,15 @@ from __future__ import annotations
 import doctest
 import json
 
-import arlequin_river
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from arlequin_river import codec, error_rate, online, params, store, value
 from river_streams import ALL_DETECTORS, ERROR_DETECTORS, VALUE_DETECTORS, changed, reference
 
+import arlequin_river
 from arlequin_core.drift.base import Detector, Score
+from arlequin_river import codec, error_rate, online, params, store, value
 
 
 @pytest.mark.parametrize("cls", ALL_DETECTORS, ids=lambda c: c.info.name)

@@ -8,8 +8,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from arlequin_river import ERROR_COLUMN, OnlineStateStore, error_stream, plugin, state_dir
-from arlequin_river.persist import online_columns, restore_online_state, save_online_state
 
 from arlequin_core.config import ArlequinConfig
 from arlequin_core.drift.check import check_batch
@@ -18,6 +16,8 @@ from arlequin_core.drift.profile import Profile, build_profile
 from arlequin_core.events import ModelRegistered
 from arlequin_core.plugins import PluginHost
 from arlequin_core.registry import ComponentRegistry
+from arlequin_river import ERROR_COLUMN, OnlineStateStore, error_stream, plugin, state_dir
+from arlequin_river.persist import online_columns, restore_online_state, save_online_state
 
 
 @pytest.fixture(scope="module")

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from importlib import metadata
 
-import arlequin_river
 import pytest
-from arlequin_river import plugin
 from river_streams import ALL_DETECTORS
 
+import arlequin_river
 from arlequin_core.plugins import PluginHost
+from arlequin_river import plugin
 
 NAMES = ["adwin", "ddm", "eddm", "hddm_a", "hddm_w", "kswin", "page_hinkley"]
 

@@ -6,17 +6,17 @@ import json
 from importlib import metadata
 from pathlib import Path
 
-import arlequin_river
 import numpy as np
 import pytest
-from arlequin_river import OnlineStateStore, StateError, plugin, state_dir
-from arlequin_river.codec import decode_state, encode_state
 from river_streams import ALL_DETECTORS, changed, reference
 
+import arlequin_river
 from arlequin_core.bus import Bus
 from arlequin_core.events import ModelRegistered
 from arlequin_core.journal import Journal
 from arlequin_core.plugins import PluginHost
+from arlequin_river import OnlineStateStore, StateError, plugin, state_dir
+from arlequin_river.codec import decode_state, encode_state
 
 
 def _batches(cls: type, n: int = 6, size: int = 400) -> list[np.ndarray]:
