@@ -75,13 +75,18 @@ def _iso(value: Any) -> str | None:
     return str(value)
 
 
-def _timestamps_at(timestamps: Any, rows: list[int], n: int) -> list[str | None]:
-    """The timestamps at ``rows`` as ISO 8601 strings; ``timestamps`` has ``n`` values."""
+def _timestamp_array(timestamps: Any, n: int) -> pa.Array | pa.ChunkedArray:
+    """``timestamps`` as Arrow, checked to have one value per row of an ``n``-row batch."""
     array = timestamps
     if not isinstance(array, (pa.Array, pa.ChunkedArray)):
         array = pa.array(timestamps, from_pandas=True)
     if len(array) != n:
         raise ValueError(f"timestamps: {len(array)} values for a batch of {n} rows")
+    return array
+
+
+def _timestamps_at(array: pa.Array | pa.ChunkedArray, rows: list[int]) -> list[str | None]:
+    """The timestamps at ``rows`` as ISO 8601 strings (other values as ``str``)."""
     if not rows:
         return []
     return [_iso(v) for v in array.take(pa.array(rows, type=pa.int64())).to_pylist()]
@@ -175,6 +180,8 @@ class OnlineDetector(Detector):
         if self._river is None:
             raise RuntimeError(f"{self.info.name}: call fit() (or from_profile()) before score()")
         values = as_float_array(current, f"{self.info.name}: batch")
+        # Checked before feeding: a refused batch must leave the state as it was.
+        stamps = None if timestamps is None else _timestamp_array(timestamps, int(values.size))
         finite_mask = np.isfinite(values)
         rows = None if finite_mask.all() else np.flatnonzero(finite_mask)
         used = values if rows is None else values[rows]
@@ -196,8 +203,8 @@ class OnlineDetector(Detector):
         if self.binary:
             details["warnings"] = warning_rows[:MAX_LISTED]
             details["n_warnings"] = len(warning_rows)
-        if timestamps is not None:
-            details["timestamps"] = _timestamps_at(timestamps, details["detections"], int(values.size))
+        if stamps is not None:
+            details["timestamps"] = _timestamps_at(stamps, details["detections"])
         return Score(statistic=float(len(detection_rows)), details=details)
 
     def to_profile(self) -> dict[str, Any]:

@@ -116,8 +116,10 @@ def test_timestamps_of_detection_rows_are_reported() -> None:
 def test_timestamps_of_another_length_are_refused() -> None:
     cls = arlequin_river.AdwinDetector
     detector = cls().fit(reference(cls))
+    before = detector.to_profile()
     with pytest.raises(ValueError, match="timestamps: 3 values for a batch of 1000 rows"):
         detector.score(changed(cls), timestamps=["a", "b", "c"])
+    assert detector.to_profile() == before, "a refused batch leaves the state as it was"
 
 
 def test_score_before_fit_is_an_error_naming_the_detector() -> None:
@@ -134,8 +136,10 @@ def test_non_numeric_values_are_a_clear_error() -> None:
 @pytest.mark.parametrize("cls", ERROR_DETECTORS, ids=lambda c: c.info.name)
 def test_error_detectors_refuse_values_other_than_0_and_1(cls: type) -> None:
     detector = cls().fit(reference(cls))
+    before = detector.to_profile()
     with pytest.raises(ValueError, match=rf"{cls.info.name}: batch row 2: .*0 \(right\) or 1 \(wrong\), got 0.5"):
         detector.score([0.0, 1.0, 0.5, 1.0])
+    assert detector.to_profile() == before
     with pytest.raises(ValueError, match="reference row 1"):
         cls().fit([0, 2])
 
