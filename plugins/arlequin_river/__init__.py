@@ -27,6 +27,7 @@ from arlequin_river.error_rate import (
     error_stream,
 )
 from arlequin_river.online import OnlineDetector, as_float_array
+from arlequin_river.persist import restore_online_state, save_online_state
 from arlequin_river.store import OnlineStateStore, state_dir
 from arlequin_river.value import AdwinDetector, KswinDetector, PageHinkleyDetector
 
@@ -44,5 +45,7 @@ __all__ = [
     "StateError",
     "as_float_array",
     "error_stream",
+    "restore_online_state",
+    "save_online_state",
     "state_dir",
 ]

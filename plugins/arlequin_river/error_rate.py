@@ -141,7 +141,7 @@ class EddmDetector(OnlineDetector):
     ``beta``, warns below ``alpha``. Meant to catch gradual change earlier than DDM.
 
     Arlequin's defaults (``warm_start=100``, ``alpha=0.9``, ``beta=0.8``) replace
-    river's (30, 0.95, 0.9), which raise about 16 false alarms per 10,000 values on an
+    river's (30, 0.95, 0.9), which raise about 13 false alarms per 10,000 values on an
     error stream with no change; see docs/online.md for the figures.
 
     Parameters

@@ -163,7 +163,7 @@ class PageHinkleyDetector(OnlineDetector):
     ``threshold`` are in units of the reference standard deviation.
 
     Arlequin's defaults (``delta=0.25``, ``threshold=25``, ``alpha=1``) replace
-    river's (0.005, 50, 0.9999), which on standardised values raise about 7 false
+    river's (0.005, 50, 0.9999), which on standardised values raise about 6 false
     alarms per 10,000 values on a stream with no change. With a forgetting factor
     below 1 the cumulative sum settles around ``-delta / (1 - alpha)`` with a
     standard deviation of about ``1 / sqrt(1 - alpha**2)`` (71 for 0.9999), far above
