@@ -24,6 +24,7 @@ from arlequin_core.errors import EXIT_INTERNAL, ArlequinError
 from arlequin_core.events import EVENT_TYPES
 from arlequin_core.journal import read_journal
 from arlequin_core.logs import configure_logging, get_logger
+from arlequin_core.sinks.cli import sinks_group
 
 log = get_logger(__name__)
 
@@ -97,6 +98,9 @@ def main(ctx: click.Context, config_path: str | None, log_format: str | None, ve
     core = app.config.arlequin
     configure_logging(log_format or core.log_format, "debug" if verbose else core.log_level)
     ctx.call_on_close(app.close)
+
+
+main.add_command(sinks_group)
 
 
 @main.command("plugins")
@@ -218,6 +222,11 @@ def _parse_since(text: str) -> datetime:
 
 
 main.add_command(detect_cmd)
+
+from arlequin_core.training.cli import COMMANDS as _TRAINING_COMMANDS  # noqa: E402 - after get_app
+
+for _command in _TRAINING_COMMANDS:
+    main.add_command(_command)
 
 
 def run() -> None:

@@ -123,6 +123,12 @@ class MlflowSection(Section):
     username: str | None = None
     password: SecretStr | None = None
     token: SecretStr | None = None
+    #: Artifact root of the experiment when Arlequin creates it. Default: beside the
+    #: SQLite file (``<home>/mlartifacts``); a tracking server decides for itself.
+    artifact_location: str | None = None
+    #: Retries and timeout (seconds) of each MLflow HTTP request before giving up.
+    request_retries: int = Field(default=2, ge=0, le=10)
+    request_timeout: float = Field(default=30.0, gt=0.0)
 
 
 class TrainingSection(Section):

@@ -85,12 +85,14 @@ def default_consumers(app: App) -> list[Any]:
 
 
 def default_start_sinks(app: App) -> list[Any]:
-    """Start the sinks the daemon runs with; none until the sinks are wired in.
+    """Start the sinks enabled in config (``[sinks.<name>] enabled = true``).
 
-    Same contract as ``arlequin_core.sinks.start_sinks``: returns the started sinks,
+    This is ``arlequin_core.sinks.start_sinks``: returns the started sinks,
     registered on ``app.host.pm``, for :func:`default_stop_sinks`.
     """
-    return []
+    from arlequin_core.sinks import start_sinks
+
+    return list(start_sinks(app))
 
 
 def default_stop_sinks(app: App, sinks: Sequence[Any]) -> None:

@@ -3,7 +3,13 @@
 A sink enabled in config is instantiated with its config section and the running
 application, then registered on the plugin manager, so its ``arlequin_on_<event>``
 methods (decorated with :data:`arlequin_core.hookimpl`) receive events from the bus
-like any plugin's hooks do.
+like any plugin's hooks do. :func:`arlequin_core.sinks.start_sinks` does all of
+that for every ``[sinks.<name>]`` table with ``enabled = true``, then calls
+:meth:`Sink.start`.
+
+Sinks that deliver to an external target (Jenkins, a webhook) should subclass
+:class:`arlequin_core.sinks.delivering.DeliveringSink`, which brings the shared
+retry, dedupe, dead-letter and cooldown mechanism.
 """
 
 from __future__ import annotations
@@ -20,5 +26,8 @@ class Sink:
         self.config = config
         self.app = app
 
+    def start(self) -> None:
+        """Start background work (a delivery thread); called once after registration."""
+
     def close(self) -> None:
-        """Release resources; called once when the daemon stops."""
+        """Release resources and stop background work promptly; called once when the daemon stops."""

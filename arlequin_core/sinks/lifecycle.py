@@ -1,0 +1,56 @@
+"""Starting and stopping the sinks enabled in config (the watcher daemon calls these)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from arlequin_core.logs import get_logger
+from arlequin_core.sinks.base import Sink
+
+log = get_logger(__name__)
+
+#: Sinks are registered on the plugin manager under ``sink:<name>``.
+PLUGIN_PREFIX = "sink:"
+
+
+def start_sinks(app: Any) -> list[Sink]:
+    """Instantiate, register and start every sink whose table has ``enabled = true``.
+
+    For each ``[sinks.<name>]`` table with ``enabled = true``: look up the sink class
+    ``name`` in the registry (an unknown name fails with the known ones), build it
+    with the table and ``app`` (it validates the table), register it on
+    ``app.host.pm`` as ``sink:<name>`` so the bus delivers events to its hooks, and
+    call its :meth:`~arlequin_core.sinks.base.Sink.start`.
+
+    :param app: the running :class:`arlequin_core.app.App`.
+    :returns: the started sinks, in config order; pass them to :func:`stop_sinks`.
+    :raises arlequin_core.errors.ConfigError: a table is invalid (names file and key).
+    :raises arlequin_core.errors.UnknownComponentError: no plugin registered that sink.
+    """
+    started: list[Sink] = []
+    try:
+        for name, table in app.config.sinks.items():
+            if not isinstance(table, dict) or table.get("enabled") is not True:
+                log.info("sink_not_enabled", sink=name)
+                continue
+            cls = app.component("sink", name)
+            sink = cls(table, app)
+            app.host.pm.register(sink, name=PLUGIN_PREFIX + name)
+            sink.start()
+            started.append(sink)
+            log.info("sink_started", sink=name)
+    except BaseException:
+        stop_sinks(app, started)
+        raise
+    return started
+
+
+def stop_sinks(app: Any, sinks: list[Sink]) -> None:
+    """Unregister ``sinks`` from the plugin manager and close them (newest first)."""
+    for sink in reversed(sinks):
+        if app.host.pm.is_registered(sink):
+            app.host.pm.unregister(sink)
+        try:
+            sink.close()
+        except Exception as exc:  # one sink's failure to close must not keep the others open
+            log.error("sink_close_failed", sink=sink.name, error=f"{type(exc).__name__}: {exc}")

@@ -1,0 +1,181 @@
+"""CLI commands of the retraining flow: ``train``, ``validate``, ``promote``, ``models``.
+
+Exit statuses: 0 done (a rejected challenger is a normal outcome: its verdict is
+printed), 2 bad input or usage, 1 MLflow or internal failure, 4 (``validate
+--require-pass``) the challenger was rejected.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime, timezone
+from typing import Any
+
+import click
+
+from arlequin_core.training.errors import EXIT_REJECTED
+
+
+def _app(ctx: click.Context) -> Any:
+    from arlequin_core.cli import get_app
+
+    return get_app(ctx)
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return "nan" if math.isnan(value) else f"{value:.4f}"
+    return str(value)
+
+
+def _print_result(result: Any) -> None:
+    click.echo(f"run id:    {result.run_id}")
+    click.echo(f"model:     {result.model_name} version {result.version}")
+    click.echo("metrics:   " + "  ".join(f"{k}={_fmt(v)}" for k, v in result.metrics.items()))
+    status = "PROMOTED to champion" if result.promoted else "NOT promoted"
+    click.echo(f"verdict:   {status}: {result.reason}")
+
+
+@click.command("train")
+@click.option("--data", "data", multiple=True, metavar="URI", help="A batch to train on (repeat for several).")
+@click.option(
+    "--resume",
+    "resume_id",
+    is_flag=False,
+    flag_value="*",
+    default=None,
+    metavar="[ID]",
+    help="Log a model left pending by a failed run (ID, or every pending one when given alone).",
+)
+@click.option("--no-promote", is_flag=True, help="Register and validate, but do not move the champion alias.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.pass_context
+def train_cmd(
+    ctx: click.Context, data: tuple[str, ...], resume_id: str | None, no_promote: bool, as_json: bool
+) -> None:
+    """Train a model on --data, log it to MLflow, register it and validate it against the champion.
+
+    The new version becomes `challenger`; it becomes `champion` when its
+    [training] metric on the held-out rows is not worse than the champion's by more
+    than [training] tolerance (the first model always does). A rejected model is a
+    normal outcome: exit status 0, verdict printed.
+
+    If MLflow is unreachable or fails, the trained model is kept under
+    <home>/pending/<id>/ and the command exits 1 naming the id; `arlequin train
+    --resume ID` (or `--resume` alone for all) logs it later without retraining.
+    """
+    from arlequin_core.training import flow
+
+    app = _app(ctx)
+    if resume_id is not None and data:
+        raise click.UsageError("give either --data or --resume, not both")
+    if resume_id is None and not data:
+        raise click.UsageError("give --data URI (repeat for several batches), or --resume")
+    if resume_id is not None:
+        ids = flow.pending_ids(app.config) if resume_id == "*" else [resume_id]
+        if not ids:
+            click.echo("nothing pending")
+            return
+        results = [flow.resume(app, pending_id) for pending_id in ids]
+    else:
+        results = [flow.retrain(app, list(data), promote=not no_promote)]
+    for result in results:
+        if as_json:
+            click.echo(json.dumps(result.to_dict(), default=str))
+        else:
+            _print_result(result)
+
+
+@click.command("validate")
+@click.option("--data", "data", multiple=True, required=True, metavar="URI", help="Recent labelled data to score on.")
+@click.option("--version", default=None, help="The version to validate (default: the `challenger`).")
+@click.option("--require-pass", is_flag=True, help=f"Exit {EXIT_REJECTED} when the version is rejected (CI stages).")
+@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
+@click.pass_context
+def validate_cmd(
+    ctx: click.Context, data: tuple[str, ...], version: str | None, require_pass: bool, as_json: bool
+) -> None:
+    """Score a version and the champion on the same --data and compare them with [training] metric.
+
+    Records the verdict on the version (tags `arlequin.validation`, and
+    `arlequin.rejected` when it fails) but moves no alias: see `arlequin promote`.
+    A rejection exits 0 with the verdict printed, unless --require-pass (exit 4),
+    which a Jenkins stage uses to fail the build.
+    """
+    from arlequin_core.training import flow
+
+    result = flow.validate_version(_app(ctx), list(data), version)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), default=str))
+    else:
+        champion = (
+            f"champion v{result.champion_version} {_fmt(result.champion)}" if result.champion_version else "no champion"
+        )
+        click.echo(f"{result.metric}: challenger v{result.challenger_version} {_fmt(result.challenger)}, {champion}")
+        click.echo(f"verdict: {'PASSED' if result.passed else 'REJECTED'}: {result.reason}")
+    if require_pass and not result.passed:
+        ctx.exit(EXIT_REJECTED)
+
+
+@click.command("promote")
+@click.option("--version", default=None, help="The version to make champion (default: the `challenger`).")
+@click.option("--force", is_flag=True, help="Promote even a version that validation rejected.")
+@click.pass_context
+def promote_cmd(ctx: click.Context, version: str | None, force: bool) -> None:
+    """Move the `champion` alias to --version, by default the `challenger`.
+
+    A version that validation rejected needs --force. The old champion stays
+    available to `arlequin models rollback`.
+    """
+    from arlequin_core.training import flow
+
+    app = _app(ctx)
+    promoted, previous = flow.promote_version(app, version, force=force)
+    was = f" (was version {previous})" if previous else ""
+    click.echo(f"{app.config.mlflow.model_name}: champion is version {promoted}{was}")
+
+
+@click.group("models", invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def models_group(ctx: click.Context, as_json: bool) -> None:
+    """List the registered model's versions, their aliases, status and held-out metrics."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from arlequin_core.training import flow
+
+    app = _app(ctx)
+    rows = flow.list_models(app.config)
+    if as_json:
+        click.echo(json.dumps(rows, default=str, indent=2))
+        return
+    if not rows:
+        click.echo(f"no versions of {app.config.mlflow.model_name!r} yet; run `arlequin train --data URI`")
+        return
+    metric = app.config.training.metric
+    keys = [metric, *[k for k in ("roc_auc", "pr_auc", "f1", "log_loss") if k != metric]]
+    click.echo(f"{'version':>7}  {'aliases':<22} {'status':<29} {'created':<17} " + " ".join(f"{k:>9}" for k in keys))
+    for row in rows:
+        created = (
+            datetime.fromtimestamp(row["created"] / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M")
+            if row["created"]
+            else ""
+        )
+        values = " ".join(f"{_fmt(row['metrics'].get(k, float('nan'))):>9}" for k in keys)
+        click.echo(f"{row['version']:>7}  {','.join(row['aliases']):<22} {row['status']:<29} {created:<17} {values}")
+
+
+@models_group.command("rollback")
+@click.pass_context
+def rollback_cmd(ctx: click.Context) -> None:
+    """Move `champion` back to the version it replaced (repeat to go further back)."""
+    from arlequin_core.training import flow
+
+    done = flow.rollback_champion(_app(ctx))
+    click.echo(
+        f"{done.model_name}: champion is version {done.to_version} (rolled back from version {done.from_version})"
+    )
+
+
+COMMANDS = (train_cmd, validate_cmd, promote_cmd, models_group)

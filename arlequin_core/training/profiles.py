@@ -1,0 +1,55 @@
+"""The drift profile of a model's training data: built at training, read back for the champion.
+
+This is the only module of training that touches the drift profile API
+(:mod:`arlequin_core.drift.profile`): ``build_profile(reference, config, registry)``,
+``Profile.save(path)`` and ``Profile.load(path)``. The profile is logged on the
+model's run as the artifact :data:`PROFILE_ARTIFACT`, so drift is always measured
+against the data the serving model learned from.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from arlequin_core.config import ArlequinConfig
+from arlequin_core.logs import get_logger
+
+log = get_logger(__name__)
+
+#: Artifact path of the profile on a training run.
+PROFILE_ARTIFACT = "arlequin/profile.json"
+
+
+def profile_api_available() -> bool:
+    """Whether :mod:`arlequin_core.drift.profile` is installed (it is built by the drift side)."""
+    try:
+        from arlequin_core.drift.profile import Profile, build_profile  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def build_profile_file(
+    reference: Any, config: ArlequinConfig, registry: Any, path: Path, source: str | None = None
+) -> bool:
+    """Fit the drift detectors on the training rows and save the profile to ``path``.
+
+    :param reference: the training rows (pyarrow Table or pandas DataFrame, original columns).
+    :param source: where the rows came from (recorded in the profile).
+    :returns: False when the profile API is not installed (logged; the run then has no profile).
+    """
+    try:
+        from arlequin_core.drift.profile import build_profile
+    except ImportError as exc:
+        log.warning("profile_api_missing", error=str(exc), hint="the run will carry no drift profile")
+        return False
+    build_profile(reference, config, registry, source=source).save(path)
+    return True
+
+
+def load_profile(path: Path) -> Any:
+    """A :class:`arlequin_core.drift.profile.Profile` read from ``path``."""
+    from arlequin_core.drift.profile import Profile
+
+    return Profile.load(path)
