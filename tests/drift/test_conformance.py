@@ -3,7 +3,9 @@
 The cases come from the registry of a loaded :class:`PluginHost`, so a newly
 installed detector plugin (river's online detectors, a third-party package) is
 covered without touching this file. Online detectors (``info.online``) are fed
-their data in order, with streams long enough for them to settle.
+their data in order, with streams long enough for them to settle. Detectors of a
+model's 0/1 error stream (class attribute ``binary = True``: river's DDM family) get
+0/1 streams (case kind ``errors``): any other number is an error for them.
 """
 
 from __future__ import annotations
@@ -21,10 +23,11 @@ from arlequin_core.plugins import PluginHost
 
 REGISTERED = PluginHost().load().registry.entries("detector")
 CASES = [
-    pytest.param(item.obj, kind, id=f"{item.name}-{kind}")
+    pytest.param(item.obj, case, id=f"{item.name}-{case}")
     for item in REGISTERED
     for kind in sorted(item.obj.info.kinds)
     if kind in ("numeric", "categorical")
+    for case in ["errors" if kind == "numeric" and getattr(item.obj, "binary", False) else kind]
 ]
 CATEGORIES = np.array(["a", "b", "c", "d"])
 
@@ -37,13 +40,15 @@ def sample(kind: str, n: int, seed: int, shifted: bool = False) -> np.ndarray:
     rng = np.random.default_rng(seed)
     if kind == "numeric":
         return rng.normal(3.0 if shifted else 0.0, 1.0, n)
+    if kind == "errors":
+        return rng.binomial(1, 0.5 if shifted else 0.1, n).astype(np.float64)
     p = [0.05, 0.05, 0.2, 0.7] if shifted else [0.4, 0.3, 0.2, 0.1]
     return rng.choice(CATEGORIES, n, p=p)
 
 
 def as_input(kind: str, values: np.ndarray):
     """The form the core passes: float64 numpy for numeric, Arrow for categorical."""
-    if kind == "numeric":
+    if kind != "categorical":
         return np.asarray(values, dtype=np.float64)
     return pa.array([None if v is None else str(v) for v in values], type=pa.string())
 
@@ -145,7 +150,7 @@ def test_missing_values_are_ignored(cls, kind):
 
 @pytest.mark.parametrize(("cls", "kind"), CASES)
 def test_no_values_is_refused_or_undefined_never_a_number(cls, kind):
-    empty = np.full(10, np.nan) if kind == "numeric" else np.array([None] * 10, dtype=object)
+    empty = np.full(10, np.nan) if kind != "categorical" else np.array([None] * 10, dtype=object)
     batch = as_input(kind, sample(kind, 100, 10))
     try:
         score = cls().fit(as_input(kind, empty)).score(batch)

@@ -127,7 +127,7 @@ def test_build_profile_config_errors_name_the_key(registry, drift, message, make
 
 def test_unknown_detector_lists_known_ones(registry, make_frame):
     config = ArlequinConfig.model_validate({"data": {"label": "label"}, "drift": {"numeric_detector": "kss"}})
-    with pytest.raises(Exception, match=r"unknown detector 'kss'; known detectors: chi2, .*ks"):
+    with pytest.raises(Exception, match=r"unknown detector 'kss'; known detectors: .*chi2, .*ks"):
         build_profile(make_frame(200, 12), config, registry)
 
 

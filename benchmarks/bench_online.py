@@ -1,0 +1,435 @@
+"""Measured quality and overhead of Arlequin's online (river) drift detectors.
+
+Prints Markdown tables (paste them into docs/online.md):
+
+1. Gaussian streams, value detectors: +1 sd, +0.5 sd, a ramp to +1 sd over 500
+   rows, variance x2, and no change; 30 seeds each.
+2. Bernoulli error streams, error-rate detectors: 10% -> 20%, 10% -> 15%, a ramp
+   10% -> 20% over 500 rows, 30% -> 40%, and no change at 10% and 30%; 30 seeds each.
+3. river.datasets.synth concept drift (SEA, STAGGER, Agrawal; abrupt and gradual)
+   and no change: the 0/1 error stream of a simple online model (a Hoeffding tree
+   trained on the first 2,000 rows, then frozen as a champion is); all detectors.
+4. river.drift.datasets: the real series with annotated change points that ship
+   inside river (nothing is downloaded), value detectors.
+5. Throughput: values per second through river directly and through Arlequin's
+   ``score`` on the same stream, and the ratio (target >= 0.9).
+
+Protocol for 1-3: ``fit`` on 1,000 reference rows, then score the monitored stream
+in batches of 500 rows (state carried over, as in the daemon). The change is at row
+1,000 of the monitored stream (2,000 rows; 20,000 when nothing changes, long enough for
+slow effects such as Page-Hinkley's forgetting factor to show).
+*detected* = share of seeds with a detection at or after the change; *delay* = mean
+rows from the change to the first such detection; *false alarms* = detections
+before the change per 10,000 rows (every detection, for no-change streams). Rows
+``(river defaults)`` run the same detector with river's default parameters, to show
+why Arlequin's differ.
+
+Usage: ``python benchmarks/bench_online.py [--seeds 30] [--quick] [--section N ...]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import itertools
+import math
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import river
+from river import tree
+from river.datasets import synth
+from river.drift import datasets as cp_datasets
+
+from arlequin_river import (
+    AdwinDetector,
+    DdmDetector,
+    EddmDetector,
+    HddmADetector,
+    HddmWDetector,
+    KswinDetector,
+    OnlineDetector,
+    PageHinkleyDetector,
+)
+
+BATCH = 500
+REFERENCE = 1000
+CHANGE_AT = 1000
+AFTER = 1000
+NO_CHANGE_ROWS = 20_000
+
+Make = Callable[[], OnlineDetector]
+
+VALUE_CONFIGS: list[tuple[str, Make]] = [
+    ("adwin", AdwinDetector),
+    ("kswin", KswinDetector),
+    ("kswin (river defaults)", lambda: KswinDetector(alpha=0.005, window_size=100, stat_size=30)),
+    ("page_hinkley", PageHinkleyDetector),
+    ("page_hinkley (river defaults)", lambda: PageHinkleyDetector(delta=0.005, threshold=50.0, alpha=0.9999)),
+]
+ERROR_CONFIGS: list[tuple[str, Make]] = [
+    ("ddm", DdmDetector),
+    ("eddm", EddmDetector),
+    ("eddm (river defaults)", lambda: EddmDetector(warm_start=30, alpha=0.95, beta=0.9)),
+    ("hddm_a", HddmADetector),
+    ("hddm_w", HddmWDetector),
+    ("hddm_w (river defaults)", lambda: HddmWDetector(lambda_val=0.05)),
+]
+ALL_CONFIGS = [VALUE_CONFIGS[0], VALUE_CONFIGS[1], VALUE_CONFIGS[3], *ERROR_CONFIGS[:2], *ERROR_CONFIGS[3:5]]
+
+
+@dataclass
+class Tally:
+    """Detections of one detector over many seeds of one scenario."""
+
+    seeds: int = 0
+    detected: int = 0
+    delays: list[int] | None = None
+    false_alarms: int = 0
+    pre_rows: int = 0
+
+    def add(self, first_after: int | None, false_alarms: int, pre_rows: int) -> None:
+        self.seeds += 1
+        self.delays = self.delays or []
+        if first_after is not None:
+            self.detected += 1
+            self.delays.append(first_after)
+        self.false_alarms += false_alarms
+        self.pre_rows += pre_rows
+
+    def cell(self, change: bool) -> str:
+        fa = 1e4 * self.false_alarms / self.pre_rows if self.pre_rows else float("nan")
+        if not change:
+            return f"FA {fa:.2f}"
+        delay = f"{np.mean(self.delays):.0f}" if self.delays else "-"
+        return f"{100 * self.detected / self.seeds:.0f}% / {delay} / {fa:.2f}"
+
+
+def run_stream(make: Make, reference: np.ndarray, stream: np.ndarray, change_at: int) -> tuple[int | None, int]:
+    """Fit, score in batches; (rows from change to first detection after it, detections before it)."""
+    detector = make().fit(reference)
+    rows: list[int] = []
+    for start in range(0, stream.size, BATCH):
+        score = detector.score(stream[start : start + BATCH])
+        rows.extend(start + r for r in score.details["detections"])
+        if score.details["n_detections"] > len(score.details["detections"]):
+            raise RuntimeError("more detections than listed; raise MAX_LISTED for the benchmark")
+    before = sum(1 for r in rows if r < change_at)
+    after = [r - change_at for r in rows if r >= change_at]
+    return (after[0] if after else None), before
+
+
+def table(title: str, scenarios: Sequence[str], changes: Sequence[bool], results: dict[str, list[Tally]]) -> None:
+    print(f"\n### {title}\n")
+    print("| detector | " + " | ".join(scenarios) + " |")
+    print("|---|" + "---|" * len(scenarios))
+    for name, tallies in results.items():
+        print(f"| {name} | " + " | ".join(t.cell(c) for t, c in zip(tallies, changes, strict=True)) + " |")
+    sys.stdout.flush()
+
+
+def evaluate(
+    configs: Iterable[tuple[str, Make]],
+    scenarios: Sequence[tuple[str, Callable[[np.random.Generator], tuple[np.ndarray, np.ndarray, int]]]],
+    seeds: int,
+) -> dict[str, list[Tally]]:
+    results: dict[str, list[Tally]] = {}
+    data = {
+        name: [gen(np.random.default_rng(1000 * i + seed)) for seed in range(seeds)]
+        for i, (name, gen) in enumerate(scenarios)
+    }
+    for cname, make in configs:
+        results[cname] = []
+        for sname, _ in scenarios:
+            tally = Tally()
+            for reference, stream, change_at in data[sname]:
+                first, before = run_stream(make, reference, stream, change_at)
+                tally.add(first, before, min(change_at, stream.size))
+            results[cname].append(tally)
+    return results
+
+
+# --------------------------------------------------------------------------- #
+# 1-2: Gaussian and Bernoulli streams
+# --------------------------------------------------------------------------- #
+
+
+def gaussian(shift: float = 0.0, sd: float = 1.0, ramp: int = 0, change: bool = True):
+    def gen(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, int]:
+        reference = rng.normal(0.0, 1.0, REFERENCE)
+        if not change:
+            return reference, rng.normal(0.0, 1.0, NO_CHANGE_ROWS), NO_CHANGE_ROWS
+        mean = np.zeros(CHANGE_AT + AFTER)
+        mean[CHANGE_AT:] = shift
+        if ramp:
+            mean[CHANGE_AT : CHANGE_AT + ramp] = shift * np.arange(1, ramp + 1) / ramp
+        scale = np.where(np.arange(CHANGE_AT + AFTER) >= CHANGE_AT, sd, 1.0)
+        return reference, rng.normal(mean, scale), CHANGE_AT
+
+    return gen
+
+
+def bernoulli(p0: float, p1: float | None = None, ramp: int = 0):
+    def gen(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, int]:
+        reference = rng.binomial(1, p0, REFERENCE).astype(float)
+        if p1 is None:
+            return reference, rng.binomial(1, p0, NO_CHANGE_ROWS).astype(float), NO_CHANGE_ROWS
+        p = np.full(CHANGE_AT + AFTER, p0)
+        p[CHANGE_AT:] = p1
+        if ramp:
+            p[CHANGE_AT : CHANGE_AT + ramp] = p0 + (p1 - p0) * np.arange(1, ramp + 1) / ramp
+        return reference, rng.binomial(1, p).astype(float), CHANGE_AT
+
+    return gen
+
+
+GAUSSIAN = [
+    ("+1 sd", gaussian(1.0)),
+    ("+0.5 sd", gaussian(0.5)),
+    ("ramp to +1 sd", gaussian(1.0, ramp=500)),
+    ("variance x2", gaussian(0.0, sd=math.sqrt(2.0))),
+    ("no change", gaussian(change=False)),
+]
+BERNOULLI = [
+    ("10% -> 20%", bernoulli(0.1, 0.2)),
+    ("10% -> 15%", bernoulli(0.1, 0.15)),
+    ("ramp 10% -> 20%", bernoulli(0.1, 0.2, ramp=500)),
+    ("30% -> 40%", bernoulli(0.3, 0.4)),
+    ("no change (10%)", bernoulli(0.1)),
+    ("no change (30%)", bernoulli(0.3)),
+]
+
+
+# --------------------------------------------------------------------------- #
+# 3: river.datasets.synth concept drift -> error streams of a frozen online model
+# --------------------------------------------------------------------------- #
+
+TRAIN = 2000
+
+
+def concept_drift(before: Callable[[int], Iterable], after: Callable[[int], Iterable] | None, width: int = 1):
+    """Error stream of a Hoeffding tree trained on ``TRAIN`` rows of ``before``, then frozen."""
+
+    def gen(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, int]:
+        seed = int(rng.integers(2**31))
+        monitored = NO_CHANGE_ROWS if after is None else CHANGE_AT + AFTER
+        position = TRAIN + REFERENCE + CHANGE_AT
+        if after is None:
+            stream = before(seed)
+        elif width <= 1:  # ConceptDriftStream's sigmoid overflows for an abrupt change far into the stream
+            stream = itertools.chain(itertools.islice(before(seed), position), after(seed + 1))
+        else:
+            stream = synth.ConceptDriftStream(
+                stream=before(seed), drift_stream=after(seed + 1), position=position, width=width, seed=seed
+            )
+        rows = iter(stream)
+        model = tree.HoeffdingTreeClassifier(grace_period=50)
+        for x, y in itertools.islice(rows, TRAIN):
+            model.learn_one(x, y)
+        errors = np.array([float(model.predict_one(x) != y) for x, y in itertools.islice(rows, REFERENCE + monitored)])
+        change_at = monitored if after is None else CHANGE_AT - width // 2
+        return errors[:REFERENCE], errors[REFERENCE:], change_at
+
+    return gen
+
+
+SYNTH = [
+    ("SEA 0->3", concept_drift(lambda s: synth.SEA(variant=0, seed=s), lambda s: synth.SEA(variant=3, seed=s))),
+    (
+        "SEA 0->3 gradual (width 500)",
+        concept_drift(lambda s: synth.SEA(variant=0, seed=s), lambda s: synth.SEA(variant=3, seed=s), width=500),
+    ),
+    (
+        "STAGGER 0->1",
+        concept_drift(
+            lambda s: synth.STAGGER(classification_function=0, seed=s),
+            lambda s: synth.STAGGER(classification_function=1, seed=s),
+        ),
+    ),
+    (
+        "Agrawal 0->2",
+        concept_drift(
+            lambda s: synth.Agrawal(classification_function=0, seed=s),
+            lambda s: synth.Agrawal(classification_function=2, seed=s),
+        ),
+    ),
+    ("no change (SEA 0)", concept_drift(lambda s: synth.SEA(variant=0, seed=s), None)),
+]
+
+
+# --------------------------------------------------------------------------- #
+# 4: river.drift.datasets real series
+# --------------------------------------------------------------------------- #
+
+
+def _series(dataset: object, columns: Sequence[str] | None) -> list[np.ndarray]:
+    rows = [y for _, y in dataset]
+    if columns is None:
+        return [np.array([float(y) for y in rows])]
+    return [np.array([float(y[c]) for y in rows]) for c in columns]
+
+
+def real_series() -> list[tuple[str, list[np.ndarray], set[int]]]:
+    """(name, columns, annotated change points): aligned with the TCPD annotations river ships.
+
+    river ships Apple at full daily resolution and Brent from 1987, while the
+    annotations index TCPD's series: Apple every 3rd row (close and volume),
+    Brent from 2000 on, every 10th row. Both are resampled here the same way.
+    """
+    out = []
+    for cls, columns, step, since in [
+        (cp_datasets.AirlinePassengers, None, 1, None),
+        (cp_datasets.Apple, ["Close", "Volume"], 3, None),
+        (cp_datasets.Bitcoin, None, 1, None),
+        (cp_datasets.BrentSpotPrice, None, 10, 2000),
+        (cp_datasets.Occupancy, ["V1", "V2", "V3", "V4"], 1, None),
+        (cp_datasets.RunLog, ["Pace", "Distance"], 1, None),
+        (cp_datasets.UKCoalEmploy, None, 1, None),
+    ]:
+        dataset = cls()
+        if since is not None:
+            pairs = [(x, y) for x, y in dataset if next(iter(x.values())).year >= since]
+        else:
+            pairs = list(dataset)
+        series = _series(pairs[::step], columns)
+        annotated = {cp for cps in dataset.annotations.values() for cp in cps}
+        out.append((cls.__name__, series, annotated))
+    return out
+
+
+def evaluate_real(configs: Iterable[tuple[str, Make]]) -> None:
+    print("\n### river.drift.datasets (real series, annotated change points)\n")
+    print(
+        "Warm-up on the first 10% of each series (at least 20 rows); change points annotated there are not "
+        "counted. A change point is *found* when a detection falls within the next max(10, 5% of the length) "
+        "rows; every other detection is a false alarm. Multi-column series: each column is monitored and the "
+        "detections are pooled, as the per-column policy would.\n"
+    )
+    data = real_series()
+    print("| detector | " + " | ".join(f"{n} ({len(s[0])} rows, {len(a)} annotated)" for n, s, a in data) + " |")
+    print("|---|" + "---|" * len(data))
+    for cname, make in configs:
+        cells = []
+        for _, columns, annotated in data:
+            n = len(columns[0])
+            warm = max(20, n // 10)
+            margin = max(10, n // 20)
+            hits: set[int] = set()
+            for col in columns:
+                detector = make().fit(col[:warm])
+                hits.update(warm + r for r in detector.score(col[warm:]).details["detections"])
+            cps = sorted(cp for cp in annotated if cp >= warm)
+            found = [cp for cp in cps if any(cp <= h < cp + margin for h in hits)]
+            false = [h for h in hits if not any(cp <= h < cp + margin for cp in cps)]
+            cells.append(f"{len(found)}/{len(cps)} found, {len(false)} false")
+        print(f"| {cname} | " + " | ".join(cells) + " |")
+    sys.stdout.flush()
+
+
+# --------------------------------------------------------------------------- #
+# 5: throughput, river directly vs through Arlequin
+# --------------------------------------------------------------------------- #
+
+
+def _raw(detector: object, values: list[float], warnings: bool) -> float:
+    hits: list[int] = []
+    start = time.perf_counter()
+    if warnings:
+        for i, x in enumerate(values):
+            detector.update(x)
+            if detector.drift_detected or detector.warning_detected:
+                hits.append(i)
+    else:
+        for i, x in enumerate(values):
+            detector.update(x)
+            if detector.drift_detected:
+                hits.append(i)
+    return time.perf_counter() - start
+
+
+def _arlequin(detector: OnlineDetector, stream: np.ndarray, batch: int) -> float:
+    start = time.perf_counter()
+    for i in range(0, stream.size, batch):
+        detector.score(stream[i : i + batch])
+    return time.perf_counter() - start
+
+
+def throughput(configs: Iterable[tuple[str, Make]], n: int, repeats: int) -> None:
+    print(f"\n### Throughput (values per second, best of {repeats}; batches of 10,000 rows)\n")
+    print("| detector | values | river directly | through Arlequin | ratio |")
+    print("|---|---|---|---|---|")
+    rng = np.random.default_rng(0)
+    for cname, make in configs:
+        proto = make()
+        size = n // 20 if proto.info.name == "kswin" else n
+        if proto.binary:
+            reference, stream = rng.binomial(1, 0.1, REFERENCE).astype(float), rng.binomial(1, 0.1, size).astype(float)
+        else:
+            reference, stream = rng.normal(3.0, 2.0, REFERENCE), rng.normal(3.0, 2.0, size)
+        fitted = make().fit(reference)
+        profile = fitted.to_profile()
+        # River gets exactly the values Arlequin feeds it: standardised, as a ready Python list.
+        values = ((stream - profile["location"]) / profile["scale"]).tolist()
+        raw_best = ours_best = math.inf
+        for repeat in range(repeats):
+            # Same starting state for both: the warmed-up detector, rebuilt from the profile;
+            # alternate which runs first so neither always gets the warmer cache.
+            for which in ("raw", "ours") if repeat % 2 == 0 else ("ours", "raw"):
+                gc.collect()
+                if which == "raw":
+                    raw_best = min(raw_best, _raw(type(fitted).from_profile(profile).river, values, proto.binary))
+                else:
+                    ours_best = min(ours_best, _arlequin(type(fitted).from_profile(profile), stream, 10_000))
+        raw_rate, our_rate = size / raw_best, size / ours_best
+        print(f"| {cname} | {size:,} | {raw_rate:,.0f} | {our_rate:,.0f} | {our_rate / raw_rate:.2f} |")
+        sys.stdout.flush()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=30, help="seeds per scenario (default 30)")
+    parser.add_argument("--quick", action="store_true", help="5 seeds and a short throughput run")
+    parser.add_argument("--section", type=int, action="append", choices=[1, 2, 3, 4, 5], help="run only these")
+    args = parser.parse_args(argv)
+    seeds = 5 if args.quick else args.seeds
+    sections = set(args.section or [1, 2, 3, 4, 5])
+    print(f"river {river.__version__}, numpy {np.__version__}, {seeds} seeds; cells: detected / delay / FA per 10k")
+    started = time.perf_counter()
+    if 1 in sections:
+        results = evaluate(VALUE_CONFIGS, GAUSSIAN, seeds)
+        table("Gaussian streams (value detectors)", [s for s, _ in GAUSSIAN], [True] * 4 + [False], results)
+    if 2 in sections:
+        results = evaluate(ERROR_CONFIGS, BERNOULLI, seeds)
+        names = [s for s, _ in BERNOULLI]
+        table("Bernoulli error streams (error-rate detectors)", names, [True] * 4 + [False] * 2, results)
+    if 3 in sections:
+        print("\nError rate of the frozen model before / after the change (mean over seeds):")
+        for name, gen in SYNTH:
+            runs = [gen(np.random.default_rng(7000 + seed)) for seed in range(seeds)]
+            before = np.mean([stream[:change_at].mean() for _, stream, change_at in runs])
+            changed = [stream[change_at:].mean() for _, stream, change_at in runs if change_at < stream.size]
+            print(f"- {name}: {100 * before:.1f}% / " + (f"{100 * np.mean(changed):.1f}%" if changed else "-"))
+        results = evaluate(ALL_CONFIGS, SYNTH, seeds)
+        table(
+            "river.datasets.synth concept drift (error stream of a frozen Hoeffding tree)",
+            [s for s, _ in SYNTH],
+            [True] * 4 + [False],
+            results,
+        )
+    if 4 in sections:
+        short = (
+            "kswin (window_size=100, stat_size=30, alpha=1e-4)",
+            lambda: KswinDetector(alpha=1e-4, window_size=100, stat_size=30),
+        )
+        evaluate_real([*VALUE_CONFIGS[:2], short, *VALUE_CONFIGS[2:]])
+    if 5 in sections:
+        configs = [c for c in VALUE_CONFIGS + ERROR_CONFIGS if "river defaults" not in c[0]]
+        throughput(configs, 20_000 if args.quick else 200_000, 3 if args.quick else 7)
+    print(f"\n(total {time.perf_counter() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,160 @@
+"""State: JSON profiles, restart from a file, the store, and the reset on promotion."""
+
+from __future__ import annotations
+
+import json
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pytest
+from river_streams import ALL_DETECTORS, changed, reference
+
+import arlequin_river
+from arlequin_core.bus import Bus
+from arlequin_core.events import ModelRegistered
+from arlequin_core.journal import Journal
+from arlequin_core.plugins import PluginHost
+from arlequin_river import OnlineStateStore, StateError, plugin, state_dir
+from arlequin_river.codec import decode_state, encode_state
+
+
+def _batches(cls: type, n: int = 6, size: int = 400) -> list[np.ndarray]:
+    """Stationary batches, a change in the middle of batch 3, more changed batches."""
+    stream = np.concatenate([changed(cls, seed=11, before=1300, after=n * size - 1300)])
+    return [stream[i * size : (i + 1) * size] for i in range(n)]
+
+
+def _detections(detector, batches) -> list[list[int]]:
+    return [detector.score(b).details["detections"] for b in batches]
+
+
+@pytest.mark.parametrize("cls", ALL_DETECTORS, ids=lambda c: c.info.name)
+def test_profile_is_plain_json_and_round_trip_gives_identical_scores(cls: type) -> None:
+    detector = cls().fit(reference(cls))
+    batches = _batches(cls)
+    for batch in batches[:2]:
+        detector.score(batch)
+    text = json.dumps(detector.to_profile(), allow_nan=False)
+    restored = cls.from_profile(json.loads(text))
+    for batch in batches[2:]:
+        original, copy = detector.score(batch), restored.score(batch)
+        assert copy == original
+    assert restored.to_profile() == detector.to_profile()
+
+
+@pytest.mark.parametrize("cls", ALL_DETECTORS, ids=lambda c: c.info.name)
+def test_state_survives_a_restart_same_detections_as_uninterrupted(cls: type, tmp_path: Path) -> None:
+    batches = _batches(cls)
+    uninterrupted = _detections(cls().fit(reference(cls)), batches)
+    assert any(uninterrupted), "the stream must contain a change for this test to mean anything"
+
+    states = OnlineStateStore(state_dir(tmp_path))
+    seen: list[list[int]] = []
+    detector = cls().fit(reference(cls))
+    for i, batch in enumerate(batches):
+        seen.append(detector.score(batch).details["detections"])
+        states.save("amount", cls.info.name, detector.to_profile(), batch_id=f"b{i}", model_name="m", model_version="1")
+        # A "restart": the next batch is scored by a new instance read back from the file.
+        record = OnlineStateStore(state_dir(tmp_path)).load("amount", cls.info.name, "m", "1")
+        detector = cls.from_profile(record["profile"])
+    assert seen == uninterrupted
+
+
+def test_state_file_format_is_documented_json(tmp_path: Path) -> None:
+    cls = arlequin_river.AdwinDetector
+    detector = cls(delta=0.01).fit(reference(cls))
+    states = OnlineStateStore(tmp_path / "online")
+    file = states.save("price / EUR", "adwin", detector.to_profile(), batch_id="b1", model_name="m", model_version="3")
+    assert file == tmp_path / "online" / "price%20%2F%20EUR.adwin.json"
+    record = json.loads(file.read_text())
+    assert record["format"] == "arlequin-online-state" and record["version"] == 1
+    assert record["column"] == "price / EUR" and record["detector"] == "adwin"
+    assert record["champion"] == {"model_name": "m", "model_version": "3"}
+    assert record["batches"] == ["b1"]
+    profile = record["profile"]
+    assert profile["format"] == "arlequin-river-detector" and profile["params"]["delta"] == 0.01
+    window = profile["state"]["_helper"]["adwin"]
+    assert window["width"] == 1000.0 and len(window["bucket_list"]) >= 1
+    assert list(states.entries()) == [("price / EUR", "adwin", file)]
+    assert states.has_fed("price / EUR", "adwin", "b1") and not states.has_fed("price / EUR", "adwin", "b2")
+
+
+def test_state_of_another_champion_is_ignored(tmp_path: Path) -> None:
+    cls = arlequin_river.KswinDetector
+    states = OnlineStateStore(tmp_path)
+    states.save("x", "kswin", cls().fit(reference(cls)).to_profile(), model_name="m", model_version="1")
+    assert states.load("x", "kswin", "m", "1") is not None
+    assert states.load("x", "kswin", "m", "2") is None
+    assert states.load("x", "kswin") is not None  # no champion asked: whatever is there
+    assert states.load("y", "kswin") is None
+
+
+def test_unreadable_state_file_is_an_error_naming_the_file(tmp_path: Path) -> None:
+    states = OnlineStateStore(tmp_path)
+    states.path("x", "adwin").write_text("{not json")
+    with pytest.raises(StateError, match=r"x\.adwin\.json: not valid JSON"):
+        states.load("x", "adwin")
+    states.path("x", "adwin").write_text('{"format": "something-else"}')
+    with pytest.raises(StateError, match="not an arlequin-online-state file"):
+        states.load("x", "adwin")
+
+
+def test_profile_of_another_detector_or_version_is_refused() -> None:
+    profile = arlequin_river.AdwinDetector().fit(reference(arlequin_river.AdwinDetector)).to_profile()
+    with pytest.raises(StateError, match="profile is for detector 'adwin', not 'kswin'"):
+        arlequin_river.KswinDetector.from_profile(profile)
+    with pytest.raises(StateError, match="format version 99"):
+        arlequin_river.AdwinDetector.from_profile({**profile, "version": 99})
+    with pytest.raises(StateError, match="unknown to river"):
+        arlequin_river.AdwinDetector.from_profile({**profile, "state": {**profile["state"], "_evil": 1}})
+    with pytest.raises(StateError, match="unknown state entry"):
+        decode_state({"object_path": "os.system"})
+    with pytest.raises(StateError, match="cannot write a"):
+        encode_state(object())
+
+
+def test_non_finite_floats_are_written_as_strict_json() -> None:
+    cls = arlequin_river.DdmDetector
+    profile = cls().fit([0.0, 1.0, 0.0]).to_profile()  # _ps_min is +inf until warm_start values
+    assert profile["state"]["_ps_min"] == {"float": "inf"}
+    json.dumps(profile, allow_nan=False)
+    assert cls.from_profile(profile).river._ps_min == float("inf")
+
+
+def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path: Path) -> None:
+    cls = arlequin_river.HddmWDetector
+    states = OnlineStateStore(tmp_path)
+    detector = cls().fit(reference(cls))
+    for i in range(3):
+        detector.score(changed(cls, seed=i))
+        states.save("__error__", "hddm_w", detector.to_profile(), batch_id=str(i))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["__error__.hddm_w.json"]
+    assert states.load("__error__", "hddm_w")["batches"] == ["0", "1", "2"]
+
+
+def _saved_store(directory: Path) -> OnlineStateStore:
+    cls = arlequin_river.AdwinDetector
+    states = OnlineStateStore(directory)
+    states.save("amount", "adwin", cls().fit(reference(cls)).to_profile(), model_name="m", model_version="1")
+    return states
+
+
+def test_arlequin_on_model_registered_resets_state_when_promoted(tmp_path: Path) -> None:
+    states = _saved_store(tmp_path / "online")
+    plugin.arlequin_on_model_registered(ModelRegistered(model_name="m", model_version="2", run_id="r2", promoted=False))
+    assert states.load("amount", "adwin") is not None, "a version that was not promoted changes nothing"
+    plugin.arlequin_on_model_registered(ModelRegistered(model_name="m", model_version="2", run_id="r2", promoted=True))
+    assert states.load("amount", "adwin") is None
+    assert list(states.entries()) == []
+
+
+def test_arlequin_on_model_registered_through_the_bus_resets_state(tmp_path: Path) -> None:
+    states = _saved_store(tmp_path / "online")
+    river_ep = [ep for ep in metadata.entry_points(group="arlequin") if ep.name == "river"]
+    host = PluginHost(entry_points=river_ep).load()
+    assert "river" in host.plugins and not host.failures
+    with Journal(tmp_path / "journal.jsonl") as journal, Bus(host.pm, journal) as bus:
+        bus.publish(ModelRegistered(model_name="m", model_version="2", run_id="r2", promoted=True))
+        bus.join()
+    assert states.load("amount", "adwin") is None
