@@ -21,6 +21,12 @@ class Sink:
     """Base class of sinks. Subclasses set a unique ``name`` and implement event hooks."""
 
     name: ClassVar[str]
+    #: Started without a ``[sinks.<name>]`` table (``enabled = false`` turns it off).
+    enabled_by_default: ClassVar[bool] = False
+    #: This sink retrains models (locally or by triggering a pipeline). A default-on
+    #: retraining sink stays off when another retraining sink is enabled in config, so
+    #: enabling Jenkins moves retraining to Jenkins instead of training twice.
+    retrains: ClassVar[bool] = False
 
     def __init__(self, config: Any = None, app: Any = None) -> None:
         self.config = config

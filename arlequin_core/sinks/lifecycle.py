@@ -18,7 +18,8 @@ def start_sinks(app: Any) -> list[Sink]:
 
     For each ``[sinks.<name>]`` table with ``enabled = true``, and each registered sink
     whose class sets ``enabled_by_default = True`` (the local retrain sink) unless its
-    table says ``enabled = false``: look up the sink class
+    table says ``enabled = false`` or, for a sink that ``retrains``, another enabled
+    sink retrains (Jenkins): look up the sink class
     ``name`` in the registry (an unknown name fails with the known ones), build it
     with the table and ``app`` (it validates the table), register it on
     ``app.host.pm`` as ``sink:<name>`` so the bus delivers events to its hooks, and
@@ -30,15 +31,22 @@ def start_sinks(app: Any) -> list[Sink]:
     :raises arlequin_core.errors.UnknownComponentError: no plugin registered that sink.
     """
     started: list[Sink] = []
-    tables: dict[str, Any] = {
-        item.name: {} for item in app.registry.entries("sink") if getattr(item.obj, "enabled_by_default", False)
+    configured = app.config.sinks
+    names = set(app.registry.names("sink"))
+    retraining_enabled = any(
+        isinstance(table, dict) and table.get("enabled") is True and app.registry.get("sink", name).retrains
+        for name, table in configured.items()
+        if name in names
+    )
+    default_on = {
+        item.name
+        for item in app.registry.entries("sink")
+        if item.obj.enabled_by_default and not (item.obj.retrains and retraining_enabled)
     }
-    tables.update(app.config.sinks)
+    tables: dict[str, Any] = {name: {} for name in sorted(default_on)} | dict(configured)
     try:
         for name, table in tables.items():
-            known = name in app.registry.names("sink")
-            default = known and getattr(app.registry.get("sink", name), "enabled_by_default", False)
-            if not isinstance(table, dict) or table.get("enabled", default) is not True:
+            if not isinstance(table, dict) or table.get("enabled", name in default_on) is not True:
                 log.info("sink_not_enabled", sink=name)
                 continue
             cls = app.component("sink", name)

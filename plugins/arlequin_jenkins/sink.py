@@ -23,6 +23,8 @@ class JenkinsSink(DeliveringSink):
     """
 
     name = "jenkins"
+    #: Jenkins retrains in a pipeline: enabling it turns the local retrain sink off.
+    retrains = True
     settings_model = JenkinsSettings
     settings: JenkinsSettings
 

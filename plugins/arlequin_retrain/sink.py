@@ -34,8 +34,10 @@ class RetrainSink(DeliveringSink):
 
     name = "retrain"
     settings_model = RetrainSettings
-    #: Turned on without a ``[sinks.retrain]`` table; ``enabled = false`` turns it off.
+    #: Turned on without a ``[sinks.retrain]`` table; ``enabled = false`` turns it off, and
+    #: so does enabling another retraining sink (``[sinks.jenkins] enabled = true``).
     enabled_by_default: ClassVar[bool] = True
+    retrains: ClassVar[bool] = True
 
     def __init__(self, config: Any = None, app: Any = None) -> None:
         super().__init__(config, app)
@@ -107,7 +109,10 @@ class RetrainSink(DeliveringSink):
         )
 
     def _window(self, letters: list[Letter]) -> tuple[list[str], list[str]]:
-        """The drifted batches (newest first), then the latest checked ones, up to ``window``."""
+        """The drifted batches, then the latest checked ones, up to ``window``; oldest first.
+
+        The last batch id is the newest drifted batch: the model's lineage names it.
+        """
         chosen: dict[str, str] = {}
         for letter in reversed(letters):
             event: DriftDetected = letter.event  # type: ignore[assignment]
@@ -118,4 +123,5 @@ class RetrainSink(DeliveringSink):
                     break
                 chosen.setdefault(batch.batch_id, batch.uri)
         items = list(chosen.items())[: self.window]
+        items.reverse()
         return [uri for _, uri in items], [batch_id for batch_id, _ in items]

@@ -161,3 +161,22 @@ def test_the_watcher_daemon_starts_and_stops_the_enabled_sinks(make_app, jenkins
         daemon.stop(timeout=5)
     assert app.host.pm.get_plugin("sink:jenkins") is None
     assert sink.stopping.is_set()
+
+
+def test_local_retrain_sink_is_on_by_default_and_off_when_jenkins_retrains(make_app, jenkins) -> None:
+    from arlequin_retrain.sink import RetrainSink
+
+    app = make_app({})
+    sinks = start_sinks(app)
+    assert [type(s) for s in sinks] == [RetrainSink]
+    stop_sinks(app, sinks)
+    app = make_app({"retrain": {"cooldown": 5}})  # tuned, still on
+    sinks = start_sinks(app)
+    assert [type(s) for s in sinks] == [RetrainSink] and sinks[0].settings.cooldown == 5
+    stop_sinks(app, sinks)
+    app = make_app({"retrain": {"enabled": False}})
+    assert start_sinks(app) == []
+    app = make_app({"jenkins": jenkins_table(jenkins)})  # retraining moves to Jenkins
+    sinks = start_sinks(app)
+    assert [type(s) for s in sinks] == [JenkinsSink]
+    stop_sinks(app, sinks)

@@ -168,7 +168,7 @@ def test_status_shows_counts_rejected_batches_and_last_events(app: App, landing:
     assert result.exit_code == 0, result.output
     assert "watcher:   not running" in result.output
     assert "batches:   0 pending, 0 processing, 2 done (0 drifted), 1 rejected" in result.output
-    assert "champion:  unknown" in result.output
+    assert "champion:  none yet" in result.output
     assert "c.parquet" in result.output and "missing column" in result.output
     assert "last 3 events:" in result.output and "batch-rejected" in result.output
     data = json.loads(CliRunner().invoke(main, ["status", "--json", "--events", "5"]).output)

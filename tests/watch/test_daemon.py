@@ -221,8 +221,8 @@ def test_default_consumers_come_from_config(app: App, isolated: Path) -> None:
     with pytest.raises(ConfigError, match=r"cannot load 'no\.such\.module:factory'"):
         default_consumers(App(load_config(isolated / "other.toml")))
     (isolated / "empty.toml").write_text("[watch]\n")
-    with pytest.raises(ConfigError, match="no consumer"):
-        default_consumers(App(load_config(isolated / "empty.toml")))
+    (monitor,) = default_consumers(App(load_config(isolated / "empty.toml")))
+    assert type(monitor).__name__ == "Monitor"  # the drift monitor, on the champion's profile
 
 
 def test_ledger_is_under_home(app: App, landing: Path, start_daemon) -> None:
