@@ -7,7 +7,11 @@ at a time, in order). For each batch it
 1. asks ``profile_provider`` for the profile to compare against and the model it
    belongs to (the daemon returns the champion's profile from MLflow);
 2. reads the batch (:func:`arlequin_core.io.read_table`) and runs
-   :func:`arlequin_core.drift.check.check_batch`;
+   :func:`arlequin_core.drift.check.check_batch`; when the profile has online
+   detectors (``info.online``), their state is restored from
+   ``<home>/online/`` before and saved after (:mod:`arlequin_core.drift.online_state`),
+   so the stream goes on across batches and restarts; a batch those detectors were
+   already fed (a retry) is not fed again: those columns are reported as skipped;
 3. writes ``<home>/reports/<batch id>.json`` and, when ``[drift] html`` is true,
    ``<home>/reports/<batch id>.html``;
 4. publishes ``batch-checked`` always, then ``drift-detected`` when the policy says
@@ -31,6 +35,13 @@ import pyarrow as pa
 from arlequin_core import hookimpl
 from arlequin_core.config import ArlequinConfig
 from arlequin_core.drift.check import check_batch
+from arlequin_core.drift.online_state import (
+    OnlineStateStore,
+    online_columns,
+    restore_online_state,
+    save_online_state,
+    state_dir,
+)
 from arlequin_core.drift.profile import Profile
 from arlequin_core.drift.report import DriftReport
 from arlequin_core.errors import ArlequinError
@@ -101,6 +112,7 @@ class Monitor:
         self.registry = registry
         self.bus = bus
         self.profile_provider = profile_provider
+        self._online_store: OnlineStateStore | None = None
 
     @classmethod
     def attach(cls, app: App, profile_provider: ProfileProvider) -> Monitor:
@@ -116,6 +128,14 @@ class Monitor:
         """Where reports are written: ``<home>/reports``."""
         return self.config.home / REPORTS_DIR
 
+    @property
+    def online_store(self) -> OnlineStateStore:
+        """The online detectors' states, ``<home>/online`` (opened on first use, then kept
+        so that a promotion resets it: see :func:`arlequin_core.drift.online_state.open_stores`)."""
+        if self._online_store is None:
+            self._online_store = OnlineStateStore(state_dir(self.config.home))
+        return self._online_store
+
     @hookimpl
     def arlequin_on_data_arrived(self, event: DataArrived) -> None:
         """Check the batch of ``event`` and publish the verdict (see the module docstring)."""
@@ -123,7 +143,11 @@ class Monitor:
         try:
             profile, model_name, model_version = self.profile_provider()
             table = read_table(event.uri, self.config.data.format)
-            report = check_batch(profile, table, self.config, self.registry, uri=event.uri)
+            online = online_columns(profile, self.registry)
+            if not online:  # batch tests only: no state, no file
+                report = check_batch(profile, table, self.config, self.registry, uri=event.uri)
+            else:
+                profile, report = self._check_online(profile, table, event.uri, batch_id, model_name, model_version)
         except ArlequinError as exc:
             log.warning("batch_rejected", batch_id=batch_id, uri=event.uri, reason=str(exc))
             self.bus.publish(
@@ -151,6 +175,46 @@ class Monitor:
         self.bus.publish(BatchChecked(drifted=report.drifted, rows=table.num_rows, **common))
         if report.drifted:
             self.bus.publish(DriftDetected(reason=report.reason, **common))
+
+    def _check_online(
+        self,
+        profile: Profile,
+        table: pa.Table,
+        uri: str,
+        batch_id: str,
+        model_name: str | None,
+        model_version: str | None,
+    ) -> tuple[Profile, DriftReport]:
+        """``check_batch`` with the online detectors continued from, and saved to, the store.
+
+        The provider's profile may be cached across batches (the champion's is), so
+        it is forked: its online columns are rebuilt from the saved state for every
+        batch and the cached profile keeps the champion's warm-up, which a reset on
+        promotion (or a state for another champion) falls back to.
+        """
+        store = self.online_store
+        online = online_columns(profile, self.registry)
+        fed = {
+            column
+            for column in online
+            if store.has_fed(column, profile.columns[column].detector, batch_id, model_name, model_version)
+        }
+        if fed:
+            log.info("online_batch_already_fed", batch_id=batch_id, columns=sorted(fed))
+        skip = {column: f"batch {batch_id!r} was already fed to this online detector" for column in fed}
+        profile = profile.fork(online)
+        restore_online_state(profile, self.registry, store, model_name, model_version)
+        report = check_batch(profile, table, self.config, self.registry, uri=uri, skip=skip)
+        save_online_state(
+            profile,
+            self.registry,
+            store,
+            batch_id,
+            model_name,
+            model_version,
+            columns=[column for column in online if column not in fed],
+        )
+        return profile, report
 
     def _write_reports(self, batch_id: str, report: DriftReport, profile: Profile, table: pa.Table) -> Path:
         self.reports_dir.mkdir(parents=True, exist_ok=True)

@@ -23,7 +23,9 @@ The contract:
   reported as not tested); a detector given one anyway raises ``ValueError``, or
   returns an undefined score (``statistic`` NaN), never a made-up number;
 * ``score`` does not change the fitted state of a batch detector (an online detector,
-  ``info.online``, goes on from where it was: it is fed the data in order);
+  ``info.online``, goes on from where it was: it is fed the data in order, and its
+  ``score`` also takes ``timestamps=``, one value per row, which the core passes
+  from the ``[data] timestamp`` column when the batch has it);
 * ``from_profile(json.loads(json.dumps(d.to_profile())))`` scores exactly like ``d``;
 * the constructor takes keyword parameters only (``[drift.columns.<name>] params``)
   and raises ``TypeError``/``ValueError`` for a wrong one.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 import threading
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -30,17 +31,23 @@ def check_batch(
     registry: ComponentRegistry,
     *,
     uri: str | None = None,
+    skip: Mapping[str, str] | None = None,
 ) -> DriftReport:
     """Test a batch for drift against ``profile`` and return the verdict.
 
     Every column of the profile is tested with the detector it was fitted with; a
-    threshold set in ``[drift.columns.<name>]`` overrides the profile's. The missing
+    threshold set in ``[drift.columns.<name>]`` overrides the profile's. Online
+    detectors (``info.online``) also get the ``[data] timestamp`` column, when the
+    batch has it, so their detections carry timestamps. The missing
     rate of each column is tested too; correction, drift share and critical columns
     come from ``config.drift``.
 
     :param current: a ``pyarrow.Table`` or ``pandas.DataFrame``; extra columns are
         ignored (and listed in the report).
     :param uri: where the batch came from, for error messages and the report.
+    :param skip: columns not to give to their detector, with the reason (the monitor
+        does not feed an online detector a batch it was already fed); only their
+        missing rate is tested, and ``details["skipped"]`` says why.
     :raises InputError: the batch has no rows, lacks columns of the profile (all named),
         or a numeric column holds text.
     :raises ConfigError: ``[drift.columns]`` or ``critical`` name a column the profile does not test.
@@ -65,13 +72,14 @@ def check_batch(
     # WORKING_MEMORY_SHARE of the batch. Categorical columns need little and run beside.
     copies = int(WORKING_MEMORY_SHARE * table.nbytes) // max(8 * table.num_rows, 1)
     numeric_slots = threading.BoundedSemaphore(max(1, copies))
+    skip = skip or {}
 
     def score(name: str) -> ColumnResult:
         cp = profile.columns[name]
         if cp.kind != "numeric":
-            return _score_column(profile, cp, table, config, registry, where)
+            return _score_column(profile, cp, table, config, registry, where, skip.get(name))
         with numeric_slots:
-            return _score_column(profile, cp, table, config, registry, where)
+            return _score_column(profile, cp, table, config, registry, where, skip.get(name))
 
     with ThreadPoolExecutor(max_workers=max(1, min(len(names), os.cpu_count() or 1))) as pool:
         scored = dict(zip(_interleaved(profile), pool.map(score, _interleaved(profile)), strict=True))
@@ -104,6 +112,7 @@ def _score_column(
     config: ArlequinConfig,
     registry: ComponentRegistry,
     where: str,
+    skip_reason: str | None = None,
 ) -> ColumnResult:
     override = config.drift.columns.get(cp.name)
     threshold = override.threshold if override and override.threshold is not None else cp.threshold
@@ -127,10 +136,24 @@ def _score_column(
         )
     if config.drift.missing_threshold > 0:
         result.missing_p_value = missing_rate_test(cp.missing, cp.rows, missing, rows)
+    if skip_reason is not None:
+        result.details["skipped"] = f"{skip_reason}; only the missing rate is tested"
+        return result
     if missing == rows:
         result.details["skipped"] = "every value in the batch is missing; only the missing rate is tested"
         return result
-    score = profile.detector(cp.name, registry).score(values)
+    detector = profile.detector(cp.name, registry)
+    if detector.info.online and config.data.timestamp is not None:
+        if config.data.timestamp in table.column_names:
+            score = detector.score(values, timestamps=table.column(config.data.timestamp))
+        else:
+            result.details["timestamp_note"] = (
+                f"the timestamp column {config.data.timestamp!r} ([data] timestamp) is not in the batch; "
+                "detections are reported by row only"
+            )
+            score = detector.score(values)
+    else:
+        score = detector.score(values)
     result.statistic = float(score.statistic)
     result.p_value = None if score.p_value is None else float(score.p_value)
     result.details.update(score.details)

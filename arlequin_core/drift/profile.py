@@ -37,8 +37,9 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +120,27 @@ class Profile:
                 raise InputError(where, f"column {column!r}: cannot load the {cp.detector} state: {exc}") from None
             self._fitted[column] = fitted
         return fitted
+
+    def fork(self, columns: Collection[str]) -> Profile:
+        """A copy of this profile whose ``columns`` start again from their saved state.
+
+        The named columns get their own :class:`ColumnProfile` (a shallow copy) and no
+        fitted detector yet; every other column shares this profile's entry and fitted
+        detector. The monitor forks a cached profile for each batch so that online
+        detectors (whose state changes as they score) are restored, fed and saved per
+        batch without changing the cached profile, while batch detectors are still
+        loaded once.
+
+        :param columns: names of this profile's columns; others are ignored.
+        """
+        fresh = set(columns) & set(self.columns)
+        return replace(
+            self,
+            columns={name: replace(cp) if name in fresh else cp for name, cp in self.columns.items()},
+            skipped=dict(self.skipped),
+            data=dict(self.data),
+            _fitted={name: d for name, d in self._fitted.items() if name not in fresh},
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The documented JSON form (see the module docstring)."""

@@ -10,14 +10,21 @@ Select one per column in config::
     detector = "ddm"                # or "eddm", "hddm_a", "hddm_w"
 
 A detector is fitted (warmed up) on the reference column, then fed batch after batch;
-its state is saved per column under ``<home>/online/`` and reset when a new champion
-is promoted. See docs/online.md for the contract, the state format and the measured
-quality of each detector.
+the drift monitor saves its state per column under ``<home>/online/``
+(:mod:`arlequin_core.drift.online_state`, re-exported here) and this plugin resets it
+when a new champion is promoted. See docs/online.md for the contract, the state
+format and the measured quality of each detector.
 """
 
 from __future__ import annotations
 
-from arlequin_river.codec import StateError
+from arlequin_core.drift.online_state import (
+    OnlineStateStore,
+    StateError,
+    restore_online_state,
+    save_online_state,
+    state_dir,
+)
 from arlequin_river.error_rate import (
     ERROR_COLUMN,
     DdmDetector,
@@ -27,8 +34,6 @@ from arlequin_river.error_rate import (
     error_stream,
 )
 from arlequin_river.online import OnlineDetector, as_float_array
-from arlequin_river.persist import restore_online_state, save_online_state
-from arlequin_river.store import OnlineStateStore, state_dir
 from arlequin_river.value import AdwinDetector, KswinDetector, PageHinkleyDetector
 
 __all__ = [

@@ -36,7 +36,7 @@ from typing import Any
 from river import stats as river_stats
 from river.drift.binary.hddm_w import SampleInfo
 
-from arlequin_core.errors import ArlequinError
+from arlequin_core.drift.online_state import StateError
 
 __all__ = ["StateError", "decode_state", "encode_state"]
 
@@ -44,10 +44,6 @@ try:  # river >= 0.23 keeps ADWIN's window in Rust
     from river._river_rust.drift import AdaptiveWindowing
 except ImportError:  # pragma: no cover - older river: ADWIN state cannot be saved
     AdaptiveWindowing = None
-
-
-class StateError(ArlequinError, ValueError):
-    """A detector state or profile cannot be encoded or decoded."""
 
 
 #: river statistics whose state is their plain attributes.

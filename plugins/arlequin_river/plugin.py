@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from arlequin_core import hookimpl
+from arlequin_core.drift.online_state import open_stores
 from arlequin_core.events import ModelRegistered
 from arlequin_core.hookspecs import Register
 from arlequin_core.logs import get_logger
 from arlequin_river.error_rate import DdmDetector, EddmDetector, HddmADetector, HddmWDetector
-from arlequin_river.store import open_stores
 from arlequin_river.value import AdwinDetector, KswinDetector, PageHinkleyDetector
 
 log = get_logger(__name__)

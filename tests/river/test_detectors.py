@@ -13,7 +13,7 @@ from river_streams import ALL_DETECTORS, ERROR_DETECTORS, VALUE_DETECTORS, chang
 
 import arlequin_river
 from arlequin_core.drift.base import Detector, Score
-from arlequin_river import codec, error_rate, online, params, store, value
+from arlequin_river import codec, error_rate, online, params, value
 
 
 @pytest.mark.parametrize("cls", ALL_DETECTORS, ids=lambda c: c.info.name)
@@ -181,7 +181,7 @@ def test_detector_metadata_is_online_distance_threshold_one(cls: type) -> None:
     json.dumps(cls().params)
 
 
-@pytest.mark.parametrize("module", [arlequin_river, codec, error_rate, online, params, store, value])
+@pytest.mark.parametrize("module", [arlequin_river, codec, error_rate, online, params, value])
 def test_docstring_examples_run(module: object) -> None:
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0

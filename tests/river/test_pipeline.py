@@ -12,12 +12,18 @@ import pytest
 from arlequin_core.config import ArlequinConfig
 from arlequin_core.drift.check import check_batch
 from arlequin_core.drift.html import render_html
+from arlequin_core.drift.online_state import (
+    OnlineStateStore,
+    online_columns,
+    restore_online_state,
+    save_online_state,
+    state_dir,
+)
 from arlequin_core.drift.profile import Profile, build_profile
 from arlequin_core.events import ModelRegistered
 from arlequin_core.plugins import PluginHost
 from arlequin_core.registry import ComponentRegistry
-from arlequin_river import ERROR_COLUMN, OnlineStateStore, error_stream, plugin, state_dir
-from arlequin_river.persist import online_columns, restore_online_state, save_online_state
+from arlequin_river import ERROR_COLUMN, error_stream, plugin
 
 
 @pytest.fixture(scope="module")

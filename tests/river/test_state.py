@@ -12,10 +12,11 @@ from river_streams import ALL_DETECTORS, changed, reference
 
 import arlequin_river
 from arlequin_core.bus import Bus
+from arlequin_core.drift.online_state import OnlineStateStore, StateError, state_dir
 from arlequin_core.events import ModelRegistered
 from arlequin_core.journal import Journal
 from arlequin_core.plugins import PluginHost
-from arlequin_river import OnlineStateStore, StateError, plugin, state_dir
+from arlequin_river import plugin
 from arlequin_river.codec import decode_state, encode_state
 
 

@@ -1,5 +1,16 @@
 """Where online detectors keep their state between batches and across daemon restarts.
 
+An online detector (``DetectorInfo.online``) goes on from batch to batch: its
+``to_profile()`` after a batch is the state the next batch continues from. This
+module keeps that state on disk through the generic :class:`Detector` API only, so
+any plugin's online detectors get it. The drift monitor
+(:mod:`arlequin_core.monitor`) calls, around ``check_batch``::
+
+    store = OnlineStateStore(state_dir(config.home))
+    restore_online_state(profile, registry, store, model_name, model_version)
+    report = check_batch(profile, batch, config, registry, uri=uri)
+    save_online_state(profile, registry, store, batch_id, model_name, model_version)
+
 One JSON file per column and detector, under a directory the caller gives
 (:func:`state_dir` is ``<home>/online``, beside the ledger)::
 
@@ -11,16 +22,16 @@ One JSON file per column and detector, under a directory the caller gives
       "champion": {"model_name": "fraud", "model_version": "7"},   # or null
       "batches": ["b-0041", "b-0042"],        # last batch ids fed, newest last
       "updated_at": "2025-01-01T00:00:00+00:00",
-      "profile": { ... OnlineDetector.to_profile() ... }
+      "profile": { ... Detector.to_profile() ... }
     }
 
 Files are written atomically (temporary file, fsync, rename), so a crash leaves the
 previous state or the new one, never half of one. A state saved for another
 champion than the one asked for is ignored: drift is always measured against the
-serving model's reference. When a new champion is promoted the plugin's
+serving model's reference. When a new champion is promoted, the ``river`` plugin's
 ``arlequin_on_model_registered`` hook calls :meth:`OnlineStateStore.reset` on every
-store opened in the process; a store opened later by another process still
-ignores the old files because their champion differs.
+store opened in the process (:func:`open_stores`); a store opened later by another
+process still ignores the old files because their champion differs.
 """
 
 from __future__ import annotations
@@ -30,16 +41,28 @@ import os
 import tempfile
 import threading
 import weakref
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
+from arlequin_core.drift.profile import Profile
+from arlequin_core.errors import ArlequinError
 from arlequin_core.logs import get_logger
-from arlequin_river.codec import StateError
+from arlequin_core.registry import ComponentRegistry
 
-__all__ = ["STATE_FORMAT", "STATE_VERSION", "OnlineStateStore", "open_stores", "state_dir"]
+__all__ = [
+    "STATE_FORMAT",
+    "STATE_VERSION",
+    "OnlineStateStore",
+    "StateError",
+    "online_columns",
+    "open_stores",
+    "restore_online_state",
+    "save_online_state",
+    "state_dir",
+]
 
 STATE_FORMAT = "arlequin-online-state"
 STATE_VERSION = 1
@@ -47,6 +70,11 @@ STATE_VERSION = 1
 KEEP_BATCH_IDS = 100
 
 log = get_logger(__name__)
+
+
+class StateError(ArlequinError, ValueError):
+    """A detector state or profile cannot be encoded, decoded, read or written."""
+
 
 _STORES: weakref.WeakSet[OnlineStateStore] = weakref.WeakSet()
 _STORES_LOCK = threading.Lock()
@@ -174,10 +202,24 @@ class OnlineStateStore:
                 raise
         return file
 
-    def has_fed(self, column: str, detector: str, batch_id: str) -> bool:
-        """Whether ``batch_id`` is among the last batches fed to this column's detector."""
+    def has_fed(
+        self,
+        column: str,
+        detector: str,
+        batch_id: str,
+        model_name: str | None = None,
+        model_version: str | None = None,
+    ) -> bool:
+        """Whether ``batch_id`` is among the last batches fed to this column's detector.
+
+        :param model_name: with ``model_version``, the serving champion: a batch fed
+            to another champion's stream does not count (that state is not continued).
+        """
         record = self._read_quietly(self.path(column, detector))
-        return record is not None and batch_id in record.get("batches", [])
+        if record is None or batch_id not in record.get("batches", []):
+            return False
+        wanted = _champion(model_name, model_version)
+        return wanted is None or record.get("champion") == wanted
 
     def entries(self) -> Iterator[tuple[str, str, Path]]:
         """``(column, detector, file)`` of every saved state."""
@@ -205,3 +247,69 @@ class OnlineStateStore:
         except (OSError, ValueError):
             return None
         return record if isinstance(record, dict) else None
+
+
+def online_columns(profile: Profile, registry: ComponentRegistry) -> list[str]:
+    """The profile's columns whose detector is an online one (``info.online``), in profile order."""
+    return [name for name, cp in profile.columns.items() if registry.get("detector", cp.detector).info.online]
+
+
+def restore_online_state(
+    profile: Profile,
+    registry: ComponentRegistry,
+    store: OnlineStateStore,
+    model_name: str | None = None,
+    model_version: str | None = None,
+) -> list[str]:
+    """Before a batch is checked: continue each online column from its saved state.
+
+    A column whose state was saved for this champion has its entry in ``profile``
+    (in memory only; the saved profile is not changed) replaced by the saved state,
+    so the detector ``check_batch`` builds continues the stream. A column without a
+    saved state starts from the champion's warm-up. Call it before the profile's
+    detectors are first used (or on :meth:`Profile.fork`); later calls change
+    nothing for columns already built.
+
+    :return: the columns restored.
+    :raises StateError: a state file is unreadable (its path is named).
+    """
+    restored = []
+    for column in online_columns(profile, registry):
+        cp = profile.columns[column]
+        record = store.load(column, cp.detector, model_name, model_version)
+        if record is None:
+            continue
+        cp.state = record["profile"]
+        restored.append(column)
+    if restored:
+        log.info("online_state_restored", columns=restored, directory=str(store.directory))
+    return restored
+
+
+def save_online_state(
+    profile: Profile,
+    registry: ComponentRegistry,
+    store: OnlineStateStore,
+    batch_id: str | None = None,
+    model_name: str | None = None,
+    model_version: str | None = None,
+    columns: Collection[str] | None = None,
+) -> list[Path]:
+    """After a batch was checked: save the state of every online column's detector.
+
+    :param columns: only these online columns (default: all of them); a column left
+        out, e.g. one that was not fed this batch, keeps its previous file.
+    :return: the files written (one per online column saved).
+    """
+    return [
+        store.save(
+            column,
+            profile.columns[column].detector,
+            profile.detector(column, registry).to_profile(),
+            batch_id=batch_id,
+            model_name=model_name,
+            model_version=model_version,
+        )
+        for column in online_columns(profile, registry)
+        if columns is None or column in columns
+    ]
