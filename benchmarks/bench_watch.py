@@ -8,9 +8,11 @@
 2. Burst: 1,000 small files land in one go; we print the RSS after each 250
    verdicts and the peak RSS during the burst (target: flat memory).
 
-The pipeline is the real one (inotify, ledger, bus, journal with fsync) with a
-consumer that reads each batch and publishes its verdict, standing in for the drift
-monitor (which adds its own scoring time, see ``bench_detect.py``).
+The pipeline is the real one (inotify, ledger, bus, journal with fsync). Latency is
+measured with the real drift monitor (a profile fitted on a reference of the same
+shape; JSON report, with and without the HTML report), and with a consumer that only
+reads the batch, to show what the watcher itself costs. The burst uses the reading
+consumer, so that it measures the watcher's memory, not the detectors'.
 
 Run: ``python benchmarks/bench_watch.py [--repeat 10] [--files 1000]``.
 """
@@ -35,10 +37,12 @@ from arlequin_core import hookimpl
 from arlequin_core.app import App
 from arlequin_core.config import ArlequinConfig
 from arlequin_core.daemon import Daemon
+from arlequin_core.drift import build_profile
 from arlequin_core.errors import InputError
 from arlequin_core.events import BatchChecked, BatchRejected, DataArrived
 from arlequin_core.io import read_table
 from arlequin_core.logs import configure_logging
+from arlequin_core.monitor import Monitor
 from arlequin_watch.local import LocalSource
 
 MB = 1024 * 1024
@@ -102,13 +106,18 @@ def transactions(rows: int, seed: int = 0) -> pa.Table:
     )
 
 
-def start(root: Path) -> tuple[App, Daemon, VerdictClock]:
+def start(root: Path, monitor: bool = False, html: bool = False) -> tuple[App, Daemon, VerdictClock]:
     landing = root / "landing"
     landing.mkdir(parents=True, exist_ok=True)
-    app = App(ArlequinConfig.model_validate({"arlequin": {"home": str(root / "home")}}))
+    settings = {"arlequin": {"home": str(root / "home")}, "data": {"label": "is_fraud"}, "drift": {"html": html}}
+    app = App(ArlequinConfig.model_validate(settings))
     clock = VerdictClock()
     app.host.register_plugin(clock, "bench-clock")
-    daemon = Daemon(app, sources=[LocalSource({"path": str(landing)}, app, "bench")], consumers=[ReadingConsumer(app)])
+    consumer: Any = ReadingConsumer(app)
+    if monitor:
+        profile = build_profile(transactions(100_000, seed=10_000), app.config, app.registry)
+        consumer = Monitor(app.config, app.registry, app.bus, lambda: (profile, "bench-model", "1"))
+    daemon = Daemon(app, sources=[LocalSource({"path": str(landing)}, app, "bench")], consumers=[consumer])
     daemon.start()
     return app, daemon, clock
 
@@ -119,8 +128,8 @@ def stop(app: App, daemon: Daemon) -> None:
     app.close()
 
 
-def bench_latency(root: Path, repeat: int, rows: int) -> None:
-    app, daemon, clock = start(root)
+def bench_latency(root: Path, repeat: int, rows: int, monitor: bool, html: bool) -> None:
+    app, daemon, clock = start(root, monitor, html)
     landing = root / "landing"
     latencies, reads = [], []
     try:
@@ -140,7 +149,8 @@ def bench_latency(root: Path, repeat: int, rows: int) -> None:
         stop(app, daemon)
     med, base = statistics.median(latencies), statistics.median(reads)
     p90 = sorted(latencies)[max(0, round(0.9 * len(latencies)) - 1)]
-    print(f"== landing-to-verdict latency, {rows:,}-row Parquet file ({size / MB:.1f} MB), {repeat} runs")
+    what = ("drift monitor, JSON + HTML report" if html else "drift monitor, JSON report") if monitor else "read only"
+    print(f"== landing-to-verdict latency ({what}), {rows:,}-row Parquet file ({size / MB:.1f} MB), {repeat} runs")
     print(f"   watcher:  median {med * 1000:7.1f} ms   p90 {p90 * 1000:7.1f} ms   max {max(latencies) * 1000:7.1f} ms")
     print(f"   baseline: read_table alone, median {base * 1000:7.1f} ms")
     print(
@@ -216,7 +226,9 @@ def main(argv: Any = None) -> None:
     configure_logging("json", "warning")  # one log line per event would dominate the timings
     print(f"bench_watch: {os.cpu_count()} CPUs, journal fsync on, pid {os.getpid()}")
     with tempfile.TemporaryDirectory(prefix="arlequin-bench-") as tmp:
-        bench_latency(Path(tmp) / "latency", args.repeat, args.rows)
+        bench_latency(Path(tmp) / "monitor-html", args.repeat, args.rows, monitor=True, html=True)
+        bench_latency(Path(tmp) / "monitor", args.repeat, args.rows, monitor=True, html=False)
+        bench_latency(Path(tmp) / "read", args.repeat, args.rows, monitor=False, html=False)
         bench_burst(Path(tmp) / "burst", args.files, args.burst_rows)
 
 
