@@ -12,10 +12,11 @@ at a time, in order). For each batch it
    ``<home>/online/`` before and saved after (:mod:`arlequin_core.drift.online_state`),
    so the stream goes on across batches and restarts; a batch those detectors were
    already fed (a retry) is not fed again: those columns are reported as skipped;
-3. writes ``<home>/reports/<batch id>.json`` and, when ``[drift] html`` is true,
-   ``<home>/reports/<batch id>.html``;
+3. writes ``<home>/reports/<batch id>.json``;
 4. publishes ``batch-checked`` always, then ``drift-detected`` when the policy says
-   so, both caused by the ``data-arrived`` event (``cause_event_id``).
+   so, both caused by the ``data-arrived`` event (``cause_event_id``);
+5. then, when ``[drift] html`` is true, renders ``<home>/reports/<batch id>.html``
+   (after the verdict: plots cost far more than the statistics).
 
 A batch that cannot be checked (unreadable, empty, missing columns, no profile yet)
 is answered with ``batch-rejected`` carrying the reason; the batch stays where it is
@@ -161,7 +162,7 @@ class Monitor:
             )
             return
         report.batch_id, report.model_name, report.model_version = batch_id, model_name, model_version
-        report_path = self._write_reports(batch_id, report, profile, table)
+        report_path = self._write_json(batch_id, report)
         common = {
             "uri": event.uri,
             "drift_share": report.drift_share,
@@ -175,6 +176,9 @@ class Monitor:
         self.bus.publish(BatchChecked(drifted=report.drifted, rows=table.num_rows, **common))
         if report.drifted:
             self.bus.publish(DriftDetected(reason=report.reason, **common))
+        # Plots take far longer than the verdict: render them after it is out, beside the JSON.
+        if self.config.drift.html:
+            self._write_html(batch_id, report, profile, table, report_path.with_suffix(".html"))
 
     def _check_online(
         self,
@@ -216,18 +220,20 @@ class Monitor:
         )
         return profile, report
 
-    def _write_reports(self, batch_id: str, report: DriftReport, profile: Profile, table: pa.Table) -> Path:
+    def _write_json(self, batch_id: str, report: DriftReport) -> Path:
         self.reports_dir.mkdir(parents=True, exist_ok=True)
         stem = re.sub(r"[^A-Za-z0-9._-]", "_", batch_id)
         path = self.reports_dir / f"{stem}.json"
         tmp = path.with_name(f".{path.name}.tmp")
         tmp.write_text(report.to_json() + "\n", encoding="utf-8")
         tmp.replace(path)
-        if self.config.drift.html:
-            from arlequin_core.drift.html import write_html
-
-            try:
-                write_html(report, profile, table, path.with_suffix(".html"))
-            except Exception as exc:  # a plot must never cost the verdict
-                log.error("html_report_failed", batch_id=batch_id, error=f"{type(exc).__name__}: {exc}")
         return path
+
+    @staticmethod
+    def _write_html(batch_id: str, report: DriftReport, profile: Profile, table: pa.Table, path: Path) -> None:
+        from arlequin_core.drift.html import write_html
+
+        try:
+            write_html(report, profile, table, path)
+        except Exception as exc:  # a plot must never cost the verdict
+            log.error("html_report_failed", batch_id=batch_id, error=f"{type(exc).__name__}: {exc}")

@@ -141,6 +141,11 @@ def bench_latency(root: Path, repeat: int, rows: int, monitor: bool, html: bool)
             t0 = time.perf_counter()
             os.rename(tmp, final)
             latencies.append(clock.wait(str(final)) - t0)
+            if html:  # the plots are rendered after the verdict: land the next file once they are done
+                reports = root / "home" / "reports"
+                deadline = time.monotonic() + 30
+                while len(list(reports.glob("*.html"))) <= i and time.monotonic() < deadline:
+                    time.sleep(0.01)
             t0 = time.perf_counter()
             read_table(str(final))
             reads.append(time.perf_counter() - t0)
