@@ -29,6 +29,7 @@ import sys
 import threading
 import time
 import warnings
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,10 @@ from arlequin_core.sources import rules
 from arlequin_core.sources.base import Emit, Landed, Source
 
 log = get_logger(__name__)
+
+
+#: How many reported file versions the source remembers to skip repeats (bounded memory).
+_REPORTED_MAX = 10_000
 
 
 class _StopRaceFilter(logging.Filter):
@@ -137,6 +142,9 @@ class LocalSource(Source):
             self.settings = validate_section(LocalSourceConfig, dict(config or {}), where, f"sources.{self.instance}")
         self.root = str(self.settings.path.expanduser().resolve())
         self._emit: Emit | None = None
+        #: The last reported (path, size, mtime) keys, oldest first, to skip repeats.
+        self._reported: OrderedDict[tuple[str, int, float | None], None] = OrderedDict()
+        self._reported_lock = threading.Lock()
         self._observer: Any = None
         self._inotify = False
         self._stop = threading.Event()
@@ -328,6 +336,15 @@ class LocalSource(Source):
         return rules.in_output_dir(parts, lambda d, name: os.path.exists(rules.join(self.root, (*d, name))))
 
     def _report(self, landed: Landed) -> None:
+        # A file moved into a new directory can be seen twice: by the scan of that
+        # directory and by its own event. Report each version of a path once.
+        key = (landed.uri, landed.size, landed.mtime)
+        with self._reported_lock:
+            if key in self._reported:
+                return
+            self._reported[key] = None
+            if len(self._reported) > _REPORTED_MAX:
+                self._reported.popitem(last=False)
         emit = self._emit
         if emit is not None and not self._stop.is_set():
             emit(landed)
