@@ -210,6 +210,35 @@ def events_cmd(
             click.echo(f"{event.created_at}  {event.name:<16} {event.event_id[:12]}  {json.dumps(extra, default=str)}")
 
 
+@main.command("history")
+@click.option(
+    "--html",
+    "html_out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the drift-over-time page here (default: <home>/reports/index.html).",
+)
+@click.option("--last", type=click.IntRange(min=1), default=20, show_default=True, help="Batches to print.")
+@click.pass_context
+def history_cmd(ctx: click.Context, html_out: str | None, last: int) -> None:
+    """Drift over time: the latest batch verdicts, and an HTML page with plots of them."""
+    from arlequin_core.drift.history import load_reports, write_history
+
+    app = get_app(ctx)
+    reports_dir = app.config.home / "reports"
+    reports = load_reports(reports_dir, last=last)
+    if not reports:
+        click.echo(f"no batch reports in {reports_dir} yet")
+    for report in reports:
+        verdict = "DRIFT   " if report.drifted else "no drift"
+        click.echo(
+            f"{report.created_at[:19]}  {verdict}  share {report.drift_share:4.0%}  "
+            f"model {report.model_version or '-':>3}  {report.uri or report.batch_id}  "
+            f"{', '.join(report.drifted_columns)}"
+        )
+    click.echo(f"drift over time: {write_history(reports_dir, html_out)}")
+
+
 def _parse_since(text: str) -> datetime:
     from datetime import timezone
 

@@ -15,7 +15,8 @@ at a time, in order). For each batch it
 3. writes ``<home>/reports/<batch id>.json``;
 4. publishes ``batch-checked`` always, then ``drift-detected`` when the policy says
    so, both caused by the ``data-arrived`` event (``cause_event_id``);
-5. then, when ``[drift] html`` is true, renders ``<home>/reports/<batch id>.html``
+5. then, when ``[drift] html`` is true, renders ``<home>/reports/<batch id>.html`` and
+   refreshes ``<home>/reports/index.html``, the drift over time of the latest batches
    (after the verdict: plots cost far more than the statistics).
 
 A batch that cannot be checked (unreadable, empty, missing columns, no profile yet)
@@ -231,9 +232,11 @@ class Monitor:
 
     @staticmethod
     def _write_html(batch_id: str, report: DriftReport, profile: Profile, table: pa.Table, path: Path) -> None:
+        from arlequin_core.drift.history import write_history
         from arlequin_core.drift.html import write_html
 
         try:
             write_html(report, profile, table, path)
+            write_history(path.parent)  # drift over time, across batches: reports/index.html
         except Exception as exc:  # a plot must never cost the verdict
             log.error("html_report_failed", batch_id=batch_id, error=f"{type(exc).__name__}: {exc}")

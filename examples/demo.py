@@ -147,9 +147,11 @@ def main() -> int:
         print(f"\nwatcher stopped (exit {code})", flush=True)
 
     say("6. Look closer")
-    reports = sorted((DEMO / ".arlequin" / "reports").glob("*.html"))
-    for report in reports:
-        print(f"HTML report: {report}")
+    reports_dir = DEMO / ".arlequin" / "reports"
+    print(f"drift over time: {reports_dir / 'index.html'}  (also: arlequin history)")
+    for report in sorted(reports_dir.glob("*.html")):
+        if report.name != "index.html":
+            print(f"batch report:    {report}")
     db = DEMO / ".arlequin" / "mlflow.db"
     print(f"MLflow UI:   {Path(sys.executable).parent / 'mlflow'} ui --backend-store-uri sqlite:///{db} --port 5000")
     print(f"\ndemo finished in {time.monotonic() - started:.0f}s")

@@ -86,6 +86,7 @@ def test_arlequin_on_data_arrived_publishes_drift_with_the_cause_and_writes_repo
     assert report["drifted_columns"] == ["age", "colour"]
     assert (report["batch_id"], report["model_name"], report["model_version"]) == ("b1", "churn", "7")
     assert (monitor.reports_dir / "b1.html").read_text().count("data:image/png") == 6
+    assert "href='b1.html'" in (monitor.reports_dir / "index.html").read_text()  # drift over time
     journal = [json.loads(line)["name"] for line in app.journal_path.read_text().splitlines()]
     assert journal == ["data-arrived", "batch-checked", "drift-detected"]
 

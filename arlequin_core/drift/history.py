@@ -1,0 +1,171 @@
+"""Drift over time: one HTML page over the per-batch reports of a deployment.
+
+The monitor writes ``<home>/reports/<batch>.json`` for every checked batch; this page
+reads the most recent ones and shows, in order of checking:
+
+* the drift share of each batch against the policy's threshold, drifted batches
+  marked, and where the champion (the reference) changed;
+* which columns drifted in which batch (a columns x batches grid);
+* a table of the verdicts, each linking to the batch's own report.
+
+It is rebuilt by the monitor after each batch (when ``[drift] html`` is on) and by
+``arlequin history``.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from arlequin_core.drift.report import DriftReport
+from arlequin_core.logs import get_logger
+
+log = get_logger(__name__)
+
+INDEX_NAME = "index.html"
+#: The page shows at most this many of the latest batches (its cost stays flat).
+DEFAULT_LAST = 200
+_DRIFT = "#d95f02"
+_CALM = "#8c8c8c"
+
+
+def load_reports(reports_dir: str | os.PathLike[str], last: int | None = DEFAULT_LAST) -> list[DriftReport]:
+    """The batch reports in ``reports_dir``, oldest first (by check time), at most the ``last`` ones.
+
+    A file that is not a drift report (half-written, foreign) is skipped with a warning.
+    """
+    reports = []
+    for path in Path(reports_dir).glob("*.json"):
+        try:
+            reports.append(DriftReport.from_dict(json.loads(path.read_text(encoding="utf-8"))))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("report_skipped", file=str(path), error=f"{type(exc).__name__}: {exc}")
+    reports.sort(key=lambda r: r.created_at)
+    return reports[-last:] if last else reports
+
+
+def render_history(reports: list[DriftReport], title: str = "Drift over time") -> str:
+    """The history page for ``reports`` (oldest first) as one HTML document."""
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>{_e(title)}</title>{_STYLE}</head><body>"]
+    parts.append(f"<h1>{_e(title)}</h1>")
+    if not reports:
+        parts.append("<p>No batch has been checked yet.</p></body></html>\n")
+        return "\n".join(parts)
+    drifted = sum(r.drifted for r in reports)
+    parts.append(
+        f"<p>{len(reports)} batches, {drifted} drifted, from {_e(reports[0].created_at[:19])} "
+        f"to {_e(reports[-1].created_at[:19])} (UTC).</p>"
+    )
+    parts.append(f"<img alt='drift share per batch' src='data:image/png;base64,{_share_plot(reports)}'>")
+    parts.append(f"<img alt='drifted columns per batch' src='data:image/png;base64,{_grid_plot(reports)}'>")
+    parts.append(_table(reports))
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+def write_history(reports_dir: str | os.PathLike[str], path: str | os.PathLike[str] | None = None) -> Path:
+    """Render the history of ``reports_dir`` to ``path`` (default ``<reports_dir>/index.html``), atomically."""
+    target = Path(path) if path else Path(reports_dir) / INDEX_NAME
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(render_history(load_reports(reports_dir)), encoding="utf-8")
+    tmp.replace(target)
+    return target
+
+
+def _figure(height: float) -> Figure:
+    figure = Figure(figsize=(7.5, height), dpi=80)
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _png(figure: Figure) -> str:
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=80, metadata={"Software": None})
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _share_plot(reports: list[DriftReport]) -> str:
+    figure = _figure(2.6)
+    axes = figure.add_subplot()
+    x = np.arange(len(reports))
+    shares = np.array([r.drift_share for r in reports])
+    axes.plot(x, shares, color=_CALM, linewidth=1.2, zorder=1)
+    flags = np.array([r.drifted for r in reports])
+    axes.scatter(x[~flags], shares[~flags], color=_CALM, s=18, label="no drift", zorder=2)
+    axes.scatter(x[flags], shares[flags], color=_DRIFT, s=24, label="drifted", zorder=3)
+    axes.axhline(reports[-1].drift_share_threshold, color=_DRIFT, linestyle=":", linewidth=1, label="threshold")
+    for i in range(1, len(reports)):
+        if reports[i].model_version != reports[i - 1].model_version:
+            axes.axvline(i - 0.5, color="black", linewidth=0.8, alpha=0.5)
+            axes.text(i - 0.45, 1.0, f"v{reports[i].model_version}", fontsize=7, va="top")
+    axes.set_ylim(0, 1.05)
+    axes.set_xlim(-0.5, len(reports) - 0.5)
+    axes.set_ylabel("drift share")
+    axes.set_xlabel("batch, in order of checking (vertical lines: a new champion)")
+    axes.spines[["top", "right"]].set_visible(False)
+    axes.legend(frameon=False, fontsize=8, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=3)
+    axes.tick_params(labelsize=8)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return _png(figure)
+
+
+def _grid_plot(reports: list[DriftReport]) -> str:
+    columns: list[str] = []
+    for report in reports:
+        columns += [c.column for c in report.columns if c.column not in columns]
+    grid = np.zeros((len(columns), len(reports)))
+    for j, report in enumerate(reports):
+        for result in report.columns:
+            grid[columns.index(result.column), j] = 1.0 if result.drifted else 0.0
+    figure = _figure(0.6 + 0.22 * len(columns))
+    axes = figure.add_subplot()
+    axes.imshow(grid, aspect="auto", interpolation="nearest", cmap=ListedColormap(["#eeeeee", _DRIFT]), vmin=0, vmax=1)
+    axes.set_yticks(range(len(columns)), labels=columns, fontsize=7)
+    axes.set_xlabel("batch, in order of checking (orange: the column drifted)")
+    axes.tick_params(axis="x", labelsize=7)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return _png(figure)
+
+
+def _table(reports: list[DriftReport]) -> str:
+    rows = []
+    for report in reversed(reports):
+        name = re.sub(r"[^A-Za-z0-9._-]", "_", report.batch_id or "")  # as the monitor names reports
+        link = f"<a href='{_e(name)}.html'>{_e(report.batch_id or '')}</a>" if name else ""
+        verdict = "<b class='drift'>drift</b>" if report.drifted else "no drift"
+        rows.append(
+            f"<tr><td>{_e(report.created_at[:19])}</td><td>{link}</td><td>{_e(report.uri or '')}</td>"
+            f"<td>{_e(report.model_version or '')}</td><td>{report.rows_cur:,}</td><td>{verdict}</td>"
+            f"<td>{100 * report.drift_share:.0f} %</td><td>{_e(', '.join(report.drifted_columns))}</td></tr>"
+        )
+    head = (
+        "<tr><th>checked (UTC)</th><th>batch</th><th>uri</th><th>model</th><th>rows</th><th>verdict</th>"
+        "<th>drift share</th><th>drifted columns</th></tr>"
+    )
+    return f"<h2>Batches, latest first</h2><table>{head}{''.join(rows)}</table>"
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+_STYLE = """<style>
+body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
+table { border-collapse: collapse; font-size: 0.85em; }
+th, td { padding: 0.25em 0.6em; border-bottom: 1px solid #ddd; text-align: left; }
+.drift { color: #d95f02; }
+img { display: block; margin: 1em 0; }
+</style>"""
