@@ -190,6 +190,8 @@ def _histogram(axes: Any, reference: dict[str, Any], current: dict[str, Any]) ->
         axes.stairs(
             shares, edges, color=colour, linewidth=1.6, label=label + note, fill=label == "reference", alpha=0.6
         )
+    if reference.get("scale") == "log":
+        axes.set_xscale("log")  # the bins are equal in log space (heavy-tailed, positive values)
     axes.tick_params(labelsize=8)
 
 

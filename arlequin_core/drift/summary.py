@@ -6,7 +6,9 @@ for a column while the plots should always look the same.
 * numeric: ``{"type": "histogram", "edges": [31 floats], "counts": [30 ints],
   "below": int, "above": int}``: 30 equal-width bins between the reference's 0.1 %
   and 99.9 % quantiles (so one outlier does not squash the plot), and how many
-  values fall below and above them;
+  values fall below and above them. For strictly positive values spanning more than
+  two orders of magnitude (amounts, balances, distances) the bins are equal in log
+  space and the summary says ``"scale": "log"``, so the plot's x-axis is logarithmic;
 * categorical: ``{"type": "bars", "categories": [...], "counts": [...], "other": int}``:
   the 30 most frequent reference categories and the total of the rest.
 
@@ -23,6 +25,8 @@ import numpy as np
 from arlequin_core.drift.columns import category_counts, numeric_values
 
 BINS = 30
+#: Log-spaced bins when the 0.1 % .. 99.9 % range of positive values spans this ratio.
+LOG_RATIO = 100.0
 TOP_CATEGORIES = 30
 
 
@@ -47,8 +51,9 @@ def summarize(values: Any, kind: str) -> dict[str, Any]:
             lo, hi = float(finite.min()), float(finite.max())
         if lo == hi:
             lo, hi = lo - 0.5, hi + 0.5
-    edges = np.linspace(lo, hi, BINS + 1)
-    return _histogram(finite, edges)
+    if lo > 0 and hi / lo >= LOG_RATIO:
+        return {**_histogram(finite, np.geomspace(lo, hi, BINS + 1)), "scale": "log"}
+    return _histogram(finite, np.linspace(lo, hi, BINS + 1))
 
 
 def summarize_like(summary: dict[str, Any], values: Any) -> dict[str, Any]:
@@ -67,7 +72,10 @@ def summarize_like(summary: dict[str, Any], values: Any) -> dict[str, Any]:
             "other": int(sum(counts.values()) - sum(listed)),
         }
     finite = numeric_values(values)
-    return _histogram(finite[np.isfinite(finite)], np.asarray(summary["edges"], dtype=np.float64))
+    result = _histogram(finite[np.isfinite(finite)], np.asarray(summary["edges"], dtype=np.float64))
+    if "scale" in summary:
+        result["scale"] = summary["scale"]
+    return result
 
 
 def _histogram(values: np.ndarray, edges: np.ndarray) -> dict[str, Any]:

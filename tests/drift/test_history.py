@@ -61,3 +61,16 @@ def test_history_command(tmp_path: Path) -> None:
     assert "no drift" in lines[1] and "b3.parquet" in lines[1]
     assert len(lines) == 3 and lines[2] == "drift over time: h.html"
     assert Path("h.html").read_text().count("<tr>") == 5  # the page shows every batch: header + 4
+
+
+def test_heavy_tailed_positive_columns_are_summarised_on_log_bins() -> None:
+    from arlequin_core.drift.summary import summarize, summarize_like
+
+    rng = np.random.default_rng(0)
+    amounts = rng.lognormal(3.0, 1.5, 10_000)
+    summary = summarize(amounts, "numeric")
+    edges = np.asarray(summary["edges"])
+    assert summary["scale"] == "log"
+    assert np.allclose(np.diff(np.log(edges)), np.log(edges[1] / edges[0]))  # equal widths in log space
+    assert summarize_like(summary, amounts * 2)["scale"] == "log"
+    assert "scale" not in summarize(rng.normal(0, 1, 1000), "numeric")  # symmetric data: linear bins
