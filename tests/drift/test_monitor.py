@@ -3,42 +3,17 @@
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 
 import pytest
+from recorders import Recorder
 
-from arlequin_core import hookimpl
 from arlequin_core.app import App
 from arlequin_core.config import ArlequinConfig
 from arlequin_core.drift import Profile, build_profile
 from arlequin_core.errors import ConfigError
-from arlequin_core.events import BatchChecked, BatchRejected, DataArrived, DriftDetected, Event
+from arlequin_core.events import BatchChecked, BatchRejected, DataArrived, DriftDetected
 from arlequin_core.monitor import Monitor
-
-
-class Recorder:
-    """A plugin that keeps every verdict event it receives."""
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-        self.lock = threading.Lock()
-
-    def _keep(self, event: Event) -> None:
-        with self.lock:
-            self.events.append(event)
-
-    @hookimpl
-    def arlequin_on_batch_checked(self, event: BatchChecked) -> None:
-        self._keep(event)
-
-    @hookimpl
-    def arlequin_on_drift_detected(self, event: DriftDetected) -> None:
-        self._keep(event)
-
-    @hookimpl
-    def arlequin_on_batch_rejected(self, event: BatchRejected) -> None:
-        self._keep(event)
 
 
 @pytest.fixture

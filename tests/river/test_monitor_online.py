@@ -4,46 +4,21 @@ batches and a restart, timestamps in the report, retries not fed twice, reset on
 from __future__ import annotations
 
 import json
-import threading
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from recorders import Recorder
 
-from arlequin_core import hookimpl
 from arlequin_core.app import App
 from arlequin_core.config import ArlequinConfig
 from arlequin_core.drift.check import check_batch
 from arlequin_core.drift.profile import Profile, build_profile
-from arlequin_core.events import BatchChecked, BatchRejected, DataArrived, DriftDetected, Event, ModelRegistered
+from arlequin_core.events import BatchChecked, DataArrived, DriftDetected, ModelRegistered
 from arlequin_core.monitor import Monitor
 
 START = pd.Timestamp("2026-03-01T00:00:00", tz="UTC")
-
-
-class Recorder:
-    """A plugin that keeps every verdict event it receives."""
-
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-        self.lock = threading.Lock()
-
-    def _keep(self, event: Event) -> None:
-        with self.lock:
-            self.events.append(event)
-
-    @hookimpl
-    def arlequin_on_batch_checked(self, event: BatchChecked) -> None:
-        self._keep(event)
-
-    @hookimpl
-    def arlequin_on_drift_detected(self, event: DriftDetected) -> None:
-        self._keep(event)
-
-    @hookimpl
-    def arlequin_on_batch_rejected(self, event: BatchRejected) -> None:
-        self._keep(event)
 
 
 def _config(**data: object) -> ArlequinConfig:
