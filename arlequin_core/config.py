@@ -110,6 +110,11 @@ class DriftSection(Section):
     categorical_max_distinct: int = Field(default=20, ge=1)
     #: Fit on a seeded uniform sample of at most this many reference rows (0: all rows).
     reference_sample: int = Field(default=0, ge=0)
+    #: Watch the champion's per-row errors (column ``__error__``) with this online detector
+    #: (``ddm``, ``eddm``, ``hddm_a``, ``hddm_w``) once labels arrive; None: off.
+    error_detector: str | None = None
+    #: Keyword arguments of ``error_detector``.
+    error_params: dict[str, Any] = Field(default_factory=dict)
 
 
 class MlflowSection(Section):

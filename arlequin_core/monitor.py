@@ -12,6 +12,10 @@ at a time, in order). For each batch it
    ``<home>/online/`` before and saved after (:mod:`arlequin_core.drift.online_state`),
    so the stream goes on across batches and restarts; a batch those detectors were
    already fed (a retry) is not fed again: those columns are reported as skipped;
+   when the profile watches the model's errors (``[drift] error_detector``), the
+   champion model (loaded once per version) predicts the batch and its per-row errors
+   become the column ``__error__``; a batch without labels has that column skipped,
+   with the reason, and its other columns checked as usual;
 3. writes ``<home>/reports/<batch id>.json``;
 4. publishes ``batch-checked`` always, then ``drift-detected`` when the policy says
    so, both caused by the ``data-arrived`` event (``cause_event_id``);
@@ -32,6 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pyarrow as pa
 
 from arlequin_core import hookimpl
@@ -44,7 +49,7 @@ from arlequin_core.drift.online_state import (
     save_online_state,
     state_dir,
 )
-from arlequin_core.drift.profile import Profile
+from arlequin_core.drift.profile import ERROR_COLUMN, Profile
 from arlequin_core.drift.report import DriftReport
 from arlequin_core.errors import ArlequinError
 from arlequin_core.events import BatchChecked, BatchRejected, DataArrived, DriftDetected
@@ -145,11 +150,14 @@ class Monitor:
         try:
             profile, model_name, model_version = self.profile_provider()
             table = read_table(event.uri, self.config.data.format)
+            table, skip = self._with_errors(profile, table, event.uri, batch_id, model_name, model_version)
             online = online_columns(profile, self.registry)
             if not online:  # batch tests only: no state, no file
-                report = check_batch(profile, table, self.config, self.registry, uri=event.uri)
+                report = check_batch(profile, table, self.config, self.registry, uri=event.uri, skip=skip)
             else:
-                profile, report = self._check_online(profile, table, event.uri, batch_id, model_name, model_version)
+                profile, report = self._check_online(
+                    profile, table, event.uri, batch_id, model_name, model_version, skip
+                )
         except ArlequinError as exc:
             log.warning("batch_rejected", batch_id=batch_id, uri=event.uri, reason=str(exc))
             self.bus.publish(
@@ -189,8 +197,12 @@ class Monitor:
         batch_id: str,
         model_name: str | None,
         model_version: str | None,
+        skip: dict[str, str] | None = None,
     ) -> tuple[Profile, DriftReport]:
         """``check_batch`` with the online detectors continued from, and saved to, the store.
+
+        Columns in ``skip`` (with the reason) are not fed, and their state is left as
+        it was, so the batch can still feed them later (e.g. once its labels arrive).
 
         The provider's profile may be cached across batches (the champion's is), so
         it is forked: its online columns are rebuilt from the saved state for every
@@ -206,7 +218,10 @@ class Monitor:
         }
         if fed:
             log.info("online_batch_already_fed", batch_id=batch_id, columns=sorted(fed))
-        skip = {column: f"batch {batch_id!r} was already fed to this online detector" for column in fed}
+        skip = {
+            **(skip or {}),
+            **{column: f"batch {batch_id!r} was already fed to this online detector" for column in fed},
+        }
         profile = profile.fork(online)
         restore_online_state(profile, self.registry, store, model_name, model_version)
         report = check_batch(profile, table, self.config, self.registry, uri=uri, skip=skip)
@@ -217,9 +232,50 @@ class Monitor:
             batch_id,
             model_name,
             model_version,
-            columns=[column for column in online if column not in fed],
+            columns=[column for column in online if column not in skip],
         )
         return profile, report
+
+    def _with_errors(
+        self,
+        profile: Profile,
+        table: pa.Table,
+        uri: str,
+        batch_id: str,
+        model_name: str | None,
+        model_version: str | None,
+    ) -> tuple[pa.Table, dict[str, str]]:
+        """``table`` with the champion's per-row errors as :data:`ERROR_COLUMN`, when the profile watches them.
+
+        :returns: the table, and ``{ERROR_COLUMN: reason}`` when the errors could not be
+            computed (the column is then all missing and not fed); ``{}`` otherwise.
+        """
+        if profile.data.get("error_column") != ERROR_COLUMN or ERROR_COLUMN not in profile.columns:
+            return table, {}
+        from arlequin_core.training.model_errors import batch_errors, champion_model
+
+        errors: np.ndarray | str
+        if model_name is None or model_version is None:
+            errors = "the profile belongs to no registered model, so there is no model to compute errors with"
+        else:
+            try:
+                trainer, model = champion_model(self.config, self.registry, model_name, model_version)
+                errors = batch_errors(trainer, model, table, uri)
+            except ArlequinError as exc:
+                # The features' verdict does not depend on the model: keep it, say why the errors are missing.
+                log.warning("champion_errors_failed", batch_id=batch_id, error=str(exc))
+                errors = f"the champion's errors could not be computed: {exc}"
+        skip: dict[str, str] = {}
+        if isinstance(errors, str):
+            log.info("champion_errors_skipped", batch_id=batch_id, reason=errors)
+            skip[ERROR_COLUMN] = errors
+            column = pa.nulls(table.num_rows, pa.float64())
+        else:
+            column = pa.array(errors, type=pa.float64())
+        if ERROR_COLUMN in table.column_names:
+            log.warning("batch_error_column_replaced", batch_id=batch_id, column=ERROR_COLUMN)
+            table = table.drop_columns([ERROR_COLUMN])
+        return table.append_column(ERROR_COLUMN, column), skip
 
     def _write_json(self, batch_id: str, report: DriftReport) -> Path:
         self.reports_dir.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,7 @@ import pyarrow as pa
 from arlequin_core.config import ArlequinConfig
 from arlequin_core.drift.columns import as_table
 from arlequin_core.drift.policy import apply_policy, check_columns_exist, missing_rate_test
-from arlequin_core.drift.profile import ColumnProfile, Profile, column_values
+from arlequin_core.drift.profile import ERROR_COLUMN, ColumnProfile, Profile, column_values
 from arlequin_core.drift.report import ColumnResult, DriftReport
 from arlequin_core.errors import InputError
 from arlequin_core.events import utc_now
@@ -134,13 +134,16 @@ def _score_column(
             f"config asks for {override.detector!r} but the profile was fitted with {cp.detector!r}; "
             "rebuild the profile to change the test"
         )
-    if config.drift.missing_threshold > 0:
+    # A missing error is a label not arrived yet: its rate says when labels come, not that data drifted.
+    test_missing = config.drift.missing_threshold > 0 and cp.name != ERROR_COLUMN
+    if test_missing:
         result.missing_p_value = missing_rate_test(cp.missing, cp.rows, missing, rows)
+    tail = "; only the missing rate is tested" if test_missing else ""
     if skip_reason is not None:
-        result.details["skipped"] = f"{skip_reason}; only the missing rate is tested"
+        result.details["skipped"] = f"{skip_reason}{tail}"
         return result
     if missing == rows:
-        result.details["skipped"] = "every value in the batch is missing; only the missing rate is tested"
+        result.details["skipped"] = f"every value in the batch is missing{tail}"
         return result
     detector = profile.detector(cp.name, registry)
     if detector.info.online and config.data.timestamp is not None:

@@ -28,6 +28,11 @@ File format (``format_version`` 1)::
       "skipped": {"id": "not a feature: excluded by [data] exclude"}
     }
 
+With ``[drift] error_detector`` set, training also fits that detector on the model's
+errors on its held-out rows and adds them as the column :data:`ERROR_COLUMN`
+(``kind`` numeric, not a column of the data, never a feature); ``data`` then holds
+``"error_column": "__error__"`` so the monitor knows to compute it for each batch.
+
 Large numeric arrays inside ``state`` use :mod:`arlequin_core.drift.encoding`. A
 reader refuses a newer ``format_version``; fields it does not know are ignored.
 """
@@ -59,6 +64,8 @@ from arlequin_core.registry import ComponentRegistry
 
 PROFILE_FORMAT = "arlequin.profile"
 PROFILE_FORMAT_VERSION = 1
+#: The column of the model's per-row errors (1 wrong, 0 right, missing: no label yet).
+ERROR_COLUMN = "__error__"
 
 
 @dataclass
@@ -271,6 +278,7 @@ def build_profile(
     registry: ComponentRegistry,
     *,
     source: str | None = None,
+    errors: Any = None,
 ) -> Profile:
     """Fit the configured detector of every feature column of ``reference``.
 
@@ -280,14 +288,24 @@ def build_profile(
         thresholds, parameters) are used.
     :param registry: where detectors are looked up (``App.registry``).
     :param source: where the reference came from, for error messages and the profile.
+    :param errors: the model's per-row errors on its held-out rows (1.0 wrong, 0.0
+        right, NaN no label; shape ``(n_heldout,)``, any length), fitted with
+        ``[drift] error_detector`` as the column :data:`ERROR_COLUMN`; needs that key set.
     :raises InputError: the reference is empty or a column cannot be read as its kind.
     :raises ConfigError: a config key names a missing column or a detector that does
-        not fit the column's kind, or wrong detector parameters.
+        not fit the column's kind, or wrong detector parameters; ``errors`` given
+        without ``[drift] error_detector``, or a reference column named :data:`ERROR_COLUMN`
+        while it is set.
     """
     where = source or "reference"
     table = as_table(reference, where)
     if table.num_rows == 0:
         raise InputError(where, "the reference has no rows; a profile needs data to compare against")
+    if config.drift.error_detector is not None and ERROR_COLUMN in table.column_names:
+        raise ConfigError(
+            f"{where}: column {ERROR_COLUMN!r} is reserved for the model's errors while [drift] error_detector "
+            "is set; rename it or list it in [data] exclude"
+        )
     total_rows = table.num_rows
     table = sample_rows(table, config.drift.reference_sample)
     kinds, skipped = feature_kinds(table, config)
@@ -322,17 +340,71 @@ def build_profile(
             skipped[plan.column] = result
         else:
             columns[plan.column] = result
+    data: dict[str, Any] = {
+        "label": config.data.label,
+        "timestamp": config.data.timestamp,
+        "exclude": list(config.data.exclude),
+    }
+    error_detector = None
+    if errors is not None:
+        error_detector = _fit_errors(errors, config, registry)
+        columns[ERROR_COLUMN] = error_detector[0]
+        data["error_column"] = ERROR_COLUMN
     check_columns_exist(config, list(columns))
     profile = Profile(
         columns=columns,
         rows=table.num_rows,
         skipped=skipped,
-        data={"label": config.data.label, "timestamp": config.data.timestamp, "exclude": list(config.data.exclude)},
+        data=data,
         source=source,
         sampled_from=total_rows if total_rows != table.num_rows else None,
     )
     profile._fitted.update({p.column: d for p, d in zip(plans, detectors, strict=True) if p.column in columns})
+    if error_detector is not None:
+        profile._fitted[ERROR_COLUMN] = error_detector[1]
     return profile
+
+
+def _fit_errors(errors: Any, config: ArlequinConfig, registry: ComponentRegistry) -> tuple[ColumnProfile, Detector]:
+    """The :data:`ERROR_COLUMN` entry: ``[drift] error_detector`` fitted on ``errors``.
+
+    Its threshold is ``[drift.columns.__error__] threshold`` when set, else the detector's default.
+    """
+    drift = config.drift
+    where = str(config.source_path) if config.source_path else "config"
+    if drift.error_detector is None:
+        raise ConfigError(f"{where}: the model's errors were given but [drift] error_detector is not set")
+    cls = registry.get("detector", drift.error_detector)
+    if "numeric" not in cls.info.kinds or not cls.info.online:
+        raise ConfigError(
+            f"{where}: key drift.error_detector: {drift.error_detector!r} cannot watch an error stream; "
+            "use an online detector of numeric columns (ddm, eddm, hddm_a, hddm_w)"
+        )
+    override = drift.columns.get(ERROR_COLUMN)
+    threshold = override.threshold if override and override.threshold is not None else cls.info.default_threshold
+    try:
+        detector = cls(**drift.error_params)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where}: key drift.error_params: {exc}") from None
+    values = np.asarray(errors, dtype=np.float64).ravel()
+    missing = missing_count(values)
+    if missing == values.size:
+        raise InputError("held-out rows", "no held-out row has a label; the model's errors cannot be profiled")
+    detector.fit(values)
+    entry = ColumnProfile(
+        name=ERROR_COLUMN,
+        kind="numeric",
+        dtype="double",
+        detector=drift.error_detector,
+        params=dict(drift.error_params),
+        threshold=float(threshold),
+        score_kind=cls.info.score,
+        rows=int(values.size),
+        missing=missing,
+        state=detector.to_profile(),
+        summary=summarize(values, "numeric"),
+    )
+    return entry, detector
 
 
 def sample_rows(table: pa.Table, size: int, seed: int = 0) -> pa.Table:

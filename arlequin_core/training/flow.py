@@ -46,6 +46,7 @@ from arlequin_core.training import models as reg
 from arlequin_core.training.base import Trainer
 from arlequin_core.training.errors import ModelRegistryError, TrackingError, TrainingError
 from arlequin_core.training.metrics import compare, compute_metrics
+from arlequin_core.training.model_errors import heldout_errors
 from arlequin_core.training.pending import Pending
 from arlequin_core.training.profiles import PROFILE_ARTIFACT, build_profile_file, load_profile
 from arlequin_core.training.tracking import Tracking, safe_uri
@@ -222,10 +223,13 @@ def _train_to_pending(
     try:
         trained = trainer.train(data_uris, heldout_uri=str(pending.heldout))
         source = safe_uri(_normalize_uri(data_uris[0]))
+        errors = None
+        if app.config.drift.error_detector is not None:
+            errors = heldout_errors(trainer, trained.model, str(pending.heldout))
         # The profile (numpy/Arrow, releases the GIL) is built while the model is serialised.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="arlequin-profile") as pool:
             profiling = pool.submit(
-                build_profile_file, trained.reference, app.config, app.registry, pending.profile, source
+                build_profile_file, trained.reference, app.config, app.registry, pending.profile, source, errors
             )
             trainer.save(trained.model, str(pending.model_dir), trained.example)
             # Parquet keeps the example's dtypes exactly (JSON would turn 1.0 into 1 and change the signature).

@@ -31,12 +31,14 @@ def profile_api_available() -> bool:
 
 
 def build_profile_file(
-    reference: Any, config: ArlequinConfig, registry: Any, path: Path, source: str | None = None
+    reference: Any, config: ArlequinConfig, registry: Any, path: Path, source: str | None = None, errors: Any = None
 ) -> bool:
     """Fit the drift detectors on the training rows and save the profile to ``path``.
 
     :param reference: the training rows (pyarrow Table or pandas DataFrame, original columns).
     :param source: where the rows came from (recorded in the profile).
+    :param errors: the model's per-row errors on its held-out rows, or None (see
+        :func:`arlequin_core.training.model_errors.heldout_errors`).
     :returns: False when the profile API is not installed (logged; the run then has no profile).
     """
     try:
@@ -44,7 +46,7 @@ def build_profile_file(
     except ImportError as exc:
         log.warning("profile_api_missing", error=str(exc), hint="the run will carry no drift profile")
         return False
-    build_profile(reference, config, registry, source=source).save(path)
+    build_profile(reference, config, registry, source=source, errors=errors).save(path)
     return True
 
 
