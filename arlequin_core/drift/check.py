@@ -12,6 +12,7 @@ from typing import Any
 import pyarrow as pa
 
 from arlequin_core.config import ArlequinConfig
+from arlequin_core.drift.base import Score
 from arlequin_core.drift.columns import as_table
 from arlequin_core.drift.policy import apply_policy, check_columns_exist, missing_rate_test
 from arlequin_core.drift.profile import ERROR_COLUMN, ColumnProfile, Profile, column_values
@@ -83,7 +84,21 @@ def check_batch(
 
     with ThreadPoolExecutor(max_workers=max(1, min(len(names), os.cpu_count() or 1))) as pool:
         scored = dict(zip(_interleaved(profile), pool.map(score, _interleaved(profile)), strict=True))
-    results = [scored[name] for name in names]
+    return build_report(profile, [scored[name] for name in names], config, table.num_rows, table.column_names, uri)
+
+
+def build_report(
+    profile: Profile,
+    results: list[ColumnResult],
+    config: ArlequinConfig,
+    rows: int,
+    column_names: list[str],
+    uri: str | None,
+) -> DriftReport:
+    """Apply the policy to the scored columns (in profile order) and make the report.
+
+    :param rows: rows of the batch; ``column_names``: all of its columns (extra ones are listed).
+    """
     drifted, share, drifted_columns, reason = apply_policy(results, config.drift)
     tested_or_skipped = set(profile.columns) | set(profile.skipped)
     return DriftReport(
@@ -93,13 +108,13 @@ def check_batch(
         reason=reason,
         columns=results,
         rows_ref=profile.rows,
-        rows_cur=table.num_rows,
+        rows_cur=rows,
         correction=config.drift.correction,
         drift_share_threshold=config.drift.drift_share,
         critical=list(config.drift.critical),
         missing_threshold=config.drift.missing_threshold,
         skipped=dict(profile.skipped),
-        extra_columns=[c for c in table.column_names if c not in tested_or_skipped],
+        extra_columns=[c for c in column_names if c not in tested_or_skipped],
         uri=uri,
         created_at=utc_now(),
     )
@@ -114,10 +129,37 @@ def _score_column(
     where: str,
     skip_reason: str | None = None,
 ) -> ColumnResult:
+    values, missing = column_values(table, cp.name, cp.kind, where)
+    result = start_result(cp, config, table.num_rows, missing, skip_reason)
+    if "skipped" in result.details:
+        return result
+    detector = profile.detector(cp.name, registry)
+    if detector.info.online and config.data.timestamp is not None:
+        if config.data.timestamp in table.column_names:
+            score = detector.score(values, timestamps=table.column(config.data.timestamp))
+        else:
+            result.details["timestamp_note"] = (
+                f"the timestamp column {config.data.timestamp!r} ([data] timestamp) is not in the batch; "
+                "detections are reported by row only"
+            )
+            score = detector.score(values)
+    else:
+        score = detector.score(values)
+    return finish_result(result, score)
+
+
+def start_result(
+    cp: ColumnProfile, config: ArlequinConfig, rows: int, missing: int, skip_reason: str | None = None
+) -> ColumnResult:
+    """The result of one column before its detector runs: counts, threshold, missing-rate test.
+
+    When the column is not to be scored (``skip_reason``, or every value missing),
+    ``details["skipped"]`` says why and the result is final.
+
+    :param rows: rows of the batch; ``missing``: how many of them miss this column's value.
+    """
     override = config.drift.columns.get(cp.name)
     threshold = override.threshold if override and override.threshold is not None else cp.threshold
-    values, missing = column_values(table, cp.name, cp.kind, where)
-    rows = table.num_rows
     result = ColumnResult(
         column=cp.name,
         kind=cp.kind,
@@ -144,19 +186,11 @@ def _score_column(
         return result
     if missing == rows:
         result.details["skipped"] = f"every value in the batch is missing{tail}"
-        return result
-    detector = profile.detector(cp.name, registry)
-    if detector.info.online and config.data.timestamp is not None:
-        if config.data.timestamp in table.column_names:
-            score = detector.score(values, timestamps=table.column(config.data.timestamp))
-        else:
-            result.details["timestamp_note"] = (
-                f"the timestamp column {config.data.timestamp!r} ([data] timestamp) is not in the batch; "
-                "detections are reported by row only"
-            )
-            score = detector.score(values)
-    else:
-        score = detector.score(values)
+    return result
+
+
+def finish_result(result: ColumnResult, score: Score) -> ColumnResult:
+    """``result`` with the detector's ``score`` filled in."""
     result.statistic = float(score.statistic)
     result.p_value = None if score.p_value is None else float(score.p_value)
     result.details.update(score.details)

@@ -30,6 +30,7 @@ import numpy as np
 
 from arlequin_core.drift.base import Detector, Score
 from arlequin_core.drift.columns import category_counts, is_categorical_input, numeric_values
+from arlequin_core.drift.cuts import CutCounts
 from arlequin_core.drift.encoding import decode_array, encode_array
 from arlequin_stats.chi2 import contingency, unseen_details
 
@@ -103,23 +104,48 @@ class BinnedDivergence(Detector):
         if self.kind == "categorical":
             if not is_categorical_input(current):
                 raise ValueError(f"{self.info.name}: fitted on a categorical column, scored with numeric data")
-            observed = category_counts(current)
-            if not observed:
-                raise ValueError(f"{self.info.name}: the batch column has no non-missing values")
-            table, unseen = contingency(self.categories, observed)
-            return table[0], table[1], unseen_details(unseen)
+            return self._category_histograms(category_counts(current))
         if is_categorical_input(current):
             raise ValueError(f"{self.info.name}: fitted on a numeric column, scored with categorical data")
-        assert self.edges is not None and self.reference_counts is not None
-        values = numeric_values(current)
-        if values.size == 0:
+        assert self.edges is not None
+        return self._cell_histograms(cell_counts(numeric_values(current), self.edges))
+
+    def _category_histograms(self, observed: dict[str, int]) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        if not observed:
             raise ValueError(f"{self.info.name}: the batch column has no non-missing values")
-        counts = cell_counts(values, self.edges)
+        table, unseen = contingency(self.categories, observed)
+        return table[0], table[1], unseen_details(unseen)
+
+    def _cell_histograms(self, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        assert self.reference_counts is not None
+        if counts.sum() == 0:
+            raise ValueError(f"{self.info.name}: the batch column has no non-missing values")
         details = {"below_range": int(counts[0]), "above_range": int(counts[-1])}
         return self.reference_counts, counts, details
 
+    def cut_points(self) -> np.ndarray:
+        """The cell edges of a numeric column: the cuts of :meth:`score_cut_counts`."""
+        if self.kind != "numeric" or self.edges is None:
+            raise RuntimeError(f"{self.info.name}: cut_points() needs a detector fitted on a numeric column")
+        return self.edges
+
+    def score_cut_counts(self, cuts: CutCounts) -> Score:
+        """The same :class:`Score` as :meth:`score` of a numeric column, from the batch's counts per cell."""
+        edges = self.cut_points()
+        if cuts.counts.shape != (edges.size + 1,):
+            raise ValueError(f"{self.info.name}: expected counts over {edges.size + 1} cells, got {cuts.counts.shape}")
+        return self._score(*self._cell_histograms(np.asarray(cuts.counts, dtype=np.int64)))
+
+    def score_category_counts(self, observed: dict[str, int]) -> Score:
+        """The same :class:`Score` as :meth:`score` of a categorical column, from the batch's counts by key."""
+        if self.kind != "categorical":
+            raise RuntimeError(f"{self.info.name}: score_category_counts() needs a detector fitted on categories")
+        return self._score(*self._category_histograms(observed))
+
     def score(self, current: Any) -> Score:
-        ref_counts, cur_counts, details = self.histograms(current)
+        return self._score(*self.histograms(current))
+
+    def _score(self, ref_counts: np.ndarray, cur_counts: np.ndarray, details: dict[str, Any]) -> Score:
         p_ref = smoothed(ref_counts, self.smoothing)
         p_cur = smoothed(cur_counts, self.smoothing)
         details["cells"] = int(ref_counts.size)

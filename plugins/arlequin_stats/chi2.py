@@ -62,7 +62,16 @@ class ChiSquared(Detector):
     def score(self, current: Any) -> Score:
         if not self.counts:
             raise RuntimeError("chi2: score() called before fit()")
-        observed = category_counts(current)
+        return self.score_category_counts(category_counts(current))
+
+    def score_category_counts(self, observed: dict[str, int]) -> Score:
+        """The same :class:`Score` as :meth:`score`, from the batch's counts by category key.
+
+        :param observed: :func:`~arlequin_core.drift.columns.category_key` -> count (> 0),
+            missing values left out, in any order.
+        """
+        if not self.counts:
+            raise RuntimeError("chi2: score() called before fit()")
         if not observed:
             raise ValueError("chi2: the batch column has no non-missing values")
         table, unseen = contingency(self.counts, observed)

@@ -15,18 +15,24 @@ last batch value below ``u[k]``, where ``F2 = #(batch < u[k]) / n2``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from arlequin_core.drift.base import Detector, DetectorInfo, Score
 from arlequin_core.drift.columns import sorted_values
+from arlequin_core.drift.cuts import CutCounts
 from arlequin_core.drift.encoding import decode_array, encode_array
 from arlequin_stats.ks_pvalue import ks_2samp_pvalue
 
 # Pivot spacing of the branch and bound, and how many reference values are refined at once.
 _STRIDE = 64
 _BLOCK = 1 << 14
+
+# (positions in the reference values) -> (#batch <= u, #batch < u); (position, #batch < u) -> largest batch value < u.
+_CountsAt = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+_ValueBelow = Callable[[int, int], float]
 
 
 class KolmogorovSmirnov(Detector):
@@ -70,10 +76,43 @@ class KolmogorovSmirnov(Detector):
         if self.values is None or self.cumulative is None:
             raise RuntimeError("ks: score() called before fit()")
         ordered = sorted_values(current)
-        n1, n2 = self.n, int(ordered.size)
+        n2 = int(ordered.size)
         if n2 == 0:
             raise ValueError("ks: the batch column has no non-missing values")
-        d_max, loc_max, d_min, loc_min = _extremes(self.values, self.cumulative, n1, ordered, n2)
+        u = self.values
+
+        def counts_at(index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            at_most = np.searchsorted(ordered, u[index], side="right")
+            return at_most, _count_less(ordered, u[index], at_most)
+
+        return self._result(n2, counts_at, lambda _k, less: float(ordered[less - 1]))
+
+    def cut_points(self) -> np.ndarray:
+        """The distinct reference values, ascending: the cuts of :meth:`score_cut_counts`."""
+        if self.values is None:
+            raise RuntimeError("ks: cut_points() called before fit()")
+        return self.values
+
+    def score_cut_counts(self, cuts: CutCounts) -> Score:
+        """The same :class:`Score` as :meth:`score`, from the batch's counts between :meth:`cut_points`.
+
+        The ECDF of the batch at every reference value, and the largest batch value
+        below it, are all ``score`` needs; :class:`CutCounts` gives both exactly.
+        """
+        if self.values is None or self.cumulative is None:
+            raise RuntimeError("ks: score() called before fit()")
+        if cuts.counts.shape != (self.values.size + 1,):
+            raise ValueError(f"ks: expected counts over {self.values.size + 1} cells, got shape {cuts.counts.shape}")
+        n2 = cuts.n
+        if n2 == 0:
+            raise ValueError("ks: the batch column has no non-missing values")
+        at_most, less, below = cuts.at_most(), cuts.less(), cuts.largest_below()
+        return self._result(n2, lambda index: (at_most[index], less[index]), lambda k, _less: float(below[k]))
+
+    def _result(self, n2: int, counts_at: _CountsAt, value_below: _ValueBelow) -> Score:
+        assert self.values is not None and self.cumulative is not None
+        n1 = self.n
+        d_max, loc_max, d_min, loc_min = _extremes(self.values, self.cumulative, n1, n2, counts_at, value_below)
         # scipy's tie rule: the larger side wins, "greater" on equality.
         if d_min > d_max:
             d, location, sign = d_min, loc_min, -1
@@ -109,9 +148,12 @@ class KolmogorovSmirnov(Detector):
 
 
 def _extremes(
-    u: np.ndarray, cumulative: np.ndarray, n1: int, ordered: np.ndarray, n2: int
+    u: np.ndarray, cumulative: np.ndarray, n1: int, n2: int, counts_at: _CountsAt, value_below: _ValueBelow
 ) -> tuple[float, float, float, float]:
     """``max(F1 - F2, 0)`` and ``max(F2 - F1, 0)`` over the data, with where they occur.
+
+    ``counts_at(index)`` gives ``#(batch <= u[index])`` and ``#(batch < u[index])``;
+    ``value_below(k, less)`` the largest batch value below ``u[k]`` (``less`` of them are).
 
     Branch and bound, exact: ``F1 - F2`` is evaluated at every ``_STRIDE``-th reference
     value; between two such pivots the reference and batch counts are bounded by
@@ -124,11 +166,10 @@ def _extremes(
     pivots = np.arange(0, size, _STRIDE)
     if pivots[-1] != size - 1:
         pivots = np.append(pivots, size - 1)
-    at_most = np.searchsorted(ordered, u[pivots], side="right")
-    less = _count_less(ordered, u[pivots], at_most)
+    at_most, less = counts_at(pivots)
     below = np.where(pivots > 0, cumulative[pivots - 1], 0)
     best = _Best()
-    best.update(pivots, u, cumulative[pivots], below, at_most, less, n1, n2, ordered)
+    best.update(pivots, u, cumulative[pivots], below, at_most, less, n1, n2, value_below)
     if pivots.size > 1:
         # Within block i (pivots[i] < k < pivots[i+1]) every count lies between its pivot values.
         high_at = cumulative[pivots[1:]] / n1 - at_most[:-1] / n2
@@ -140,19 +181,8 @@ def _extremes(
             if chunk.size == 0:
                 continue
             index = _block_interiors(pivots, chunk)
-            keys = u[index]
-            counts = np.searchsorted(ordered, keys, side="right")
-            best.update(
-                index,
-                u,
-                cumulative[index],
-                cumulative[index - 1],
-                counts,
-                _count_less(ordered, keys, counts),
-                n1,
-                n2,
-                ordered,
-            )
+            counts, less_at = counts_at(index)
+            best.update(index, u, cumulative[index], cumulative[index - 1], counts, less_at, n1, n2, value_below)
     return best.d_max, best.loc_max, best.d_min, best.loc_min
 
 
@@ -180,7 +210,7 @@ class _Best:
         cur_less: np.ndarray,
         n1: int,
         n2: int,
-        ordered: np.ndarray,
+        value_below: _ValueBelow,
     ) -> None:
         # F1 - F2 at each reference value, and just below it (at the last batch value < u).
         at_u = ref_at / n1 - cur_at_most / n2
@@ -194,7 +224,7 @@ class _Best:
         k = int(np.argmin(before_u))
         if -before_u[k] > self.d_min:
             self.d_min = float(-before_u[k])
-            self.loc_min = float(ordered[cur_less[k] - 1]) if cur_less[k] else float(u[index[k]])
+            self.loc_min = value_below(int(index[k]), int(cur_less[k])) if cur_less[k] else float(u[index[k]])
 
 
 def _count_less(ordered: np.ndarray, u: np.ndarray, at_most: np.ndarray) -> np.ndarray:

@@ -1,0 +1,194 @@
+"""check_batch_spark gives the same report as check_batch, computing only aggregates in Spark."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from arlequin_core.config import ArlequinConfig
+from arlequin_core.drift.check import check_batch
+from arlequin_core.drift.cuts import cut_counts
+from arlequin_core.drift.profile import build_profile
+from arlequin_core.drift.spark import SparkUnsupportedError, check_batch_spark
+from arlequin_core.errors import InputError
+from arlequin_stats.ks import KolmogorovSmirnov
+
+TOL = 1e-9
+
+DETECTORS = {
+    "ks_cont": "ks",
+    "ks_ties": "ks",
+    "ks_inf": "ks",
+    "psi_num": "psi",
+    "kl_num": "kl",
+    "js_num": "jensen_shannon",
+    "chi2_cat": "chi2",
+    "chi2_two": "chi2",
+    "psi_cat": "psi",
+    "js_cat": "jensen_shannon",
+    "kl_int": "kl",
+}
+
+
+def table(n: int, seed: int, shift: float) -> pa.Table:
+    """Columns of every tested shape: continuous, tied, infinite, signed zeros; categories; nulls and NaNs."""
+    rng = np.random.default_rng(seed)
+
+    def holes(values: np.ndarray, share: float) -> pa.Array:
+        mask = rng.random(n) < share
+        return pa.array(values, mask=mask)  # nulls
+
+    def nans(values: np.ndarray, share: float) -> np.ndarray:
+        values = values.astype(np.float64)
+        values[rng.random(n) < share] = np.nan
+        return values
+
+    ties = rng.integers(0, 40, n).astype(np.float64) + (shift > 0)
+    with_inf = rng.normal(shift, 1, n)
+    with_inf[rng.random(n) < 0.02] = np.inf
+    with_inf[rng.random(n) < 0.02] = -np.inf
+    with_inf[rng.random(n) < 0.05] = -0.0 if seed % 2 == 0 else 0.0  # batches (even seeds) get -0.0
+    colours = ["red", "green", "blue", "grey"] + (["mauve", "teal"] if shift > 0 else [])
+    weights = rng.dirichlet(np.ones(len(colours)))
+    return pa.table(
+        {
+            "ks_cont": holes(nans(rng.normal(shift, 1, n), 0.03), 0.05),
+            "ks_ties": pa.array(nans(ties, 0.1)),
+            "ks_inf": pa.array(with_inf),
+            "psi_num": holes(rng.lognormal(shift, 1, n), 0.1),
+            "kl_num": pa.array(nans(rng.exponential(1 + shift, n), 0.05)),
+            "js_num": pa.array(rng.integers(0, 100, n) + int(10 * shift)),
+            "chi2_cat": holes(rng.choice(colours, n, p=weights), 0.05),
+            "chi2_two": pa.array(rng.choice(["yes", "no"], n, p=[0.3 + shift / 10, 0.7 - shift / 10])),
+            "psi_cat": holes(rng.choice(colours, n, p=weights), 0.2),
+            "js_cat": pa.array(rng.integers(0, 5 + int(shift), n)),
+            "kl_int": holes(nans(rng.integers(0, 4, n).astype(np.float64), 0.05), 0.05),
+            "extra": pa.array(rng.random(n)),
+        }
+    )
+
+
+def make_config(**drift: Any) -> ArlequinConfig:
+    columns = {name: {"detector": detector} for name, detector in DETECTORS.items()}
+    return ArlequinConfig.model_validate(
+        {
+            "data": {"exclude": ["extra"], "categorical": ["js_cat", "kl_int"]},
+            "drift": {"columns": columns, "categorical_max_distinct": 10, **drift},
+        }
+    )
+
+
+def spark_frame(spark, data: pa.Table, name: str = "batch.parquet"):
+    """The table as Spark reads it from Parquet (real nulls and NaNs, as a batch on HDFS would be)."""
+    path = Path(name).resolve()  # the JVM does not share the test's working directory
+    pq.write_table(data, path)
+    return spark.read.parquet(str(path))
+
+
+def assert_same(ours: Any, theirs: Any, path: str = "report") -> None:
+    """Equal, floats to a relative 1e-9 (NaN equals NaN)."""
+    if isinstance(theirs, float) and isinstance(ours, (float, int)):
+        assert (math.isnan(theirs) and math.isnan(ours)) or math.isclose(ours, theirs, rel_tol=TOL, abs_tol=0.0), (
+            path,
+            ours,
+            theirs,
+        )
+    elif isinstance(theirs, dict):
+        assert isinstance(ours, dict) and set(ours) == set(theirs), (path, ours, theirs)
+        for key in theirs:
+            assert_same(ours[key], theirs[key], f"{path}.{key}")
+    elif isinstance(theirs, list):
+        assert isinstance(ours, list) and len(ours) == len(theirs), (path, ours, theirs)
+        for i, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+            assert_same(a, b, f"{path}[{i}]")
+    else:
+        assert ours == theirs, (path, ours, theirs)
+
+
+def compare(spark, registry, reference: pa.Table, batch: pa.Table, config: ArlequinConfig):
+    profile = build_profile(reference, config, registry, source="reference")
+    assert set(DETECTORS) <= set(profile.columns), profile.skipped
+    expected = check_batch(profile, batch, config, registry, uri="batch.parquet")
+    actual = check_batch_spark(profile, spark_frame(spark, batch), config, registry, uri="batch.parquet")
+    theirs, ours = expected.to_dict(), actual.to_dict()
+    theirs.pop("created_at")
+    ours.pop("created_at")
+    assert_same(ours, theirs)
+    return expected, actual
+
+
+@pytest.mark.parametrize("shift", [0.0, 0.4])
+def test_spark_report_equals_numpy_report_exact_ks(spark, registry, shift):
+    reference = table(1500, seed=1, shift=0.0)
+    batch = table(900, seed=2, shift=shift)
+    expected, actual = compare(spark, registry, reference, batch, make_config(correction="holm"))
+    assert actual.column("ks_cont").details["method"] == "exact"
+    assert actual.column("chi2_cat").details["unseen_categories"] == (2 if shift else 0)
+    assert actual.drifted == expected.drifted and actual.drifted_columns == expected.drifted_columns
+    if shift:
+        assert actual.drifted and {"ks_cont", "chi2_cat"} <= set(actual.drifted_columns)
+
+
+def test_spark_report_equals_numpy_report_asymptotic_ks(spark, registry):
+    reference = table(12_000, seed=3, shift=0.0)
+    batch = table(11_000, seed=4, shift=0.05)
+    _, actual = compare(spark, registry, reference, batch, make_config(correction="bh"))
+    assert actual.column("ks_cont").details["method"] == "asymp"
+
+
+def test_spark_report_with_a_column_missing_in_the_whole_batch(spark, registry):
+    reference = table(600, seed=5, shift=0.0)
+    batch = table(400, seed=6, shift=0.2)
+    batch = batch.set_column(batch.schema.get_field_index("psi_num"), "psi_num", pa.nulls(400, pa.float64()))
+    _, actual = compare(spark, registry, reference, batch, make_config())
+    assert "skipped" in actual.column("psi_num").details
+
+
+def test_cut_counts_give_the_ks_score_of_the_values():
+    rng = np.random.default_rng(7)
+    for _ in range(50):
+        reference = rng.integers(0, 30, int(rng.integers(1, 300))).astype(float)
+        current = rng.integers(-3, 33, int(rng.integers(1, 300))).astype(float)
+        detector = KolmogorovSmirnov().fit(reference)
+        expected = detector.score(current)
+        actual = detector.score_cut_counts(cut_counts(current, detector.cut_points()))
+        assert actual == expected
+
+
+@pytest.mark.parametrize("detector", ["wasserstein", "adwin"])
+def test_unsupported_detector_is_refused_with_the_column_and_alternatives(spark, registry, detector):
+    reference = table(300, seed=8, shift=0.0)
+    config = make_config()
+    config.drift.columns["ks_cont"].detector = detector
+    profile = build_profile(reference, config, registry)
+    frame = spark_frame(spark, table(200, seed=9, shift=0.0))
+    with pytest.raises(SparkUnsupportedError, match=rf"column 'ks_cont': detector '{detector}' .*ks, psi"):
+        check_batch_spark(profile, frame, config, registry)
+
+
+def test_text_in_a_numeric_column_is_an_input_error(spark, registry):
+    reference = table(300, seed=10, shift=0.0)
+    profile = build_profile(reference, make_config(), registry)
+    batch = table(200, seed=11, shift=0.0)
+    texts = pa.array(["1.5"] * 199 + ["abc"])
+    batch = batch.set_column(batch.schema.get_field_index("ks_cont"), "ks_cont", texts)
+    with pytest.raises(InputError, match=r"column 'ks_cont' \(string\) is not numeric: it holds 'abc'"):
+        check_batch_spark(profile, spark_frame(spark, batch), make_config(), registry, uri="b.parquet")
+    with pytest.raises(InputError, match=r"column 'ks_cont'"):
+        check_batch(profile, batch, make_config(), registry)
+
+
+def test_spark_batch_without_rows_or_columns_is_refused(spark, registry):
+    reference = table(300, seed=12, shift=0.0)
+    profile = build_profile(reference, make_config(), registry)
+    empty = spark_frame(spark, table(300, seed=13, shift=0.0).slice(0, 0), "empty.parquet")
+    with pytest.raises(InputError, match="no rows"):
+        check_batch_spark(profile, empty, make_config(), registry)
+    with pytest.raises(InputError, match="missing column 'ks_cont'"):
+        check_batch_spark(profile, empty.drop("ks_cont"), make_config(), registry)
