@@ -25,8 +25,9 @@ value; the online river detectors, which are fed values in order; third-party on
 are refused up front with :class:`SparkUnsupportedError`; nothing is approximated.
 
 Numeric conversions follow :func:`arlequin_core.drift.columns.numeric_array`:
-booleans and decimals become doubles, timestamps microseconds since the epoch, dates
-days since the epoch; a string column must hold numbers only. ``-0.0`` counts as
+booleans and decimals become doubles, timestamps microseconds since the epoch (the
+unit Spark keeps, and writes to Parquet); a string column must hold numbers only;
+other types (dates included, as on numpy) are refused. ``-0.0`` counts as
 ``0.0`` (Spark's binary search would order it before ``0.0``; numpy does not).
 """
 
@@ -158,8 +159,6 @@ def _values(df: Any, name: str, kind: str, where: str) -> Any:
         return col.cast("double")
     if isinstance(dtype, (T.TimestampType, T.TimestampNTZType)):
         return F.unix_micros(col.cast("timestamp")).cast("double")
-    if isinstance(dtype, T.DateType):
-        return F.unix_date(col).cast("double")
     raise InputError(where, f"column {name!r} ({dtype.simpleString()}) is not numeric")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 import math
 from pathlib import Path
 from typing import Any
@@ -192,3 +193,31 @@ def test_spark_batch_without_rows_or_columns_is_refused(spark, registry):
         check_batch_spark(profile, empty, make_config(), registry)
     with pytest.raises(InputError, match="missing column 'ks_cont'"):
         check_batch_spark(profile, empty.drop("ks_cont"), make_config(), registry)
+
+
+def test_spark_report_equals_numpy_report_on_typed_numeric_columns(spark, registry):
+    """Timestamps (microseconds), decimals and booleans forced numeric become the same numbers as on numpy."""
+
+    def typed(n: int, seed: int) -> pa.Table:
+        rng = np.random.default_rng(seed)
+        micros = rng.integers(1_600_000_000_000_000, 1_600_000_100_000_000, n)
+        cents = rng.integers(-5000, 5000 + 300 * seed, n)
+        return pa.table(
+            {
+                "when": pa.array(micros, pa.timestamp("us"), mask=rng.random(n) < 0.05),
+                "amount": pa.array([decimal.Decimal(int(c)) / 100 for c in cents], pa.decimal128(10, 2)),
+                "flag": pa.array(rng.random(n) < 0.3 + 0.05 * seed, mask=rng.random(n) < 0.05),
+            }
+        )
+
+    config = ArlequinConfig.model_validate(
+        {"data": {"numeric": ["when", "flag"]}, "drift": {"columns": {"flag": {"detector": "psi"}}}}
+    )
+    profile = build_profile(typed(800, 1), config, registry)
+    assert [profile.columns[c].kind for c in ("when", "amount", "flag")] == ["numeric"] * 3
+    batch = typed(700, 2)
+    expected = check_batch(profile, batch, config, registry).to_dict()
+    actual = check_batch_spark(profile, spark_frame(spark, batch), config, registry).to_dict()
+    expected.pop("created_at")
+    actual.pop("created_at")
+    assert_same(actual, expected)
