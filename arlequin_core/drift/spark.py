@@ -224,7 +224,6 @@ def _right_cell(frame: Any, source: str, target: str, cuts: np.ndarray) -> Any:
     ``Bucketizer`` cuts at ``[-inf, *cuts, inf]``, which must be strictly increasing, so an
     infinite cut is left out of the splits and accounted for around them.
     """
-    from pyspark.ml.feature import Bucketizer
     from pyspark.sql import functions as F
 
     offset = 1 if cuts.size and math.isinf(cuts[0]) and cuts[0] < 0 else 0
@@ -235,11 +234,32 @@ def _right_cell(frame: Any, source: str, target: str, cuts: np.ndarray) -> Any:
     if len(splits) < 3:  # every cut is infinite: Bucketizer needs three splits, a sum does it
         expression = sum((F.col(source) >= float(c)).cast("int") for c in cuts)
         return frame.withColumn(target, expression)
-    bucketizer = Bucketizer(splits=splits, inputCol=source, outputCol=f"{target}_bucket")
-    frame = bucketizer.transform(frame)
+    frame = _bucketize(frame, source, f"{target}_bucket", splits)
     # Bucketizer's last bucket holds +inf; a +inf value is past every cut.
     cell = F.when(F.col(source) == math.inf, F.lit(cuts.size)).otherwise(F.col(f"{target}_bucket").cast("int") + offset)
     return frame.withColumn(target, cell).drop(f"{target}_bucket")
+
+
+def _bucketize(frame: Any, source: str, target: str, splits: list[float]) -> Any:
+    """``Bucketizer(splits).transform(frame)``, handing the splits to the JVM as one byte buffer.
+
+    pyspark converts a list parameter one element per gateway call, minutes for a
+    reference of a million distinct values; one ``bytes`` argument is copied at once.
+    Where the JVM is not reachable from Python (Spark Connect), the plain transformer is used.
+    """
+    from pyspark.ml.feature import Bucketizer
+    from pyspark.sql import DataFrame
+
+    session = frame.sparkSession
+    jvm = getattr(session, "_jvm", None)
+    if jvm is None or not hasattr(frame, "_jdf"):
+        return Bucketizer(splits=splits, inputCol=source, outputCol=target).transform(frame)
+    gateway = session.sparkContext._gateway
+    doubles = gateway.new_array(gateway.jvm.double, len(splits))
+    # Java's ByteBuffer is big-endian by default.
+    jvm.java.nio.ByteBuffer.wrap(np.asarray(splits, dtype=">f8").tobytes()).asDoubleBuffer().get(doubles)
+    bucketizer = jvm.org.apache.spark.ml.feature.Bucketizer().setSplits(doubles)
+    return DataFrame(bucketizer.setInputCol(source).setOutputCol(target).transform(frame._jdf), session)
 
 
 def _category_counts(df: Any, value: Any) -> dict[str, int]:
