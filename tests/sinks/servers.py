@@ -120,7 +120,29 @@ class _Base(BaseHTTPRequestHandler):
         self._answer(status, page, {"Content-Type": "text/html;charset=utf-8"})
 
 
-class FakeJenkins:
+class _Served:
+    """A test server on a free loopback port, served from a thread while in a ``with`` block."""
+
+    def _serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._server = _Server(("127.0.0.1", 0), handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+
+    @property
+    def address(self) -> str:
+        """``http://host:port`` of the running server."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+class FakeJenkins(_Served):
     """A Jenkins on 127.0.0.1 (free port) for one test. Use as a context manager."""
 
     def __init__(
@@ -153,22 +175,12 @@ class FakeJenkins:
         self.crumbs: dict[str, str] = {}  # session id -> crumb
         self.lock = threading.Lock()
         self._next_item = 100
-        self._server = _Server(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+        self._serve(self._handler())
 
     # ------------------------------------------------------------------ control
     @property
     def root(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}{self.context}/"
-
-    def __enter__(self) -> FakeJenkins:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        return f"{self.address}{self.context}/"
 
     def finish(self, number: int, job: str = "ml/retrain", result: str = "SUCCESS") -> None:
         """Finish a held build with ``result``."""
@@ -377,7 +389,7 @@ class FakeJenkins:
 
 
 @dataclass
-class WebhookReceiver:
+class WebhookReceiver(_Served):
     """A webhook endpoint on 127.0.0.1 recording what it gets; ``script`` holds statuses to answer first."""
 
     script: list[int] = field(default_factory=list)
@@ -395,18 +407,8 @@ class WebhookReceiver:
                 self._answer(status, b"" if status == 204 else f"status {status}")
 
         Handler.owner = self
-        self._server = _Server(("127.0.0.1", 0), Handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+        self._serve(Handler)
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/hooks/arlequin"
-
-    def __enter__(self) -> WebhookReceiver:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        return f"{self.address}/hooks/arlequin"
