@@ -34,6 +34,8 @@ from arlequin_synth.population import Population
 
 #: Below this, a column's drift is not called detectable whatever the sample sizes.
 MIN_EFFECT = 0.05
+#: Effects within this of the threshold count as reaching it (floating-point summation order).
+EFFECT_TOLERANCE = 1e-12
 #: A column is listed as drifted when its effect is at least this many times the
 #: sampling noise of a two-sample KS statistic, sqrt(1/n + 1/m).
 NOISE_MULTIPLE = 3.0
@@ -162,5 +164,10 @@ def detectable_effect(rows: int, reference_rows: int) -> float:
 
 
 def drifted_columns(effect: Mapping[str, float], threshold: float) -> list[str]:
-    """Features whose effect is at least ``threshold``, in column order."""
-    return [c for c in schema.FEATURE_COLUMNS if effect[c] >= threshold]
+    """Features whose effect is at least ``threshold``, in column order.
+
+    The comparison allows for rounding (``EFFECT_TOLERANCE``): an exact effect of 0.05 is
+    computed as 0.049999999999999996 by some numpy versions' summation order, and a
+    scenario's stated effect must not fall off the threshold it sits on.
+    """
+    return [c for c in schema.FEATURE_COLUMNS if effect[c] >= threshold - EFFECT_TOLERANCE]
