@@ -43,10 +43,10 @@ from typing import Any
 from arlequin_core.app import App
 from arlequin_core.bus import BusClosedError
 from arlequin_core.errors import ArlequinError, ConfigError, PluginError, UnknownComponentError
-from arlequin_core.events import DataArrived
+from arlequin_core.events import BatchRejected, DataArrived
 from arlequin_core.ledger import Batch, Ledger, LedgerPlugin, open_ledger
 from arlequin_core.logs import get_logger
-from arlequin_core.sources.base import Landed, Source
+from arlequin_core.sources.base import Landed, Source, name_problem, printable_uri
 
 log = get_logger(__name__)
 
@@ -424,11 +424,24 @@ class Daemon:
         ledger = self.ledger
         if ledger is None or self._stopping.is_set():
             return False
-        new = ledger.observe(landed)
-        if new:
+        refused = landed.refused or name_problem(landed.uri)
+        new = ledger.observe(landed, refused=refused)
+        if new and refused is not None:
+            self._refuse(landed, refused)
+        elif new:
             log.debug("batch_seen", batch_id=landed.batch_id, uri=landed.uri, source=landed.source)
             self._wake.set()
         return new
+
+    def _refuse(self, landed: Landed, reason: str) -> None:
+        """A batch nobody may read (its name, a link out of the tree): rejected now, with the reason."""
+        uri = printable_uri(landed.uri)
+        log.warning("batch_refused", batch_id=landed.batch_id, uri=uri, source=landed.source, reason=reason)
+        event = BatchRejected(batch_id=landed.batch_id, uri=uri, reason=reason, error_type="InputError")
+        try:
+            self.app.bus.publish(event)
+        except BusClosedError:
+            pass  # stopping: the ledger has the rejection and its reason
 
     def _dispatch_loop(self) -> None:
         while not self._stopping.is_set():

@@ -38,7 +38,7 @@ from typing import Any, Literal
 from arlequin_core import hookimpl
 from arlequin_core.events import BatchChecked, BatchRejected, PluginFailed, utc_now
 from arlequin_core.logs import get_logger
-from arlequin_core.sources.base import Landed
+from arlequin_core.sources.base import Landed, printable_uri
 
 log = get_logger(__name__)
 
@@ -136,15 +136,22 @@ class Ledger:
                 )
 
     # ------------------------------------------------------------------ writes
-    def observe(self, landed: Landed) -> bool:
-        """Record a reported batch as ``seen``; False when the ledger already has it."""
+    def observe(self, landed: Landed, refused: str | None = None) -> bool:
+        """Record a reported batch as ``seen``; False when the ledger already has it.
+
+        :param refused: record it as ``rejected`` with this reason instead (a name that
+            is not valid UTF-8, a link out of the watched tree): it is never handed out.
+            The URI is stored with :func:`printable_uri`, so any name can be recorded.
+        """
         now = utc_now()
+        state = "seen" if refused is None else "rejected"
+        uri = printable_uri(landed.uri)
         with self._lock:
             cur = self._conn.execute(
                 "INSERT OR IGNORE INTO batches"
-                " (batch_id, uri, kind, source, size, mtime, state, first_seen, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, 'seen', ?, ?)",
-                (landed.batch_id, landed.uri, landed.kind, landed.source, landed.size, landed.mtime, now, now),
+                " (batch_id, uri, kind, source, size, mtime, state, reason, first_seen, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (landed.batch_id, uri, landed.kind, landed.source, landed.size, landed.mtime, state, refused, now, now),
             )
             return cur.rowcount == 1
 

@@ -35,8 +35,36 @@ def batch_id(uri: str, size: int, mtime: float | None) -> str:
     """
     # The epsilon keeps 1700000000.123 (stored as ...122.99998 ms) on the right millisecond.
     mtime_ms = "-" if mtime is None else str(math.floor(mtime * 1000 + 1e-3))
-    digest = hashlib.sha256(f"{uri}\0{size}\0{mtime_ms}".encode()).hexdigest()
+    # surrogateescape: a file name that is not valid UTF-8 (bytes decoded by os.fsdecode)
+    # still has an id, the same one every time; valid names hash exactly as before.
+    digest = hashlib.sha256(f"{uri}\0{size}\0{mtime_ms}".encode("utf-8", "surrogateescape")).hexdigest()
     return digest[:16]
+
+
+def printable_uri(uri: str) -> str:
+    """``uri`` with the bytes of a name that is not valid UTF-8 shown as ``\\xNN``.
+
+    Python hands such names around as lone surrogates (``os.fsdecode``), which SQLite,
+    JSON and terminals refuse; this form is safe everywhere and shows the bytes. A
+    valid name is returned unchanged.
+    """
+    return uri.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def name_problem(uri: str) -> str | None:
+    """Why a batch at ``uri`` cannot be processed because of its name alone, or None.
+
+    Today: a name that is not valid UTF-8 (it can be neither recorded nor read back
+    by that name through every layer). The message shows the name with
+    :func:`printable_uri` and says what to do.
+    """
+    shown = printable_uri(uri)
+    if shown == uri:
+        return None
+    return (
+        f"{shown}: the file name is not valid UTF-8 (the bad bytes are shown as \\xNN); "
+        "rename the file with a UTF-8 name, it is then checked as a new batch"
+    )
 
 
 @dataclass(frozen=True)
@@ -49,6 +77,9 @@ class Landed:
     :param mtime: seconds since the epoch (None when the filesystem has no mtime).
     :param kind: ``file`` or ``directory`` (a Spark/Hadoop output with ``_SUCCESS``).
     :param source: the name of the source instance that noticed it.
+    :param refused: why the source refuses to let this batch be read (a symbolic
+        link leaving the watched tree): the daemon records it as ``rejected`` with
+        this reason, and nobody opens it. None for a batch to process.
     """
 
     uri: str
@@ -56,6 +87,7 @@ class Landed:
     mtime: float | None
     kind: BatchKind = "file"
     source: str = ""
+    refused: str | None = None
 
     @property
     def batch_id(self) -> str:

@@ -14,6 +14,12 @@ some process is writing is left to its close event. When the lease cannot tell
 have not changed for ``settle`` seconds. A Spark/Hadoop output directory is reported
 when its ``_SUCCESS`` marker is closed or moved in.
 
+Symbolic links (see :mod:`arlequin_core.sources.links`): a file whose real path leaves
+the watched tree is not read unless ``follow_symlinks = true``; it becomes a rejected
+batch naming the link and its target. The same rule applies to a scan and to a link
+created (``ln -s``, which sends no close event: the create is the landing) or moved in
+while the source runs. Directories that are links are never entered.
+
 Linux only for close-write semantics; elsewhere watchdog's native observer is used and
 every created or modified file goes through the ``settle`` rule.
 """
@@ -49,7 +55,7 @@ from arlequin_core.config import Section, validate_section
 from arlequin_core.errors import ConfigError
 from arlequin_core.io import is_hidden
 from arlequin_core.logs import get_logger
-from arlequin_core.sources import rules
+from arlequin_core.sources import links, rules
 from arlequin_core.sources.base import Emit, Landed, Source
 
 log = get_logger(__name__)
@@ -81,6 +87,8 @@ class LocalSourceConfig(Section):
     settle: float = Field(default=2.0, gt=0.0)
     #: Seconds between safety rescans of the tree (0: only at start-up).
     rescan: float = Field(default=300.0, ge=0.0)
+    #: Read symbolic links whose target lies outside the watched tree (default: refuse them).
+    follow_symlinks: bool = False
 
 
 def open_for_writing(path: str) -> bool | None:
@@ -207,10 +215,24 @@ class LocalSource(Source):
             return
         for found in rules.find_batches(self._walk(top, base)):
             path = rules.join(self.root, found.parts)
+            if self._refuse_link(path):
+                continue
             if found.kind == "directory":
                 self._report(Landed(path, found.size, found.mtime, "directory", self.instance))
             else:
                 self._check_file(path, found.size, found.mtime or 0.0)
+
+    def _refuse_link(self, path: str) -> bool:
+        """Report ``path`` as refused when it resolves outside the tree (the link policy); True if so."""
+        reason = links.link_refusal(
+            path, self.root, self.settings.follow_symlinks, f"sources.{self.instance}.follow_symlinks"
+        )
+        if reason is None:
+            return False
+        signature = links.link_signature(path)
+        if signature is not None:
+            self._report(Landed(path, signature[0], signature[1], "file", self.instance, refused=reason))
+        return True
 
     def _walk(self, top: str, base: rules.Parts) -> Any:
         for dirpath, dirnames, filenames in os.walk(top):
@@ -285,6 +307,9 @@ class LocalSource(Source):
         elif isinstance(event, DirCreatedEvent):
             # Files written into a new directory before its watch existed send no close event.
             self.scan(os.fsdecode(event.src_path))
+        elif isinstance(event, FileCreatedEvent) and os.path.islink(os.fsdecode(event.src_path)):
+            # `ln -s` in place: a link is complete when created, and sends no close event.
+            self._landed_path(os.fsdecode(event.src_path))
         elif not self._inotify and isinstance(event, (FileCreatedEvent, FileModifiedEvent)):
             self._defer(os.fsdecode(event.src_path))
 
@@ -295,6 +320,8 @@ class LocalSource(Source):
         except (ValueError, OSError):
             return
         if rules.is_success_marker(parts) or (rules.is_file_candidate(parts) and not self._in_output_dir(parts)):
+            if self._refuse_link(path):
+                return
             with self._lock:
                 self._deferred[path] = (st.st_size, st.st_mtime)
 
@@ -304,14 +331,20 @@ class LocalSource(Source):
         except ValueError:
             return
         if rules.is_success_marker(parts):
-            self._landed_directory(rules.join(self.root, parts[:-1]), path)
+            directory = rules.join(self.root, parts[:-1])
+            if not self._refuse_link(directory):
+                self._landed_directory(directory, path)
             return
         if not rules.is_file_candidate(parts) or self._in_output_dir(parts):
+            return
+        if self._refuse_link(path):
             return
         try:
             st = os.stat(path)
         except OSError:
-            return  # moved on already
+            return  # moved on already (or a link to nothing)
+        if not os.path.isfile(path):
+            return  # a link to a directory is not a batch
         if open_for_writing(path):
             return  # another writer still has it open: its close event reports it
         self._report(Landed(path, st.st_size, st.st_mtime, "file", self.instance))

@@ -11,6 +11,12 @@ candidate's path, size and modification time:
 * a **directory** written by Spark/Hadoop is complete as soon as a poll sees its
   ``_SUCCESS`` marker (the committer writes it last).
 
+On a local disk (``file://``) the symbolic-link policy of the ``local`` source holds
+(:mod:`arlequin_core.sources.links`): a batch whose real path leaves the tree is
+rejected unless ``follow_symlinks = true``, and directories that are links are never
+entered. Other filesystems (HDFS disables symlinks by default, object stores have
+none) are listed as they are.
+
 The first poll runs at start-up, so the backlog is reported after the second one
 (one ``interval`` later). A listing that fails (the namenode is down) is logged and
 retried at the next poll; the source never stops on it.
@@ -22,6 +28,7 @@ environment variables), so that consumers re-opening the batch's URI use the sam
 
 from __future__ import annotations
 
+import os
 import threading
 from datetime import datetime
 from typing import Any
@@ -34,7 +41,7 @@ from arlequin_core.errors import ConfigError
 from arlequin_core.io import is_hidden
 from arlequin_core.logs import get_logger
 from arlequin_core.secrets import redact
-from arlequin_core.sources import rules
+from arlequin_core.sources import links, rules
 from arlequin_core.sources.base import Emit, Landed, Source
 
 log = get_logger(__name__)
@@ -51,6 +58,13 @@ class PollSourceConfig(Section):
     uri: str
     #: Seconds between polls.
     interval: float = Field(default=10.0, gt=0.0)
+    #: On a local disk: read symbolic links whose target lies outside the tree (default: refuse them).
+    follow_symlinks: bool = False
+
+
+def _protocols(fs: Any) -> tuple[str, ...]:
+    protocol = getattr(fs, "protocol", ())
+    return (protocol,) if isinstance(protocol, str) else tuple(protocol)
 
 
 def info_mtime(info: dict[str, Any]) -> float | None:
@@ -101,6 +115,10 @@ class PollSource(Source):
         except (ValueError, ImportError) as exc:
             raise ConfigError(f"sources.{self.instance}.uri: cannot open {redact(self.uri)}: {exc}") from None
         self.root = self.root.rstrip("/") or "/"
+        #: Whether the filesystem is the local disk, where the symbolic-link policy applies.
+        self._local = "file" in _protocols(self.fs)
+        if self._local:
+            self._real_root = os.path.realpath(self.root)
         self._emit: Emit | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -152,7 +170,8 @@ class PollSource(Source):
             if stable:
                 self._reported[item.parts] = signature
                 uri = rules.join(self.uri, item.parts)
-                self._report(Landed(uri, item.size, item.mtime, item.kind, self.instance))  # type: ignore[arg-type]
+                refused = self._link_refusal(item.parts)
+                self._report(Landed(uri, item.size, item.mtime, item.kind, self.instance, refused))  # type: ignore[arg-type]
         # Forget what disappeared, so memory follows the tree, not its history.
         self._last = current
         self._reported = {k: v for k, v in self._reported.items() if k in current}
@@ -171,11 +190,20 @@ class PollSource(Source):
                 for name, info in files.items()
                 if name and (not is_hidden(name) or name == rules.SUCCESS_MARKER)
             }
-            subdirs = list(dirs)
+            # Directories that are links are never entered (as os.walk does for the local source).
+            subdirs = [name for name, info in dirs.items() if not info.get("islink")]
             yield parts, subdirs, entries
             for name in list(dirs):
                 if name not in subdirs:
                     del dirs[name]
+
+    def _link_refusal(self, parts: rules.Parts) -> str | None:
+        if not self._local:
+            return None
+        path = os.path.join(self._real_root, *parts)
+        return links.link_refusal(
+            path, self._real_root, self.settings.follow_symlinks, f"sources.{self.instance}.follow_symlinks"
+        )
 
     def _report(self, landed: Landed) -> None:
         emit = self._emit
