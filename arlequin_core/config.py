@@ -12,7 +12,7 @@ and every :class:`pydantic.SecretStr` field are registered with
 
 Errors name the file, the key and what was expected. Unknown keys are errors, so a
 typo is never silently ignored. Plugin sections (``[sinks.<name>]``,
-``[sources.<name>]``) are kept as tables here and validated by the plugin that owns
+``[sources.<name>]``, ``[metrics]``) are kept as tables here and validated by the plugin that owns
 them with :func:`validate_section`.
 """
 
@@ -182,6 +182,8 @@ class ArlequinConfig(Section):
     sources: dict[str, dict[str, Any]] = Field(default_factory=dict)
     #: ``[sinks.<name>]`` tables, validated by each sink plugin.
     sinks: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    #: ``[metrics]``: the Prometheus endpoint, validated by the ``metrics`` plugin (off without a port).
+    metrics: dict[str, Any] = Field(default_factory=dict)
 
     #: The file this config came from (None: defaults only). Not a TOML key.
     source_path: Path | None = Field(default=None, exclude=True)

@@ -32,6 +32,15 @@ class Sink:
         self.config = config
         self.app = app
 
+    @classmethod
+    def starts_by_default(cls, app: Any) -> bool:
+        """Whether this sink starts without a ``[sinks.<name>]`` table, given the running ``app``.
+
+        Default: :attr:`enabled_by_default`. A sink configured elsewhere (the metrics
+        endpoint by ``[metrics]``) says here whether that configuration asks for it.
+        """
+        return cls.enabled_by_default
+
     def start(self) -> None:
         """Start background work (a delivery thread); called once after registration."""
 

@@ -17,7 +17,8 @@ def start_sinks(app: Any) -> list[Sink]:
     """Instantiate, register and start every sink whose table has ``enabled = true``.
 
     For each ``[sinks.<name>]`` table with ``enabled = true``, and each registered sink
-    whose class sets ``enabled_by_default = True`` (the local retrain sink) unless its
+    whose class :meth:`~arlequin_core.sinks.base.Sink.starts_by_default` (the local
+    retrain sink; the metrics endpoint when ``[metrics]`` is set) unless its
     table says ``enabled = false`` or, for a sink that ``retrains``, another enabled
     sink retrains (Jenkins): look up the sink class
     ``name`` in the registry (an unknown name fails with the known ones), build it
@@ -41,7 +42,7 @@ def start_sinks(app: Any) -> list[Sink]:
     default_on = {
         item.name
         for item in app.registry.entries("sink")
-        if item.obj.enabled_by_default and not (item.obj.retrains and retraining_enabled)
+        if item.obj.starts_by_default(app) and not (item.obj.retrains and retraining_enabled)
     }
     tables: dict[str, Any] = {name: {} for name in sorted(default_on)} | dict(configured)
     try:
