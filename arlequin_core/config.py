@@ -40,6 +40,9 @@ _INTERP = re.compile(r"\$\{([^}]*)\}")
 
 M = TypeVar("M", bound=BaseModel)
 
+#: Keys that used to exist, and where their setting lives now (an error names the new place).
+MOVED_KEYS = {"training.spark_master": "[spark] master"}
+
 
 class Section(BaseModel):
     """Base of config sections: unknown keys are errors."""
@@ -152,7 +155,21 @@ class TrainingSection(Section):
     window: int = Field(default=3, ge=1)
     #: Seconds after a retrain during which further drift does not retrain again.
     cooldown: float = Field(default=60.0, ge=0.0)
-    spark_master: str = "local[*]"
+
+
+class SparkSection(Section):
+    """``[spark]``: the Spark connection, shared by the Spark drift engine and the Spark trainer.
+
+    See :mod:`arlequin_core.spark_session` for how a session is obtained from it.
+    """
+
+    #: Spark master URL (``local[2]``, ``spark://host:7077``, ``yarn``); None: none configured
+    #: (the Spark trainer then uses ``local[*]``, and ``[drift] engine = "auto"`` never picks Spark).
+    master: str | None = None
+    #: Application name of a session Arlequin creates.
+    app_name: str = "arlequin"
+    #: Extra Spark properties of a session Arlequin creates (``spark.executor.memory = "4g"``).
+    conf: dict[str, str | int | float | bool] = Field(default_factory=dict)
 
 
 class WatchSection(Section):
@@ -177,6 +194,7 @@ class ArlequinConfig(Section):
     drift: DriftSection = Field(default_factory=DriftSection)
     mlflow: MlflowSection = Field(default_factory=MlflowSection)
     training: TrainingSection = Field(default_factory=TrainingSection)
+    spark: SparkSection = Field(default_factory=SparkSection)
     watch: WatchSection = Field(default_factory=WatchSection)
     #: ``[sources.<name>]`` tables, validated by each source plugin.
     sources: dict[str, dict[str, Any]] = Field(default_factory=dict)
@@ -277,7 +295,9 @@ def format_validation_error(exc: ValidationError, where: str, prefix: str = "") 
     lines = []
     for err in exc.errors():
         key = ".".join(str(p) for p in (prefix.split(".") if prefix else []) + list(err["loc"]))
-        if err["type"] == "extra_forbidden":
+        if err["type"] == "extra_forbidden" and key in MOVED_KEYS:
+            problem = f"this key moved: set {MOVED_KEYS[key]} instead (see docs/configuration.md)"
+        elif err["type"] == "extra_forbidden":
             problem = "unknown key (check the spelling; see docs/configuration.md)"
         elif err["type"] == "missing":
             problem = "required key is missing"

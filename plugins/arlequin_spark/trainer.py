@@ -14,7 +14,8 @@ takes the raw columns):
    are its parameters, e.g. ``regParam``, ``maxIter``).
 
 The SparkSession is the one passed as ``spark=``, else the active one, else a new
-one on ``[training] spark_master``. Held-out metrics are computed on the driver from
+one from ``[spark]`` (``master``, default ``local[*]``, and ``conf``; see
+:mod:`arlequin_core.spark_session`). Held-out metrics are computed on the driver from
 (label, probability) pairs with the same code as the scikit-learn trainer. The
 training rows are collected to the driver as Arrow to build the drift profile.
 """
@@ -112,13 +113,9 @@ class SparkLogregTrainer(Trainer):
         """The SparkSession this trainer uses."""
         session = self.options.get("spark")
         if session is None:
-            from pyspark.sql import SparkSession
+            from arlequin_core.spark_session import spark_session
 
-            session = SparkSession.getActiveSession()
-            if session is None:
-                session = (
-                    SparkSession.builder.master(self.config.training.spark_master).appName("arlequin").getOrCreate()
-                )
+            session = spark_session(self.config)
             self.options["spark"] = session
         return session
 

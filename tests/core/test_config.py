@@ -137,3 +137,14 @@ def test_secret_values_never_echoed_in_errors(tmp_path: Path, monkeypatch: pytes
 def test_home_is_resolved(tmp_path: Path) -> None:
     config = ArlequinConfig.model_validate({"arlequin": {"home": "state"}})
     assert config.home == (tmp_path / "state").resolve()
+
+
+def test_spark_section_is_shared_and_the_old_training_key_names_its_new_place(tmp_path: Path) -> None:
+    path = _write(tmp_path, '[spark]\nmaster = "local[2]"\nconf = { "spark.sql.shuffle.partitions" = 4 }\n')
+    config = load_config(path)
+    assert config.spark.master == "local[2]" and config.spark.conf == {"spark.sql.shuffle.partitions": 4}
+    assert ArlequinConfig().spark.master is None
+    old = _write(tmp_path, '[training]\nspark_master = "local[2]"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(old)
+    assert f"{old}: key training.spark_master: this key moved: set [spark] master instead" in str(info.value)
