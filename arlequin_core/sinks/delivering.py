@@ -12,10 +12,16 @@ A :class:`DeliveringSink` splits "an event arrived" from "deliver it":
    one letter per delivery for targets that take one event at a time. A drift
    storm therefore causes one build, then one more for what arrived meanwhile.
 3. :meth:`DeliveringSink.send` is one attempt; it is retried with exponential
-   backoff and jitter while the error is retryable, up to ``max_attempts``. Then
-   the letters become dead letters and a ``sink-failed`` event is published per
-   letter; ``arlequin sinks replay`` sends them again later.
-4. After a successful send, :meth:`DeliveringSink.confirm` may complete the
+   backoff (capped at ``backoff_max``) and jitter while the error is retryable, for
+   up to ``retry_for`` seconds (and ``max_attempts``, if set). Letters that arrive
+   meanwhile join the delivery at the next attempt, so an outage of the target ends
+   in one delivery. Past the deadline the letters become dead letters and a
+   ``sink-failed`` event is published per letter; ``arlequin sinks replay`` sends
+   them again later. A restart during an outage sends them again: no request of
+   theirs reached the target (``in_doubt``).
+4. Once the target accepted a delivery, the acceptance (its receipt: Jenkins'
+   queue item) is written to the ledger (``accepted``) before anything else; a
+   restart resumes from there. :meth:`DeliveringSink.confirm` may complete the
    receipt (Jenkins: wait for the queue item to become build #N), a
    ``sink-delivered`` event is published per letter, and
    :meth:`DeliveringSink.settle` may wait until the target is done (Jenkins:
@@ -175,6 +181,8 @@ class DeliveringSink(Sink):
         :param keys: only these letters (default: everything pending for this sink).
         """
         result = FlushResult()
+        if not self._stop.is_set():
+            self._resume_accepted(result)
         while not self._stop.is_set() and self.store.has_pending(self.name, keys):
             if not ignore_cooldown:
                 wait = self.cooldown_remaining()
@@ -212,25 +220,41 @@ class DeliveringSink(Sink):
     # ------------------------------------------------------------------ one delivery
     def _cycle(self, result: FlushResult, only: list[str] | None = None) -> bool:
         """Claim what is pending and deliver it once; False when nothing was pending."""
-        limit = None if (self.settings.coalesce and self.can_coalesce) else 1
-        letters = self.store.claim(self.name, limit=limit, keys=only)
+        if self._resume_accepted(result):
+            return True
+        coalescing = self.settings.coalesce and self.can_coalesce
+        letters = self.store.claim(self.name, limit=None if coalescing else 1, keys=only)
         if not letters:
             return False
-        keys = [letter.key for letter in letters]
         delivery_id = new_id()
-        bound = self.log.bind(delivery_id=delivery_id, keys=keys)
+        bound = self.log.bind(delivery_id=delivery_id)
         if len(letters) > 1:
-            bound.info("sink_coalesced", letters=len(letters))
+            bound.info("sink_coalesced", letters=len(letters), keys=[letter.key for letter in letters])
+
+        def attempt() -> Receipt:
+            if coalescing and attempts[0] > 0:
+                # What piled up while the target was down goes out with this attempt: one
+                # delivery (one build) after the outage, not one per letter.
+                more = self.store.claim(self.name, keys=only)
+                if more:
+                    letters.extend(more)
+                    bound.info("sink_coalesced", letters=len(letters), keys=[letter.key for letter in letters])
+            attempts[0] += 1
+            keys = [letter.key for letter in letters]
+            self.store.bump_attempts(self.name, keys)
+            self.store.set_in_doubt(self.name, keys, True)
+            try:
+                return self.send(letters)
+            except DeliveryError as exc:
+                if not exc.in_doubt:
+                    self.store.set_in_doubt(self.name, keys, False)
+                raise
+
+        attempts = [0]
         try:
-            receipt = retry(
-                lambda: self.send(letters),
-                self.backoff,
-                self._stop,
-                on_attempt=lambda _n: self.store.bump_attempts(self.name, keys),
-                what=f"sink {self.name}",
-            )
+            receipt = retry(attempt, self.backoff, self._stop, what=f"sink {self.name}")
         except DeliveryInterrupted:
-            self.store.release(self.name, keys)
+            self.store.release(self.name, [letter.key for letter in letters])
             bound.info("sink_delivery_interrupted")
             return True
         except DeliveryError as exc:
@@ -241,11 +265,39 @@ class DeliveringSink(Sink):
             error = f"internal error in sink {self.name} ({type(exc).__name__}: {exc}); it may or may not have reached"
             self._fail(letters, error + " the target", True, result)
             return True
+        # Durable before following it: a crash from here on resumes following, never resends.
+        self.store.mark_accepted(
+            self.name, [letter.key for letter in letters], delivery_id, receipt.target, receipt.detail
+        )
+        self._complete(letters, receipt, delivery_id, result)
+        return True
+
+    def _resume_accepted(self, result: FlushResult) -> bool:
+        """Follow the deliveries a crashed process had sent but not finished following; True if any."""
+        deliveries = self.store.resume_accepted(self.name)
+        for letters in deliveries:
+            first = letters[0]
+            receipt = Receipt(target=first.target or "", detail=dict(first.detail))
+            delivery_id = first.delivery_id or new_id()
+            self.log.warning(
+                "sink_delivery_resumed",
+                delivery_id=delivery_id,
+                keys=[letter.key for letter in letters],
+                target=receipt.target,
+                hint="accepted by the target before the restart: followed, not sent again",
+            )
+            self._complete(letters, receipt, delivery_id, result)
+        return bool(deliveries)
+
+    def _complete(self, letters: list[Letter], receipt: Receipt, delivery_id: str, result: FlushResult) -> None:
+        """Confirm an accepted delivery, record and announce it, then let it settle."""
+        keys = [letter.key for letter in letters]
+        bound = self.log.bind(delivery_id=delivery_id, keys=keys)
         try:
             receipt = self.confirm(receipt, letters)
         except DeliveryError as exc:  # the target accepted it, then dropped it
             self._fail(letters, exc.message, exc.retryable, result)
-            return True
+            return
         except Exception as exc:  # sent already: never re-send because confirming broke
             bound.error("sink_confirm_failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
         self.store.mark_delivered(self.name, keys, delivery_id, receipt.target, receipt.detail)
@@ -274,7 +326,6 @@ class DeliveringSink(Sink):
                     "sink_settle_failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc()
                 )
         self.store.set_settled(self.name)
-        return True
 
     def _fail(self, letters: list[Letter], error: str, retryable: bool, result: FlushResult) -> None:
         keys = [letter.key for letter in letters]

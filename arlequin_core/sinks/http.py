@@ -56,7 +56,10 @@ def request(
     except requests.exceptions.ConnectTimeout:
         raise DeliveryError(f"{what}: connecting to {_origin(url)} timed out after {timeout[0]:g}s", True) from None
     except requests.exceptions.ReadTimeout:
-        raise DeliveryError(f"{what}: {_origin(url)} sent no answer within {timeout[1]:g}s", True) from None
+        # The request went out: the target may have acted on it.
+        raise DeliveryError(
+            f"{what}: {_origin(url)} sent no answer within {timeout[1]:g}s", True, in_doubt=True
+        ) from None
     except requests.exceptions.SSLError as exc:
         raise DeliveryError(
             f"{what}: TLS handshake with {_origin(url)} failed ({_reason(exc)}); "
@@ -66,7 +69,7 @@ def request(
     except requests.exceptions.ConnectionError as exc:
         raise DeliveryError(f"{what}: cannot reach {_origin(url)} ({_reason(exc)})", True) from None
     except requests.exceptions.RequestException as exc:
-        raise DeliveryError(f"{what}: request to {_origin(url)} failed: {_reason(exc)}", False) from None
+        raise DeliveryError(f"{what}: request to {_origin(url)} failed: {_reason(exc)}", False, in_doubt=True) from None
 
 
 def status_is_retryable(status: int) -> bool:

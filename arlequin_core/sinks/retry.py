@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -29,16 +30,26 @@ class DeliveryError(Exception):
     :param retryable: whether another attempt may succeed.
     :param status: the HTTP status, when there was an answer.
     :param retry_after: seconds the target asked to wait (``Retry-After``), if any.
+    :param in_doubt: the request may have reached the target although it failed (an
+        answer that never came): a crash after it must not resend behind the
+        operator's back. False when the target surely did not act on it (the
+        connection was refused, it answered with an error).
     """
 
     def __init__(
-        self, message: str, retryable: bool, status: int | None = None, retry_after: float | None = None
+        self,
+        message: str,
+        retryable: bool,
+        status: int | None = None,
+        retry_after: float | None = None,
+        in_doubt: bool = False,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.retryable = retryable
         self.status = status
         self.retry_after = retry_after
+        self.in_doubt = in_doubt
 
 
 class DeliveryInterrupted(Exception):  # not an error: the sink is closing
@@ -49,24 +60,34 @@ class DeliveryInterrupted(Exception):  # not an error: the sink is closing
 class Backoff:
     """Delays between attempts: ``initial * multiplier**(n-1)``, capped, with jitter.
 
-    :param max_attempts: attempts in all (1: no retry). The retry budget.
+    :param max_attempts: attempts in all (1: no retry); None: no count limit, the
+        ``deadline`` decides.
     :param initial: delay before the second attempt, in seconds.
     :param maximum: cap on any delay, in seconds (also caps ``Retry-After``).
     :param multiplier: growth factor per attempt (>= 1).
     :param jitter: fraction of each delay drawn at random, in [0, 1]: a delay ``d``
         becomes uniform in ``[d * (1 - jitter), d]``, so many sinks retrying after
         the same outage do not hit the target in step. 0: deterministic.
+    :param deadline: seconds after the first attempt after which a failure is final
+        (the last wait is shortened to end at the deadline, so the last attempt
+        happens right there); None: only ``max_attempts`` limits. A target down for
+        a restart or an upgrade is waited for up to the deadline.
     """
 
-    max_attempts: int = 6
+    max_attempts: int | None = 6
     initial: float = 1.0
     maximum: float = 60.0
     multiplier: float = 2.0
     jitter: float = 0.5
+    deadline: float | None = None
 
     def __post_init__(self) -> None:
-        if self.max_attempts < 1:
+        if self.max_attempts is not None and self.max_attempts < 1:
             raise ValueError(f"max_attempts must be >= 1, got {self.max_attempts}")
+        if self.max_attempts is None and self.deadline is None:
+            raise ValueError("set max_attempts or a deadline: retrying must end")
+        if self.deadline is not None and self.deadline < 0:
+            raise ValueError(f"deadline must be >= 0 seconds, got {self.deadline}")
         if self.initial < 0 or self.maximum < 0:
             raise ValueError("delays must be >= 0 seconds")
         if self.multiplier < 1:
@@ -99,10 +120,11 @@ def retry(
     :param attempt: one try; raises :class:`DeliveryError` on failure.
     :param stop: set it to abandon the waits (raises :class:`DeliveryInterrupted`).
     :param on_attempt: called with the attempt number before each try.
-    :raises DeliveryError: the last error, when not retryable or out of attempts.
+    :raises DeliveryError: the last error, when not retryable, out of attempts or past the deadline.
     :raises DeliveryInterrupted: ``stop`` was set before a retry.
     """
     number = 0
+    started = time.monotonic()
     while True:
         if stop.is_set():
             raise DeliveryInterrupted(what)
@@ -112,14 +134,26 @@ def retry(
         try:
             return attempt()
         except DeliveryError as exc:
-            if not exc.retryable or number >= backoff.max_attempts:
+            if not exc.retryable or (backoff.max_attempts is not None and number >= backoff.max_attempts):
                 raise
             wait = backoff.delay(number, exc.retry_after)
+            if backoff.deadline is not None:
+                left = backoff.deadline - (time.monotonic() - started)
+                if left <= 0:
+                    raise DeliveryError(
+                        f"{exc.message} (still failing after {backoff.deadline:g} s of retries, {number} attempts)",
+                        exc.retryable,
+                        exc.status,
+                        exc.retry_after,
+                        exc.in_doubt,
+                    ) from exc
+                wait = min(wait, left)
             log.warning(
                 "delivery_retry",
                 what=what,
                 attempt=number,
                 max_attempts=backoff.max_attempts,
+                deadline_seconds=backoff.deadline,
                 wait_seconds=round(wait, 3),
                 error=exc.message,
             )

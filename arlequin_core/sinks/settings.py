@@ -20,8 +20,12 @@ class SinkSettings(Section):
 
     #: Only sinks with ``enabled = true`` are started by the daemon.
     enabled: bool = False
-    #: Attempts per delivery in all, the first included: the retry budget.
-    max_attempts: int = Field(default=6, ge=1, le=100)
+    #: Attempts per delivery in all, the first included (unset: no count limit, ``retry_for`` decides).
+    max_attempts: int | None = Field(default=None, ge=1)
+    #: Seconds a retryable failure (target down, 5xx, timeout) is retried from the first
+    #: attempt before the letters become dead letters: long enough for a restart or an
+    #: upgrade of the target. Delays are capped by ``backoff_max``.
+    retry_for: float = Field(default=3600.0, gt=0.0)
     #: Delay before the first retry; it doubles (``backoff_multiplier``) per attempt.
     backoff_initial: float = Field(default=1.0, ge=0.0)
     #: Cap on any delay between attempts (and on a target's ``Retry-After``).
@@ -47,6 +51,7 @@ class SinkSettings(Section):
             maximum=self.backoff_max,
             multiplier=self.backoff_multiplier,
             jitter=self.backoff_jitter,
+            deadline=self.retry_for,
         )
 
     @property

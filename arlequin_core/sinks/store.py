@@ -9,14 +9,20 @@ database, not by memory.
 
 A row moves through these states::
 
-    pending --claim--> delivering --> delivered
-       ^                    |
+    pending --claim--> delivering --accepted by the target--> accepted --> delivered
+       ^                    |                                      (followed: queue item, build)
        |                    +--> dead --requeue (arlequin sinks replay)--> pending
        +--release (sink closed mid-retry)
 
-A row left ``delivering`` by a crash is ambiguous (the request may have reached the
-target); :meth:`DeliveryStore.recover` moves it to ``dead`` with a message saying
-so, rather than delivering twice behind the operator's back.
+``accepted`` is written as soon as the target took the delivery (Jenkins' ``201`` and
+its queue item URL, in ``target``), before the sink follows it; a restart resumes
+following an accepted delivery instead of sending it again. A row left
+``delivering`` by a crash is put back to ``pending`` when no request of it can have
+reached the target (``in_doubt = 0``: between retries of an outage, the connection
+was refused or the target answered an error); otherwise it is ambiguous (the
+request may have reached the target) and :meth:`DeliveryStore.recover` moves it to
+``dead`` with a message saying so, rather than delivering twice behind the
+operator's back.
 
 Every write is one short transaction on a fresh connection, so a daemon and an
 ``arlequin sinks replay`` in another process can share the file (WAL journal,
@@ -42,7 +48,7 @@ from arlequin_core.secrets import redact
 
 STORE_NAME = "sinks.db"
 
-STATES = ("pending", "delivering", "delivered", "dead")
+STATES = ("pending", "delivering", "accepted", "delivered", "dead")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS letters (
@@ -64,6 +70,7 @@ CREATE TABLE IF NOT EXISTS letters (
     updated_at  TEXT    NOT NULL,
     PRIMARY KEY (sink, key)
 );
+-- in_doubt: whether a request of this delivery may have reached the target (NULL: unknown)
 CREATE INDEX IF NOT EXISTS letters_state ON letters (sink, state, seq);
 CREATE TABLE IF NOT EXISTS sink_state (
     sink       TEXT PRIMARY KEY,
@@ -151,6 +158,9 @@ class DeliveryStore:
             # WAL lets a reader (arlequin sinks dead) work while the daemon writes.
             db.execute("PRAGMA journal_mode=WAL")
             db.executescript(_SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(letters)")}
+            if "in_doubt" not in columns:  # a sinks.db from before accepted/in_doubt
+                db.execute("ALTER TABLE letters ADD COLUMN in_doubt INTEGER")
         finally:
             db.close()
 
@@ -197,8 +207,46 @@ class DeliveryStore:
         with self._lock, self._connect(immediate=True) as db:
             cursor = db.execute("SELECT * FROM letters WHERE sink = ? AND state = 'pending' ORDER BY seq", (sink,))
             rows = [row for row in cursor if wanted is None or row["key"] in wanted][:limit]
-            self._set(db, sink, [row["key"] for row in rows], state="delivering", owner=_owner())
+            self._set(db, sink, [row["key"] for row in rows], state="delivering", owner=_owner(), in_doubt=None)
             return [_letter(row, state="delivering") for row in rows]
+
+    def set_in_doubt(self, sink: str, keys: Sequence[str], in_doubt: bool) -> None:
+        """Record whether the last request for ``keys`` may have reached the target (True before sending)."""
+        with self._lock, self._connect() as db:
+            self._set(db, sink, keys, in_doubt=int(in_doubt))
+
+    def mark_accepted(
+        self, sink: str, keys: Sequence[str], delivery_id: str, target: str, detail: dict[str, Any]
+    ) -> None:
+        """Record, durably, that the target took ``keys`` as delivery ``delivery_id`` (before following it)."""
+        with self._lock, self._connect() as db:
+            self._set(
+                db,
+                sink,
+                keys,
+                state="accepted",
+                delivery_id=delivery_id,
+                target=target,
+                detail=json.dumps(redact(detail), default=str),
+                error=None,
+                retryable=None,
+            )
+
+    def resume_accepted(self, sink: str) -> list[list[Letter]]:
+        """Take over the accepted deliveries a crashed process was following; one list per delivery.
+
+        Their owner becomes this process; the caller follows them and marks them delivered.
+        """
+        with self._lock, self._connect(immediate=True) as db:
+            rows = db.execute(
+                "SELECT * FROM letters WHERE sink = ? AND state = 'accepted' ORDER BY seq", (sink,)
+            ).fetchall()
+            rows = [row for row in rows if _owner_is_dead(row["owner"])]
+            self._set(db, sink, [row["key"] for row in rows], owner=_owner())
+        deliveries: dict[str, list[Letter]] = {}
+        for row in rows:
+            deliveries.setdefault(row["delivery_id"] or row["key"], []).append(_letter(row))
+        return list(deliveries.values())
 
     def bump_attempts(self, sink: str, keys: Sequence[str]) -> None:
         """Count one more delivery attempt for ``keys``."""
@@ -249,6 +297,10 @@ class DeliveryStore:
         with self._lock, self._connect(immediate=True) as db:
             rows = db.execute("SELECT * FROM letters WHERE sink = ? AND state = 'delivering'", (sink,)).fetchall()
             rows = [row for row in rows if _owner_is_dead(row["owner"])]
+            # Nothing of these reached the target (an outage being waited out): send them again.
+            unsent = [row["key"] for row in rows if row["in_doubt"] == 0]
+            self._set(db, sink, unsent, state="pending", owner=None)
+            rows = [row for row in rows if row["in_doubt"] != 0]
             self._set(db, sink, [row["key"] for row in rows], state="dead", error=error, retryable=1)
             return [_letter(row, state="dead", error=error) for row in rows]
 

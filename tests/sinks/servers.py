@@ -123,9 +123,21 @@ class _Base(BaseHTTPRequestHandler):
 class _Served:
     """A test server on a free loopback port, served from a thread while in a ``with`` block."""
 
-    def _serve(self, handler: type[BaseHTTPRequestHandler]) -> None:
-        self._server = _Server(("127.0.0.1", 0), handler)
+    def _serve(self, handler: type[BaseHTTPRequestHandler], port: int = 0) -> None:
+        self._handler_class = handler
+        self._server = _Server(("127.0.0.1", port), handler)
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+
+    def down(self) -> None:
+        """An outage: stop listening, so connections to the port are refused (state is kept)."""
+        self._port = self._server.server_address[1]
+        self._server.shutdown()
+        self._server.server_close()
+
+    def up(self) -> None:
+        """Back after :meth:`down`: listen on the same port again, with the same jobs, queue and builds."""
+        self._serve(self._handler_class, self._port)
+        self._thread.start()
 
     @property
     def address(self) -> str:

@@ -95,7 +95,7 @@ def test_ledger_dedupes_per_sink_and_batch_across_instances(tmp_path) -> None:
     assert store.record("webhook", drift("b1"))  # another sink
     again = DeliveryStore(tmp_path / "sinks.db")  # a restart
     assert not again.record("jenkins", drift("b1"))
-    assert again.counts("jenkins") == {"pending": 1, "delivering": 0, "delivered": 0, "dead": 0}
+    assert again.counts("jenkins") == {"pending": 1, "delivering": 0, "accepted": 0, "delivered": 0, "dead": 0}
 
 
 def test_dedupe_key_is_per_batch_for_batch_events_and_per_event_otherwise() -> None:
