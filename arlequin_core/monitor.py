@@ -83,7 +83,7 @@ def champion_profile_provider(config: ArlequinConfig) -> ProfileProvider:
     """
 
     def provide() -> tuple[Profile, str | None, str | None]:
-        from arlequin_core.training.flow import champion_profile
+        from arlequin_core.training.champion import champion_profile
 
         found = champion_profile(config)
         if found is None:

@@ -13,7 +13,8 @@ It also knows how to persist its models: :meth:`Trainer.save` writes an MLflow
 model directory (loadable with ``mlflow.pyfunc.load_model`` on its own),
 :meth:`Trainer.log_model` logs one to the active MLflow run, and :meth:`Trainer.load`
 reads either back. Everything else (MLflow runs, the registry, promotion) is the
-flow's job (:mod:`arlequin_core.training.flow`), the same for every trainer.
+flow's job (:mod:`arlequin_core.training.flow`), the same for every trainer;
+:func:`make_trainer` is how the flow gets one by name.
 
 Register a trainer class from a plugin::
 
@@ -26,13 +27,16 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from arlequin_core.config import ArlequinConfig
 from arlequin_core.training.features import FeatureSpec
 from arlequin_core.training.labels import LabelSpec
+
+if TYPE_CHECKING:
+    from arlequin_core.app import App
 
 #: Rows of model input kept as the MLflow input example.
 EXAMPLE_ROWS = 5
@@ -122,3 +126,13 @@ class Trainer(ABC):
     @abstractmethod
     def pip_requirements(self) -> list[str]:
         """Exact requirements of the logged model (given explicitly: inferring them costs seconds)."""
+
+
+def make_trainer(app: App, name: str | None = None, **options: Any) -> Trainer:
+    """An instance of the registered trainer ``name`` (default ``[training] trainer``).
+
+    :param options: passed to the trainer, e.g. ``spark=`` an existing SparkSession.
+    :raises UnknownComponentError: no such trainer (the message lists the known ones).
+    """
+    cls = app.component("trainer", name or app.config.training.trainer)
+    return cls(app.config, **options)

@@ -103,9 +103,9 @@ def validate_cmd(
     A rejection exits 0 with the verdict printed, unless --require-pass (exit 4),
     which a Jenkins stage uses to fail the build.
     """
-    from arlequin_core.training import flow
+    from arlequin_core.training.validation import validate_version
 
-    result = flow.validate_version(_app(ctx), list(data), version)
+    result = validate_version(_app(ctx), list(data), version)
     if as_json:
         click.echo(json.dumps(result.to_dict(), default=str))
     else:
@@ -128,10 +128,10 @@ def promote_cmd(ctx: click.Context, version: str | None, force: bool) -> None:
     A version that validation rejected needs --force. The old champion stays
     available to `arlequin models rollback`.
     """
-    from arlequin_core.training import flow
+    from arlequin_core.training.champion import promote_version
 
     app = _app(ctx)
-    promoted, previous = flow.promote_version(app, version, force=force)
+    promoted, previous = promote_version(app, version, force=force)
     was = f" (was version {previous})" if previous else ""
     click.echo(f"{app.config.mlflow.model_name}: champion is version {promoted}{was}")
 
@@ -143,10 +143,10 @@ def models_group(ctx: click.Context, as_json: bool) -> None:
     """List the registered model's versions, their aliases, status and held-out metrics."""
     if ctx.invoked_subcommand is not None:
         return
-    from arlequin_core.training import flow
+    from arlequin_core.training.champion import list_models
 
     app = _app(ctx)
-    rows = flow.list_models(app.config)
+    rows = list_models(app.config)
     if as_json:
         click.echo(json.dumps(rows, default=str, indent=2))
         return
@@ -170,9 +170,9 @@ def models_group(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def rollback_cmd(ctx: click.Context) -> None:
     """Move `champion` back to the version it replaced (repeat to go further back)."""
-    from arlequin_core.training import flow
+    from arlequin_core.training.champion import rollback_champion
 
-    done = flow.rollback_champion(_app(ctx))
+    done = rollback_champion(_app(ctx))
     click.echo(
         f"{done.model_name}: champion is version {done.to_version} (rolled back from version {done.from_version})"
     )

@@ -92,15 +92,14 @@ def champion_model(config: ArlequinConfig, registry: ComponentRegistry, name: st
     :raises UnknownComponentError: its trainer is not installed here.
     """
     from arlequin_core.training import models as reg
-    from arlequin_core.training.flow import _guard
-    from arlequin_core.training.tracking import Tracking
+    from arlequin_core.training.tracking import Tracking, guard
 
     tracking = Tracking.from_config(config)
     key = (tracking.uri, name, str(version))
     with _model_lock:
         if key in _model_cache:
             return _model_cache[key]
-    with _guard(tracking, f"loading model {name!r} version {version}") as client:
+    with guard(tracking, f"loading model {name!r} version {version}") as client:
         tags = client.get_model_version(name, str(version)).tags or {}
         cls = registry.get("trainer", tags.get(reg.TAG_TRAINER) or config.training.trainer)
         trainer = cls(config)

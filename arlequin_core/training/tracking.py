@@ -12,6 +12,11 @@ by default; ``[mlflow] request_retries`` and ``request_timeout`` bound that, so 
 unreachable server becomes a clear :class:`~arlequin_core.training.errors.TrackingError`
 quickly. Credentials (``[mlflow] username/password/token``) reach MLflow through its
 documented environment variables and are never logged.
+
+Every MLflow conversation outside the retrain flow's own steps goes through
+:func:`guard`: it holds the process-wide MLflow state for the duration and turns
+whatever MLflow raises into one :class:`TrackingError` that names the store and
+what was being done.
 """
 
 from __future__ import annotations
@@ -31,11 +36,16 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 from arlequin_core.config import ArlequinConfig
+from arlequin_core.errors import ArlequinError
 from arlequin_core.secrets import redact
 from arlequin_core.training.errors import TrackingError
 
 #: MLflow's fluent API keeps the tracking URI per process: one MLflow conversation at a time.
 MLFLOW_LOCK = threading.RLock()
+
+#: MLflow limits param values to 6000 characters and tag values to 5000.
+PARAM_MAX = 6000
+TAG_MAX = 5000
 
 _DB_SCHEMES = ("sqlite", "postgresql", "mysql", "mssql")
 
@@ -52,6 +62,17 @@ def safe_uri(uri: str) -> str:
         port = f":{parts.port}" if parts.port else ""
         uri = urlunsplit((parts.scheme, f"{user}:***@{host}{port}", parts.path, parts.query, parts.fragment))
     return str(redact(uri))
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters, marked ``...(truncated)`` when cut."""
+    return text if len(text) <= limit else text[: limit - 15] + "...(truncated)"
+
+
+def short_error(exc: BaseException) -> str:
+    """The first line of ``exc``'s message, secrets masked, at most 400 characters."""
+    text = str(redact(str(exc))).strip().splitlines()
+    return text[0][:400] if text else type(exc).__name__
 
 
 @dataclass(frozen=True)
@@ -166,6 +187,25 @@ class Tracking:
                 "(mlflow experiments restore) or set [mlflow] experiment to another name"
             )
         return exp.experiment_id
+
+
+@contextmanager
+def guard(tracking: Tracking, what: str) -> Iterator[Any]:
+    """Hold :meth:`Tracking.scope` and yield its client; MLflow failures become one clear error.
+
+    :param what: the operation, as in "MLflow at URI failed while <what>".
+    :raises TrackingError: anything but an :class:`~arlequin_core.errors.ArlequinError`
+        raised inside (those pass through unchanged, as does a KeyboardInterrupt).
+    """
+    try:
+        with tracking.scope() as client:
+            yield client
+    except ArlequinError:
+        raise
+    except Exception as exc:
+        raise TrackingError(
+            f"MLflow at {tracking.shown} failed while {what}: {type(exc).__name__}: {short_error(exc)}"
+        ) from exc
 
 
 _URI_VARS = ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")

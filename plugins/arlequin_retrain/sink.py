@@ -58,8 +58,9 @@ class RetrainSink(DeliveringSink):
     # ------------------------------------------------------------------ delivery
     def send(self, letters: list[Letter]) -> Receipt:
         """Retrain on the window for ``letters`` (oldest first), or say why not."""
+        from arlequin_core.training.champion import champion_info
         from arlequin_core.training.errors import TrackingError
-        from arlequin_core.training.flow import champion_info, resume, retrain
+        from arlequin_core.training.flow import resume, retrain
 
         newest: DriftDetected = letters[-1].event  # type: ignore[assignment]
         stale = self._superseded(letters, champion_info)

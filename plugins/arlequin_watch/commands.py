@@ -31,7 +31,7 @@ def current_champion(app: App) -> dict[str, Any] | None:
 
     When MLflow cannot be read, the error is returned under ``error`` (status still works).
     """
-    from arlequin_core.training.flow import champion_info
+    from arlequin_core.training.champion import champion_info
 
     try:
         return champion_info(app.config)

@@ -17,7 +17,8 @@ from arlequin_core.daemon import Daemon, build_sources
 from arlequin_core.events import BatchChecked, DriftDetected, Event, ModelRegistered, SinkDelivered
 from arlequin_core.io import write_table_atomic
 from arlequin_core.journal import read_journal
-from arlequin_core.training.flow import champion_info, retrain
+from arlequin_core.training.champion import champion_info
+from arlequin_core.training.flow import retrain
 from arlequin_synth import TransactionGenerator
 
 ROWS = 4000

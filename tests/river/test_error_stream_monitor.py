@@ -22,7 +22,8 @@ from arlequin_core.errors import ConfigError
 from arlequin_core.events import BatchChecked, BatchRejected, DataArrived, DriftDetected, Event
 from arlequin_core.io import write_table_atomic
 from arlequin_core.monitor import Monitor, champion_profile_provider
-from arlequin_core.training.flow import champion_profile, retrain
+from arlequin_core.training.champion import champion_profile
+from arlequin_core.training.flow import retrain
 from arlequin_core.training.labels import LabelSpec
 from arlequin_core.training.model_errors import batch_errors, champion_model, heldout_errors
 from arlequin_river import ERROR_COLUMN as RIVER_ERROR_COLUMN

@@ -24,8 +24,9 @@ import pyarrow as pa
 import pytest
 from training_helpers import labelled_frame
 
+from arlequin_core.training.champion import champion_profile, list_models
 from arlequin_core.training.errors import TrackingError
-from arlequin_core.training.flow import champion_profile, list_models, resume, retrain
+from arlequin_core.training.flow import resume, retrain
 from arlequin_core.training.tracking import Tracking
 from arlequin_sklearn.trainer import _features_of, model_input
 

@@ -16,7 +16,8 @@ from arlequin_core.drift.profile import Profile
 from arlequin_core.events import DriftDetected, ModelRegistered
 from arlequin_core.journal import read_journal
 from arlequin_core.training import models as reg
-from arlequin_core.training.flow import champion_info, champion_profile, retrain, rollback_champion
+from arlequin_core.training.champion import champion_info, champion_profile, rollback_champion
+from arlequin_core.training.flow import retrain
 from arlequin_core.training.tracking import Tracking
 from arlequin_sklearn.trainer import model_input
 

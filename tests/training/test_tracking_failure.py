@@ -15,8 +15,9 @@ from arlequin_core.cli import main
 from arlequin_core.errors import ArlequinError
 from arlequin_core.secrets import register_secret
 from arlequin_core.training.errors import TrackingError
-from arlequin_core.training.flow import pending_ids, resume, retrain, training_params
+from arlequin_core.training.flow import pending_ids, resume, retrain
 from arlequin_core.training.pending import Pending
+from arlequin_core.training.run_log import training_params
 from arlequin_core.training.tracking import Tracking, safe_uri
 
 pytestmark = pytest.mark.slow

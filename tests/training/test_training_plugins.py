@@ -8,8 +8,7 @@ from arlequin_core.app import App
 from arlequin_core.config import ArlequinConfig
 from arlequin_core.errors import UnknownComponentError
 from arlequin_core.plugins import PluginHost
-from arlequin_core.training.base import Trainer
-from arlequin_core.training.flow import make_trainer
+from arlequin_core.training.base import Trainer, make_trainer
 
 
 def test_arlequin_register_trainers_registers_sklearn_and_spark() -> None:
