@@ -6,6 +6,10 @@ not of the shape. Missing values are ignored. Default threshold: p < 0.05.
 
 The statistic and p-value equal ``scipy.stats.ttest_ind(ref, cur, equal_var=False)``.
 The reference is kept as three numbers (n, mean, variance), so scoring never touches it.
+
+It also streams: a chunk's state is ``(n, mean, sum of squared deviations)``, merged
+with Chan et al.'s parallel formula, so an engine can score a batch it never holds
+whole (``chunk_state``, ``merge_states``, ``score_state``; see arlequin_core.drift.base).
 """
 
 from __future__ import annotations
@@ -50,10 +54,35 @@ class Welch(Detector):
 
     def score(self, current: Any) -> Score:
         cur = _clean(current)
-        n1, n2 = self.n, cur.size
+        if cur.size < 2:
+            return self._score(int(cur.size), float("nan"), float("nan"))
+        return self._score(int(cur.size), float(cur.mean()), float(cur.var(ddof=1)))
+
+    def chunk_state(self, chunk: Any) -> tuple[int, float, float]:
+        """``(n, mean, sum of squared deviations from the mean)`` of the chunk's values."""
+        cur = _clean(chunk)
+        if cur.size == 0:
+            return (0, 0.0, 0.0)
+        mean = float(cur.mean())
+        return (int(cur.size), mean, float(np.sum((cur - mean) ** 2)))
+
+    def merge_states(self, a: tuple[int, float, float], b: tuple[int, float, float]) -> tuple[int, float, float]:
+        """Chan, Golub and LeVeque's pairwise update of count, mean and squared deviations."""
+        (na, ma, sa), (nb, mb, sb) = a, b
+        if na == 0 or nb == 0:
+            return b if na == 0 else a
+        n = na + nb
+        delta = mb - ma
+        return (n, ma + delta * nb / n, sa + sb + delta * delta * na * nb / n)
+
+    def score_state(self, state: tuple[int, float, float]) -> Score:
+        n, mean, squares = state
+        return self._score(n, mean, squares / (n - 1) if n > 1 else float("nan"))
+
+    def _score(self, n2: int, m2: float, v2: float) -> Score:
+        n1 = self.n
         if n1 < 2 or n2 < 2:
             return Score(statistic=float("nan"), p_value=float("nan"), details={"reason": "fewer than 2 values"})
-        m2, v2 = float(cur.mean()), float(cur.var(ddof=1))
         se1, se2 = self.var / n1, v2 / n2
         denom = np.sqrt(se1 + se2)
         if denom == 0:

@@ -136,6 +136,12 @@ class BinnedDivergence(Detector):
             raise ValueError(f"{self.info.name}: expected counts over {edges.size + 1} cells, got {cuts.counts.shape}")
         return self._score(*self._cell_histograms(np.asarray(cuts.counts, dtype=np.int64)))
 
+    def category_keys(self) -> list[str]:
+        """The reference categories, in the order of chunk states' counts."""
+        if self.kind != "categorical":
+            raise RuntimeError(f"{self.info.name}: category_keys() needs a detector fitted on categories")
+        return list(self.categories)
+
     def score_category_counts(self, observed: dict[str, int]) -> Score:
         """The same :class:`Score` as :meth:`score` of a categorical column, from the batch's counts by key."""
         if self.kind != "categorical":

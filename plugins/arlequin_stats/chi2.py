@@ -88,6 +88,54 @@ class ChiSquared(Detector):
         )
         return Score(statistic=float(result.statistic), p_value=float(result.pvalue), details=details)
 
+    def category_keys(self) -> list[str]:
+        """The reference categories, in the order of chunk states' counts."""
+        if not self.counts:
+            raise RuntimeError("chi2: category_keys() called before fit()")
+        return list(self.counts)
+
+    def score_category_state(self, state: Any) -> Score:
+        """The score of merged category counts; exact unless the unseen categories overflowed.
+
+        Overflowed (more than :data:`~arlequin_core.drift.categories.UNSEEN_CAP` distinct
+        unseen categories): the statistic is still exact, because an unseen category of
+        batch count ``c`` adds ``c * N1 / N2`` whatever ``c`` is (its expected counts are
+        ``c * N1 / N`` and ``c * N2 / N``), so all of them add ``unseen_rows * N1 / N2``.
+        The degrees of freedom need their number, estimated by the state's sketch: the
+        p-value is computed at the estimate and ``details["p_value_range"]`` gives it at
+        the estimate plus and minus three standard errors.
+        """
+        if state.unseen.exact:
+            return self.score_category_counts(state.observed(self.category_keys()))
+        ref = np.asarray(list(self.counts.values()), dtype=np.float64)
+        cur = state.counts.astype(np.float64)
+        n1, n2 = float(ref.sum()), float(cur.sum() + state.unseen.rows)
+        total = n1 + n2
+        column = ref + cur
+        e1, e2 = n1 * column / total, n2 * column / total
+        statistic = float(np.sum((ref - e1) ** 2 / e1 + (cur - e2) ** 2 / e2) + state.unseen.rows * n1 / n2)
+        distinct, error = state.unseen.distinct()
+        categories = len(ref) + distinct
+
+        def p_at(count: float) -> float:
+            return float(stats.chi2.sf(statistic, max(count - 1.0, 1.0)))
+
+        details = {
+            "approximate": "more unseen categories than the bounded summary keeps: dof estimated",
+            "unseen_categories": round(distinct),
+            "unseen_categories_std_error": error,
+            "unseen_rows": int(state.unseen.rows),
+            "unseen": dict(
+                list(zip(state.unseen.keys.tolist(), state.unseen.counts.tolist(), strict=True))[:MAX_LISTED]
+            ),
+            "unseen_count_error": int(state.unseen.dropped),
+            "dof": round(categories - 1),
+            "categories": round(categories),
+            "absent": int(np.count_nonzero(cur == 0)),
+            "p_value_range": [p_at(categories + 3 * error), p_at(max(categories - 3 * error, len(ref) + 1.0))],
+        }
+        return Score(statistic=statistic, p_value=p_at(categories), details=details)
+
     def to_profile(self) -> dict[str, Any]:
         if not self.counts:
             raise RuntimeError("chi2: to_profile() called before fit()")

@@ -10,6 +10,7 @@ model's 0/1 error stream (class attribute ``binary = True``: river's DDM family)
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 
@@ -172,3 +173,76 @@ def test_scoring_leaves_a_batch_detector_unchanged(cls, kind):
 def test_unknown_parameter_is_refused(cls, kind):
     with pytest.raises((TypeError, ValueError)):
         cls(no_such_parameter=1)
+
+
+STREAMING = [p for p in CASES if not p.values[0].info.cannot_stream]
+ONLINE = [p for p in CASES if p.values[0].info.cannot_stream]
+
+
+def pieces(kind: str, values: np.ndarray, seed: int) -> list:
+    """``values`` cut at random places into pieces (some empty, some of one value), in the core's forms."""
+    rng = np.random.default_rng(seed)
+    cuts = np.sort(rng.integers(0, values.size + 1, size=7))
+    cuts = np.concatenate(([0, 0, 1], cuts, [values.size, values.size]))
+    return [as_input(kind, values[a:b]) for a, b in itertools.pairwise(cuts)]
+
+
+def merged(detector: Detector, states: list, order: str):
+    """The states merged left to right, right to left, or as a balanced tree (parts kept in order)."""
+    if order == "left":
+        out = states[0]
+        for state in states[1:]:
+            out = detector.merge_states(out, state)
+        return out
+    if order == "right":
+        out = states[-1]
+        for state in reversed(states[:-1]):
+            out = detector.merge_states(state, out)
+        return out
+    while len(states) > 1:
+        pairs = [states[i : i + 2] for i in range(0, len(states), 2)]
+        states = [detector.merge_states(*p) if len(p) == 2 else p[0] for p in pairs]
+    return states[0]
+
+
+@pytest.mark.parametrize(("cls", "kind"), STREAMING)
+@pytest.mark.parametrize("shifted", [False, True], ids=["same", "shifted"])
+def test_merged_states_of_any_split_score_like_the_whole_batch(cls, kind, shifted):
+    """Scoring a batch in one piece and merging the states of any split of it give the same result."""
+    detector, _ = fitted(cls, kind)
+    batch = with_missing(kind, sample(kind, stream_length(cls), 8, shifted=shifted), 9)
+    whole = detector.score_state(detector.chunk_state(as_input(kind, batch)))
+    direct = detector.score(as_input(kind, batch))
+    bound = whole.details.get("error_bound")
+    if bound is None:  # an exact statistic: the same as scoring the values
+        assert same_score(whole, direct), (whole, direct)
+    else:  # an approximation: within the bound it reports
+        assert isinstance(bound, float) and bound >= 0
+        assert abs(whole.statistic - direct.statistic) <= bound * (1 + 1e-9) + 1e-12, (whole, direct)
+    for seed in (10, 11):
+        states = [detector.chunk_state(piece) for piece in pieces(kind, batch, seed)]
+        for order in ("left", "right", "tree"):
+            score = detector.score_state(merged(detector, states, order))
+            assert same_score(score, whole), (seed, order, score, whole)
+            json.dumps(score.details, allow_nan=True)
+
+
+@pytest.mark.parametrize(("cls", "kind"), STREAMING)
+def test_chunk_states_survive_a_pickle(cls, kind):
+    """The Spark engine ships states from executors to the driver by pickle."""
+    import pickle
+
+    detector, _ = fitted(cls, kind)
+    batch = as_input(kind, sample(kind, stream_length(cls), 12, shifted=True))
+    state = detector.chunk_state(batch)
+    clone = pickle.loads(pickle.dumps(detector))
+    assert same_score(detector.score_state(state), clone.score_state(pickle.loads(pickle.dumps(state))))
+
+
+@pytest.mark.parametrize(("cls", "kind"), ONLINE)
+def test_online_detectors_say_they_cannot_stream(cls, kind):
+    reason = cls.info.cannot_stream
+    assert isinstance(reason, str) and "order" in reason
+    detector, _ = fitted(cls, kind)
+    with pytest.raises(TypeError, match=cls.info.name):
+        detector.chunk_state(as_input(kind, sample(kind, 10, 13)))
