@@ -118,6 +118,12 @@ class DriftSection(Section):
     error_detector: str | None = None
     #: Keyword arguments of ``error_detector``.
     error_params: dict[str, Any] = Field(default_factory=dict)
+    #: What computes a batch's statistics: ``memory`` (the whole batch as one Arrow table),
+    #: ``arrow`` (streamed by row groups, bounded memory), ``spark`` (one pass on ``[spark]``),
+    #: or ``auto`` (see arlequin_core.drift.engines for the rule).
+    engine: Literal["auto", "memory", "arrow", "spark"] = "auto"
+    #: With ``engine = "auto"`` and a ``[spark] master``, batches larger than this go to Spark.
+    spark_min_bytes: int = Field(default=2 << 30, ge=0)
 
 
 class MlflowSection(Section):

@@ -6,7 +6,11 @@ at a time, in order). For each batch it
 
 1. asks ``profile_provider`` for the profile to compare against and the model it
    belongs to (the daemon returns the champion's profile from MLflow);
-2. reads the batch (:func:`arlequin_core.io.read_table`) and runs
+2. checks the batch with the engine of ``[drift] engine`` (:mod:`arlequin_core.drift.engines`:
+   ``auto`` streams it with Arrow, or runs one pass on Spark when ``[spark] master`` is
+   set and the batch is larger than ``[drift] spark_min_bytes``, and reads it whole
+   only when the profile has online detectors or the model-error column); in memory it
+   reads the batch (:func:`arlequin_core.io.read_table`) and runs
    :func:`arlequin_core.drift.check.check_batch`; when the profile has online
    detectors (``info.online``), their state is restored from
    ``<home>/online/`` before and saved after (:mod:`arlequin_core.drift.online_state`),
@@ -34,7 +38,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -42,6 +46,7 @@ import pyarrow as pa
 from arlequin_core import hookimpl
 from arlequin_core.config import ArlequinConfig
 from arlequin_core.drift.check import check_batch
+from arlequin_core.drift.engines import check_uri, choose_engine
 from arlequin_core.drift.online_state import (
     OnlineStateStore,
     online_columns,
@@ -149,15 +154,22 @@ class Monitor:
         batch_id = event.batch_id or event.event_id
         try:
             profile, model_name, model_version = self.profile_provider()
-            table = read_table(event.uri, self.config.data.format)
-            table, skip = self._with_errors(profile, table, event.uri, batch_id, model_name, model_version)
-            online = online_columns(profile, self.registry)
-            if not online:  # batch tests only: no state, no file
-                report = check_batch(profile, table, self.config, self.registry, uri=event.uri, skip=skip)
+            engine = self.config.drift.engine
+            if engine == "auto":
+                engine = choose_engine(profile, event.uri, self.config, self.registry)
+            if engine != "memory":  # streamed (arrow) or on Spark: the batch is never held whole
+                checked = check_uri(profile, event.uri, self.config, self.registry, engine=engine)
+                report, table = checked.report, checked.plots
             else:
-                profile, report = self._check_online(
-                    profile, table, event.uri, batch_id, model_name, model_version, skip
-                )
+                table = read_table(event.uri, self.config.data.format)
+                table, skip = self._with_errors(profile, table, event.uri, batch_id, model_name, model_version)
+                online = online_columns(profile, self.registry)
+                if not online:  # batch tests only: no state, no file
+                    report = check_batch(profile, table, self.config, self.registry, uri=event.uri, skip=skip)
+                else:
+                    profile, report = self._check_online(
+                        profile, table, event.uri, batch_id, model_name, model_version, skip
+                    )
         except ArlequinError as exc:
             log.warning("batch_rejected", batch_id=batch_id, uri=event.uri, reason=str(exc))
             self.bus.publish(
@@ -182,7 +194,7 @@ class Monitor:
             "batch_id": batch_id,
             "cause_event_id": event.event_id,
         }
-        self.bus.publish(BatchChecked(drifted=report.drifted, rows=table.num_rows, **common))
+        self.bus.publish(BatchChecked(drifted=report.drifted, rows=report.rows_cur, **common))
         if report.drifted:
             self.bus.publish(DriftDetected(reason=report.reason, **common))
         # Plots take far longer than the verdict: render them after it is out, beside the JSON.
@@ -287,7 +299,7 @@ class Monitor:
         return path
 
     @staticmethod
-    def _write_html(batch_id: str, report: DriftReport, profile: Profile, table: pa.Table, path: Path) -> None:
+    def _write_html(batch_id: str, report: DriftReport, profile: Profile, table: Any, path: Path) -> None:
         from arlequin_core.drift.history import write_history
         from arlequin_core.drift.html import write_html
 

@@ -118,8 +118,11 @@ class CategoryIndex:
         self.keys = list(keys)
         self._value_set = pa.array(self.keys, type=pa.string())
 
-    def counts(self, values: Any) -> CategoryCounts:
-        """:class:`CategoryCounts` of one chunk (an Arrow array of any type; missing left out)."""
+    def counts(self, values: Any, *, unseen: bool = True) -> CategoryCounts:
+        """:class:`CategoryCounts` of one chunk (an Arrow array of any type; missing left out).
+
+        :param unseen: also summarise the values not among the keys (else only the keys are counted).
+        """
         keys = key_array(as_arrow(values))
         counts = np.zeros(len(self.keys), dtype=np.int64)
         if len(keys) == 0:
@@ -128,13 +131,15 @@ class CategoryIndex:
         known = index.drop_null().to_numpy(zero_copy_only=False)
         if known.size:
             counts += np.bincount(known, minlength=len(self.keys)).astype(np.int64)
-        unseen = keys.filter(pc.and_(pc.is_null(index), pc.is_valid(keys)))
-        if len(unseen) == 0:
+        if not unseen:
             return CategoryCounts(counts)
-        counted = pc.value_counts(unseen)
+        others = keys.filter(pc.and_(pc.is_null(index), pc.is_valid(keys)))
+        if len(others) == 0:
+            return CategoryCounts(counts)
+        counted = pc.value_counts(others)
         distinct = counted.field("values")
         summary = _summary(
-            len(unseen),
+            len(others),
             distinct.to_numpy(zero_copy_only=False).astype(object),
             counted.field("counts").to_numpy().astype(np.int64),
             0,

@@ -32,6 +32,13 @@ from arlequin_core.errors import EXIT_DRIFT
     help="Also save the fitted reference as a profile (.json) to reuse with --reference.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print only the verdict line.")
+@click.option(
+    "--engine",
+    type=click.Choice(["auto", "memory", "arrow", "spark"]),
+    default=None,
+    help="What computes the statistics (default: [drift] engine): memory, arrow (streamed, bounded memory), "
+    "spark (one pass on [spark] master), auto.",
+)
 @click.pass_context
 def detect_cmd(
     ctx: click.Context,
@@ -41,6 +48,7 @@ def detect_cmd(
     html_out: str | None,
     save_profile: str | None,
     quiet: bool,
+    engine: str | None,
 ) -> None:
     """Test the batch CUR for drift against the reference REF.
 
@@ -49,7 +57,7 @@ def detect_cmd(
     verdict. Exit status 0: no drift; 3: drift; 2: bad input or usage.
     """
     from arlequin_core.cli import get_app
-    from arlequin_core.drift.check import check_batch
+    from arlequin_core.drift.engines import check_uri
     from arlequin_core.drift.profile import Profile, build_profile
     from arlequin_core.io import read_table
 
@@ -62,8 +70,8 @@ def detect_cmd(
         profile = build_profile(read_table(reference, fmt), config, app.registry, source=reference)
     if save_profile:
         profile.save(save_profile)
-    batch = read_table(current, fmt)
-    report = check_batch(profile, batch, config, app.registry, uri=current)
+    checked = check_uri(profile, current, config, app.registry, engine=engine)
+    report = checked.report
     if json_out:
         path = Path(json_out)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -71,9 +79,10 @@ def detect_cmd(
     if html_out:
         from arlequin_core.drift.html import write_html
 
-        write_html(report, profile, batch, html_out)
+        write_html(report, profile, checked.plots, html_out)
     click.echo(("DRIFT: " if report.drifted else "OK: ") + report.reason)
     if not quiet:
+        click.echo(f"  engine: {report.engine}, {report.rows_cur:,} rows")
         for result in report.columns:
             if result.drifted:
                 click.echo("  " + _line(result))

@@ -33,12 +33,18 @@ CURRENT_COLOUR = "#d95f02"
 def render_html(report: DriftReport, profile: Profile, current: Any | None = None, title: str | None = None) -> str:
     """The report as one HTML document.
 
-    :param current: the batch (Arrow table or pandas DataFrame) the report is about;
-        without it the page has no plots, only the tables.
+    :param current: the batch (Arrow table or pandas DataFrame) the report is about, or
+        its column summaries (column -> :func:`~arlequin_core.drift.summary.summarize_like`
+        output, what the streaming engines keep); without it the page has no plots.
     :param title: the page title; default ``Drift report: <batch uri>``.
     """
     plots: dict[str, str] = {}
-    if current is not None:
+    if isinstance(current, dict):
+        for result in report.columns:
+            cp = profile.columns.get(result.column)
+            if cp is not None and result.column in current:
+                plots[result.column] = _plot(cp.summary, current[result.column], result)
+    elif current is not None:
         table = as_table(current, report.uri or "current batch")
         for result in report.columns:
             cp = profile.columns.get(result.column)

@@ -87,6 +87,9 @@ class DriftReport:
     batch_id: str | None = None
     model_name: str | None = None
     model_version: str | None = None
+    #: What computed the report: ``memory`` (the whole batch as one Arrow table), ``arrow``
+    #: (streamed by row groups) or ``spark`` (partition states merged on the driver).
+    engine: str = "memory"
 
     def column(self, name: str) -> ColumnResult:
         """The result of column ``name``.

@@ -101,6 +101,6 @@ def test_detect_internal_error_exits_1(files, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("arlequin_core.drift.check.check_batch", broken)
+    monkeypatch.setattr("arlequin_core.drift.engines.check_uri", broken)
     result = detect("-r", "ref.parquet", "-c", "same.parquet")
     assert result.exit_code == EXIT_INTERNAL and "internal error: RuntimeError: boom" in result.output

@@ -1,0 +1,126 @@
+"""Choosing and running the engine that checks a batch: ``[drift] engine``, ``--engine``.
+
+=========  ===============================================================================
+engine     what computes the statistics
+=========  ===============================================================================
+memory     the whole batch read as one Arrow table (:func:`~arlequin_core.drift.check.check_batch`);
+           the only engine for online detectors and the model-error column
+arrow      the batch streamed by row groups / CSV blocks, memory bounded
+           (:mod:`arlequin_core.drift.stream`)
+spark      one pass on Spark (``[spark]`` master and conf), partition states merged on the
+           executors, never collecting rows (:mod:`arlequin_core.drift.spark`)
+auto       **spark** when ``[spark] master`` is set, the batch's files total more than
+           ``[drift] spark_min_bytes`` and every column's detector has a bounded state;
+           else **arrow** when every column can stream; else **memory**
+=========  ===============================================================================
+
+An engine asked for by name that cannot compute a column refuses the batch, naming
+the column, the detector and why (:class:`~arlequin_core.drift.states.EngineUnsupportedError`);
+``auto`` only picks an engine that can. Every report says which engine made it
+(``DriftReport.engine``).
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from arlequin_core.config import ArlequinConfig
+from arlequin_core.drift.base import state_kind
+from arlequin_core.drift.profile import ERROR_COLUMN, Profile
+from arlequin_core.drift.report import DriftReport
+from arlequin_core.errors import InputError
+from arlequin_core.registry import ComponentRegistry
+
+ENGINES = ("auto", "memory", "arrow", "spark")
+
+
+@dataclass
+class Checked:
+    """A report and what its HTML plots are drawn from (a table, or the batch's plot summaries)."""
+
+    report: DriftReport
+    plots: Any
+    #: The batch as a table, when the engine read it whole (memory); else None.
+    table: Any = None
+
+
+def choose_engine(profile: Profile, uri: str, config: ArlequinConfig, registry: ComponentRegistry) -> str:
+    """The engine ``auto`` picks for this batch (see the module docstring)."""
+    kinds = {name: state_kind(profile.detector(name, registry), cp.kind) for name, cp in profile.columns.items()}
+    if ERROR_COLUMN in profile.columns or "none" in kinds.values():
+        return "memory"
+    bounded = "values" not in kinds.values()
+    if config.spark.master and bounded and batch_bytes(uri) > config.drift.spark_min_bytes:
+        return "spark"
+    return "arrow"
+
+
+def batch_bytes(uri: str) -> int:
+    """Total size of the batch's files (0 when it cannot be told)."""
+    from arlequin_core.io import filesystem, is_hidden
+
+    try:
+        fs, path = filesystem(os.fspath(uri))
+        if not fs.isdir(path):
+            return int(fs.size(path) or 0)
+        return sum(
+            int(info.get("size") or 0)
+            for name, info in fs.find(path, detail=True).items()
+            if not is_hidden(posixpath.relpath(name, path))
+        )
+    except (OSError, ValueError, ImportError):
+        return 0
+
+
+def check_uri(
+    profile: Profile,
+    uri: str,
+    config: ArlequinConfig,
+    registry: ComponentRegistry,
+    *,
+    engine: str | None = None,
+    skip: Mapping[str, str] | None = None,
+) -> Checked:
+    """Check the batch at ``uri`` with ``engine`` (default ``[drift] engine``).
+
+    :raises EngineUnsupportedError: the named engine cannot compute a column.
+    :raises InputError: unreadable or malformed batch (file, row group named).
+    """
+    name = engine or config.drift.engine
+    if name not in ENGINES:
+        raise ValueError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
+    if name == "auto":
+        name = choose_engine(profile, uri, config, registry)
+    if name == "arrow":
+        from arlequin_core.drift.stream import check_batch_arrow
+
+        report, plots = check_batch_arrow(profile, uri, config, registry, skip=skip)
+        return Checked(report, plots)
+    if name == "spark":
+        from arlequin_core.drift.spark import check_batch_spark_with_plots
+        from arlequin_core.spark_session import spark_session
+
+        frame = read_spark(spark_session(config), uri, config)
+        report, plots = check_batch_spark_with_plots(profile, frame, config, registry, uri=uri, skip=skip)
+        return Checked(report, plots)
+    from arlequin_core.drift.check import check_batch
+    from arlequin_core.io import read_table
+
+    table = read_table(uri, config.data.format)
+    return Checked(check_batch(profile, table, config, registry, uri=uri, skip=skip), table, table)
+
+
+def read_spark(spark: Any, uri: str, config: ArlequinConfig) -> Any:
+    """The batch at ``uri`` as a Spark DataFrame (Parquet, or CSV with a header, by ``[data] format``)."""
+    from arlequin_core.io import guess_format
+
+    try:
+        if guess_format(uri, config.data.format) == "csv":
+            return spark.read.option("header", True).option("inferSchema", True).csv(uri)
+        return spark.read.parquet(uri)
+    except Exception as exc:  # AnalysisException and the JVM's errors: name the batch
+        raise InputError(uri, f"Spark cannot read the batch: {str(exc).splitlines()[0]}") from None

@@ -1,0 +1,213 @@
+"""One statistics engine, any executor: per-column states of batch chunks, merged, then scored.
+
+A batch's path through the streaming engines reads top to bottom:
+
+1. :class:`Plan` (once per batch): the profile's fitted detectors, each column's way of
+   building states (refused by name, with the reason, when an executor cannot honour it);
+2. :meth:`Plan.chunk_state` (per chunk, wherever the chunk is: a pyarrow record batch
+   on this machine, a Spark partition on an executor): a :class:`BatchState` holding
+   rows, and per column its missing count, its detector's state and the counts over
+   the profile's plot bins / categories; bounded by the reference;
+3. :meth:`BatchState.merge` (associative, in any grouping; parts kept in order);
+4. :meth:`Plan.report` (once): every column scored from its merged state, then the
+   policy (:func:`~arlequin_core.drift.check.build_report`); the report says which
+   engine computed it.
+
+The counts a merged state exposes per column (:meth:`BatchState.counts`) are those the
+effect sizes are computed from: counts at the detector's cut points or over its
+reference categories, and the plot-bin counts of the profile summary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from arlequin_core.config import ArlequinConfig
+from arlequin_core.drift.base import Detector, state_kind
+from arlequin_core.drift.categories import CategoryIndex
+from arlequin_core.drift.check import build_report, finish_result, start_result
+from arlequin_core.drift.policy import check_columns_exist
+from arlequin_core.drift.profile import ERROR_COLUMN, Profile, column_values
+from arlequin_core.drift.report import DriftReport
+from arlequin_core.errors import ArlequinError, InputError
+from arlequin_core.registry import ComponentRegistry
+
+
+class EngineUnsupportedError(ArlequinError):
+    """A column's detector cannot be computed by the chosen engine (the message names both and why)."""
+
+
+@dataclass
+class ColumnState:
+    """One column of a batch part: missing values, the detector's state, plot-bin counts."""
+
+    missing: int
+    state: Any
+    #: Numeric: ``[below, bin 1 .. bin B, above]`` over the profile summary's edges;
+    #: categorical: counts of the summary's listed categories, then of all others.
+    plot: np.ndarray
+
+    def merge(self, other: ColumnState, detector: Detector) -> ColumnState:
+        return ColumnState(
+            self.missing + other.missing, detector.merge_states(self.state, other.state), self.plot + other.plot
+        )
+
+
+@dataclass
+class BatchState:
+    """The merged state of some rows of a batch (see the module docstring)."""
+
+    rows: int = 0
+    columns: dict[str, ColumnState] = field(default_factory=dict)
+
+    def counts(self, column: str) -> Any:
+        """The detector state of ``column``: :class:`~arlequin_core.drift.cuts.CutCounts`,
+        :class:`~arlequin_core.drift.categories.CategoryCounts`, or the detector's own."""
+        return self.columns[column].state
+
+
+class Plan:
+    """How to build, merge and score the states of a batch against ``profile``.
+
+    :param engine: the executor's name, for refusals and the report (``arrow``, ``spark``).
+    :param bounded: the executor cannot hold the batch: detectors without bounded states
+        (the values fallback) are refused too, not only those that cannot stream.
+    :raises EngineUnsupportedError: naming every column the engine cannot compute.
+    """
+
+    def __init__(self, profile: Profile, registry: ComponentRegistry, engine: str, *, bounded: bool) -> None:
+        self.profile = profile
+        self.engine = engine
+        self.detectors: dict[str, Detector] = {name: profile.detector(name, registry) for name in profile.columns}
+        refused = []
+        for name, detector in self.detectors.items():
+            how = state_kind(detector, profile.columns[name].kind)
+            if how == "none":
+                refused.append(
+                    f"column {name!r}: detector {profile.columns[name].detector!r}: {detector.info.cannot_stream}"
+                )
+            elif how == "values" and bounded:
+                refused.append(
+                    f"column {name!r}: detector {profile.columns[name].detector!r} has no bounded state "
+                    "(no chunk_state, cut_points or score_category_counts), so scoring it would hold every value"
+                )
+        if refused:
+            raise EngineUnsupportedError(
+                f"the {engine} engine cannot check this batch: " + "; ".join(refused) + ". Use another detector "
+                'for these columns ([drift.columns.<name>] detector), or [drift] engine = "memory" '
+                "(the whole batch in memory)"
+            )
+        self._categories = {
+            name: CategoryIndex(cp.summary.get("categories", []))
+            for name, cp in profile.columns.items()
+            if cp.kind != "numeric"
+        }
+
+    @property
+    def columns(self) -> list[str]:
+        """The tested columns, in profile order (what an executor must read)."""
+        return [name for name in self.profile.columns if name != ERROR_COLUMN]
+
+    def chunk_state(self, chunk: pa.Table | pa.RecordBatch, where: str) -> BatchState:
+        """The state of one chunk (it must hold every column of :attr:`columns`)."""
+        table = chunk if isinstance(chunk, pa.Table) else pa.Table.from_batches([chunk])
+        columns = {name: self.column_state(table, name, where) for name in self.columns}
+        return BatchState(rows=table.num_rows, columns=columns)
+
+    def column_state(self, table: pa.Table, name: str, where: str) -> ColumnState:
+        """The state of column ``name`` of one chunk."""
+        cp = self.profile.columns[name]
+        values, missing = column_values(table, name, cp.kind, where)
+        if cp.kind == "numeric":
+            plot = _plot_counts(values, cp.summary)
+        else:
+            plot = self._categories[name].counts(values, unseen=False).counts
+            plot = np.append(plot, len(values) - missing - int(plot.sum()))
+        return ColumnState(missing, self.detectors[name].chunk_state(values), plot)
+
+    def merge(self, a: BatchState, b: BatchState) -> BatchState:
+        """The state of two parts, ``a`` before ``b``."""
+        if not a.columns:
+            return BatchState(a.rows + b.rows, b.columns) if a.rows == 0 else a
+        if not b.columns:
+            return a
+        return BatchState(
+            a.rows + b.rows, {name: a.columns[name].merge(b.columns[name], self.detectors[name]) for name in a.columns}
+        )
+
+    def report(
+        self,
+        state: BatchState,
+        config: ArlequinConfig,
+        column_names: list[str],
+        uri: str | None,
+        skip: Mapping[str, str] | None = None,
+    ) -> DriftReport:
+        """Score every column from the merged ``state`` and apply the policy.
+
+        :raises InputError: the batch had no rows.
+        """
+        where = uri or "current batch"
+        if state.rows == 0:
+            raise InputError(where, "the batch has no rows; nothing to test (it is rejected, not passed)")
+        check_columns_exist(config, list(self.profile.columns))
+        results = []
+        for name in self.columns:
+            cp = self.profile.columns[name]
+            column = state.columns[name]
+            result = start_result(cp, config, state.rows, column.missing, (skip or {}).get(name))
+            if "skipped" not in result.details:
+                result = finish_result(result, self.detectors[name].score_state(column.state))
+            results.append(result)
+        report = build_report(self.profile, results, config, state.rows, column_names, uri)
+        report.engine = self.engine
+        return report
+
+    def plots(self, state: BatchState) -> dict[str, dict[str, Any]]:
+        """The batch summaries the HTML report draws (as :func:`~arlequin_core.drift.summary.summarize_like`)."""
+        out = {}
+        for name in self.columns:
+            summary, counts = self.profile.columns[name].summary, state.columns[name].plot
+            if summary.get("type") == "bars":
+                out[name] = {
+                    "type": "bars",
+                    "categories": list(summary["categories"]),
+                    "counts": [int(c) for c in counts[:-1]],
+                    "other": int(counts[-1]),
+                }
+            else:
+                out[name] = {
+                    "type": "histogram",
+                    "edges": list(summary["edges"]),
+                    "counts": [int(c) for c in counts[1:-1]],
+                    "below": int(counts[0]),
+                    "above": int(counts[-1]),
+                    **({"scale": summary["scale"]} if "scale" in summary else {}),
+                }
+        return out
+
+
+def check_columns(plan: Plan, column_names: list[str], where: str) -> None:
+    """Refuse a batch that lacks columns of the profile (all named)."""
+    absent = [name for name in plan.columns if name not in column_names]
+    if absent:
+        raise InputError(
+            where,
+            f"missing column{'s' if len(absent) > 1 else ''} {', '.join(map(repr, absent))} "
+            f"that the reference has; the batch has: {', '.join(column_names) or 'no columns'}",
+        )
+
+
+def _plot_counts(values: np.ndarray, summary: dict[str, Any]) -> np.ndarray:
+    """``[below, bins..., above]`` of the finite ``values`` on the summary's edges (numpy.histogram's rule:
+    the last bin includes its right edge)."""
+    edges = np.asarray(summary["edges"], dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    cells = np.searchsorted(edges, finite, side="right")
+    cells[finite == edges[-1]] = edges.size - 1
+    return np.bincount(cells, minlength=edges.size + 1).astype(np.int64)
