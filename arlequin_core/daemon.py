@@ -11,7 +11,9 @@
 
 The queue between sources and consumers is the ledger's pending set: sources never
 block (an inotify reader that blocks loses events when the kernel queue overflows),
-nothing waits in memory, and the backlog survives a restart. Back-pressure is the
+nothing waits in memory, and the backlog survives a restart. (Except when the ledger
+cannot write, e.g. a full disk: then a reported batch is held in memory and recorded
+again every second until the ledger takes it.) Back-pressure is the
 in-flight window: the dispatcher hands out at most ``[watch] max_in_flight`` batches
 and waits for verdicts before handing out more; behind it, the bus's bounded lanes
 make ``publish`` wait when a consumer is slow.
@@ -34,6 +36,7 @@ import fcntl
 import importlib
 import os
 import signal
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -51,6 +54,10 @@ from arlequin_core.sources.base import Landed, Source, name_problem, printable_u
 log = get_logger(__name__)
 
 LOCK_NAME = "watch.lock"
+#: Seconds between attempts to record batches the ledger refused (a full disk).
+_UNRECORDED_RETRY = 1.0
+#: At most this many refused batches wait in memory; more are left to the next rescan.
+_UNRECORDED_MAX = 100_000
 LEDGER_PLUGIN = "ledger"
 #: Starts the sinks of ``app`` (registered on its plugin manager) and returns them.
 SinkStarter = Callable[[App], Sequence[Any]]
@@ -273,6 +280,8 @@ class Daemon:
         self._slots = threading.BoundedSemaphore(self.max_in_flight)
         #: batch id -> (monotonic time handed out, whether it holds a dispatcher slot)
         self._in_flight: dict[str, tuple[float, bool]] = {}
+        #: Batches a source reported that the ledger could not record (disk full), by id.
+        self._unrecorded: dict[str, Landed] = {}
         self._cond = threading.Condition()
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -425,13 +434,69 @@ class Daemon:
         if ledger is None or self._stopping.is_set():
             return False
         refused = landed.refused or name_problem(landed.uri)
-        new = ledger.observe(landed, refused=refused)
+        try:
+            new = ledger.observe(landed, refused=refused)
+        except sqlite3.OperationalError as exc:  # disk full, ledger locked for too long
+            self._keep_unrecorded(landed, exc)
+            return False
         if new and refused is not None:
             self._refuse(landed, refused)
         elif new:
             log.debug("batch_seen", batch_id=landed.batch_id, uri=landed.uri, source=landed.source)
             self._wake.set()
         return new
+
+    def _keep_unrecorded(self, landed: Landed, exc: Exception) -> None:
+        """Hold a batch the ledger could not record; the dispatcher records it once the ledger can write."""
+        with self._cond:
+            first = landed.batch_id not in self._unrecorded
+            if first and len(self._unrecorded) >= _UNRECORDED_MAX:
+                log.error(
+                    "ledger_write_failed",
+                    uri=printable_uri(landed.uri),
+                    error=str(exc),
+                    hint=f"{_UNRECORDED_MAX} batches wait already; this one is found again by the next rescan",
+                )
+                return
+            self._unrecorded[landed.batch_id] = landed
+            waiting = len(self._unrecorded)
+        if first:
+            log.error(
+                "ledger_write_failed",
+                batch_id=landed.batch_id,
+                uri=printable_uri(landed.uri),
+                ledger=str(self.ledger.path) if self.ledger is not None else None,
+                error=str(exc),
+                waiting=waiting,
+                hint=f"kept in memory and recorded again every {_UNRECORDED_RETRY:g} s (free disk space)",
+            )
+
+    def _record_unrecorded(self) -> None:
+        """Try again to record the batches the ledger refused (see :meth:`_keep_unrecorded`)."""
+        with self._cond:
+            waiting = list(self._unrecorded.values())
+        if not waiting or self.ledger is None:
+            return
+        recorded = 0
+        for landed in waiting:
+            try:
+                self.ledger.observe(landed, refused=landed.refused or name_problem(landed.uri))
+            except sqlite3.OperationalError:
+                break  # still full: try again later, in order
+            with self._cond:
+                self._unrecorded.pop(landed.batch_id, None)
+            recorded += 1
+        if recorded:
+            with self._cond:
+                left = len(self._unrecorded)
+            log.warning("ledger_write_recovered", recorded=recorded, still_waiting=left)
+            self._wake.set()
+
+    @property
+    def unrecorded(self) -> int:
+        """Batches reported by a source that the ledger could not record yet (a full disk)."""
+        with self._cond:
+            return len(self._unrecorded)
 
     def _refuse(self, landed: Landed, reason: str) -> None:
         """A batch nobody may read (its name, a link out of the tree): rejected now, with the reason."""
@@ -444,7 +509,11 @@ class Daemon:
             pass  # stopping: the ledger has the rejection and its reason
 
     def _dispatch_loop(self) -> None:
+        last_retry = 0.0
         while not self._stopping.is_set():
+            if self._unrecorded and time.monotonic() - last_retry >= _UNRECORDED_RETRY:
+                last_retry = time.monotonic()
+                self._record_unrecorded()
             if not self._slots.acquire(timeout=0.2):
                 continue  # back-pressure: max_in_flight batches await their verdicts
             self._wake.clear()
@@ -457,14 +526,20 @@ class Daemon:
                 self._slots.release()
                 self._wake.wait(self.sweep_interval)
                 continue
-            self._publish(batch, slot=True)
+            try:
+                self._publish(batch, slot=True)
+            except Exception as exc:  # the dispatcher must outlive any one batch
+                log.exception("dispatch_failed", batch_id=batch.batch_id, error=str(exc))
 
     def _publish(self, batch: Batch, slot: bool) -> None:
         event = DataArrived(batch_id=batch.batch_id, uri=batch.uri, source=batch.source, size_bytes=batch.size)
         with self._cond:
             self._in_flight[batch.batch_id] = (time.monotonic(), slot)
         assert self.ledger is not None
-        self.ledger.note_event(batch.batch_id, event.event_id)
+        try:
+            self.ledger.note_event(batch.batch_id, event.event_id)
+        except sqlite3.OperationalError as exc:  # bookkeeping only: the batch goes out all the same
+            log.warning("ledger_write_failed", batch_id=batch.batch_id, error=str(exc), what="data-arrived event id")
         try:
             self.app.bus.publish(event)
         except BusClosedError:

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +47,8 @@ LEDGER_NAME = "ledger.db"
 State = Literal["seen", "processing", "done", "rejected"]
 STATES: tuple[State, ...] = ("seen", "processing", "done", "rejected")
 _SCHEMA_VERSION = 1
+#: Seconds a verdict is retried while the ledger cannot write (a full disk) before giving up.
+VERDICT_RETRY_SECONDS = 30.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS batches (
@@ -334,12 +337,40 @@ class LedgerPlugin:
     def _finish(self, batch_id: str | None, state: Literal["done", "rejected"], **kwargs: Any) -> None:
         if batch_id is None:
             return
-        if self.ledger.finish(batch_id, state, **kwargs):
+        try:
+            finished = self._write_verdict(batch_id, state, **kwargs)
+        except sqlite3.OperationalError as exc:
+            # Still full: the batch stays processing on disk and is processed again at the
+            # next start; free its slot so the daemon goes on with the others.
+            log.error(
+                "ledger_verdict_lost",
+                batch_id=batch_id,
+                state=state,
+                ledger=str(self.ledger.path),
+                error=str(exc),
+                hint="the batch stays 'processing' and is checked again at the next start",
+            )
+            if self.on_finished is not None:
+                self.on_finished(batch_id, "processing")
+            return
+        if finished:
             log.debug("ledger_transition", batch_id=batch_id, state=state)
             if self.on_finished is not None:
                 self.on_finished(batch_id, state)
         else:
             log.debug("ledger_verdict_ignored", batch_id=batch_id, state=state)
+
+    def _write_verdict(self, batch_id: str, state: Literal["done", "rejected"], **kwargs: Any) -> bool:
+        """:meth:`Ledger.finish`, retried while the database cannot write (a full disk), for a while."""
+        deadline = time.monotonic() + VERDICT_RETRY_SECONDS
+        while True:
+            try:
+                return self.ledger.finish(batch_id, state, **kwargs)
+            except sqlite3.OperationalError as exc:
+                if time.monotonic() >= deadline:
+                    raise
+                log.warning("ledger_write_failed", batch_id=batch_id, error=str(exc), what="verdict", retry_in=1.0)
+                time.sleep(1.0)
 
     @hookimpl
     def arlequin_on_batch_checked(self, event: BatchChecked) -> None:

@@ -145,3 +145,21 @@ def test_the_poll_source_applies_the_link_policy_on_a_local_disk(app: App, landi
     assert set(states) == {"out.parquet", "good.parquet"}
     assert states["out.parquet"][0] == "rejected" and "sources.poll.follow_symlinks" in states["out.parquet"][1]
     assert [Path(e.uri).name for e in consumer.arrived] == ["good.parquet"]
+
+
+def test_batches_landing_while_the_ledger_is_full_are_kept_and_recorded_once_it_can_write(
+    app: App, landing: Path, start_daemon
+) -> None:
+    source = LocalSource({"path": str(landing), "settle": 0.2, "rescan": 0}, instance="landing")  # no safety net
+    daemon = start_daemon(app, [source])
+    conn = daemon.ledger._conn
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    # SQLite's own size limit: inserts fail with SQLITE_FULL, "database or disk is full", as on a full disk.
+    conn.execute(f"PRAGMA max_page_count = {pages}")
+    for i in range(30):
+        land(landing / f"full-{i:02}.parquet")
+    wait_for(lambda: daemon.unrecorded + len(daemon.ledger.batches()) == 30, what="30 batches reported")
+    assert daemon.unrecorded > 0  # refused by the full ledger, and kept
+    conn.execute("PRAGMA max_page_count = 1073741823")  # space is back
+    wait_for(lambda: daemon.ledger.counts()["done"] == 30, timeout=60, what="30 verdicts")
+    assert daemon.unrecorded == 0 and daemon.ledger.counts()["done"] == 30
