@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arlequin_core.bus import Bus
 from arlequin_core.config import ArlequinConfig, load_config
 from arlequin_core.journal import Journal
 from arlequin_core.plugins import PluginHost
 from arlequin_core.registry import ComponentRegistry
+
+if TYPE_CHECKING:
+    import click
 
 JOURNAL_NAME = "journal.jsonl"
 
@@ -74,3 +77,18 @@ class App:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def get_app(ctx: click.Context) -> App:
+    """The :class:`App` of this ``arlequin`` invocation, made on first use.
+
+    Commands (the core's and plugins') call this with their click context; the app
+    lives on the root context, so every command of one invocation shares it. The
+    root command's ``--config`` is honoured.
+
+    :raises arlequin_core.errors.ConfigError: the config file is invalid (names the key).
+    """
+    root = ctx.find_root()
+    if not isinstance(root.obj, App):
+        root.obj = App(load_config(root.params.get("config_path")))
+    return root.obj

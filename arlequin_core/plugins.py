@@ -15,6 +15,7 @@ registration hook is reported by name with its traceback kept; the others load.
 
 from __future__ import annotations
 
+import importlib
 import os
 import threading
 import traceback
@@ -32,6 +33,10 @@ from arlequin_core.registry import ComponentRegistry
 
 ENTRY_POINT_GROUP = "arlequin"
 PROJECT_NAME = "arlequin"
+
+#: The core's own plugins: name -> module. Registered before any entry point and
+#: never disabled; they go through the same hooks as every other plugin.
+INTERNAL_PLUGINS: dict[str, str] = {"core": "arlequin_core.commands"}
 
 #: registration hook -> component kind it registers.
 REGISTRATION_HOOKS: dict[str, str] = {
@@ -90,7 +95,10 @@ class PluginHost:
         self.pm.add_hookspecs(hookspecs)
         self.registry = ComponentRegistry()
         self.failures: dict[str, PluginFailure] = {}
+        #: Entry-point plugins that loaded, by name.
         self.plugins: dict[str, PluginInfo] = {}
+        #: The core's internal plugins (:data:`INTERNAL_PLUGINS`), by name.
+        self.internal: dict[str, PluginInfo] = {}
         self.skipped: list[str] = []
         self._disabled = set(disabled) | set(_env_list("ARLEQUIN_DISABLE_PLUGINS") or [])
         self._only = _env_list("ARLEQUIN_LOAD_PLUGINS")
@@ -105,6 +113,8 @@ class PluginHost:
             if self._loaded:
                 return self
             self._loaded = True
+            for name, module_name in INTERNAL_PLUGINS.items():
+                self._load_internal(name, module_name)
             eps = self._entry_points
             if eps is None:
                 eps = metadata.entry_points(group=ENTRY_POINT_GROUP)
@@ -122,6 +132,17 @@ class PluginHost:
         tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         self.failures[name] = PluginFailure(name=name, stage=stage, error=f"{type(exc).__name__}: {exc}", traceback=tb)
         log.error("plugin_failed", plugin=name, stage=stage, error=str(exc), traceback=tb)
+
+    def _load_internal(self, name: str, module_name: str) -> None:
+        from arlequin_core import __version__
+
+        try:
+            module = importlib.import_module(module_name)
+        except Exception as exc:  # a bug in the core, but it must not hide the plugins
+            self._fail(name, "import", exc)
+            return
+        if self.register_plugin(module, name, PROJECT_NAME, __version__, module_name):
+            self.internal[name] = self.plugins.pop(name)
 
     def _load_entry_point(self, ep: metadata.EntryPoint) -> None:
         try:
@@ -194,8 +215,9 @@ class PluginHost:
 
             def register(obj: Any, _origin: str = origin) -> None:
                 item = self.registry.register(kind, obj, _origin)
-                if _origin in self.plugins:
-                    self.plugins[_origin].components.append(f"{kind}:{item.name}")
+                info = self.plugins.get(_origin) or self.internal.get(_origin)
+                if info is not None:
+                    info.components.append(f"{kind}:{item.name}")
 
             try:
                 impl.function(register=register)

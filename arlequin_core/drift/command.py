@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from arlequin_core.app import get_app
 from arlequin_core.errors import EXIT_DRIFT
 
 
@@ -56,7 +57,6 @@ def detect_cmd(
     chi-squared for categorical by default); the policy turns the results into one
     verdict. Exit status 0: no drift; 3: drift; 2: bad input or usage.
     """
-    from arlequin_core.cli import get_app
     from arlequin_core.drift.engines import check_uri
     from arlequin_core.drift.profile import Profile, build_profile
     from arlequin_core.io import read_table

@@ -6,14 +6,12 @@ import json
 
 import click
 
-from arlequin_core.app import App
+from arlequin_core.app import App, get_app
 from arlequin_core.errors import ConfigError
 from arlequin_core.sinks.store import STORE_NAME, DeliveryStore, Letter
 
 
 def _store(ctx: click.Context) -> tuple[App, DeliveryStore]:
-    from arlequin_core.cli import get_app  # the CLI module imports this one
-
     app = get_app(ctx)
     return app, DeliveryStore(app.home / STORE_NAME)
 

@@ -14,13 +14,8 @@ from typing import Any
 
 import click
 
+from arlequin_core.app import get_app
 from arlequin_core.training.errors import EXIT_REJECTED
-
-
-def _app(ctx: click.Context) -> Any:
-    from arlequin_core.cli import get_app
-
-    return get_app(ctx)
 
 
 def _fmt(value: Any) -> str:
@@ -67,7 +62,7 @@ def train_cmd(
     """
     from arlequin_core.training import flow
 
-    app = _app(ctx)
+    app = get_app(ctx)
     if resume_id is not None and data:
         raise click.UsageError("give either --data or --resume, not both")
     if resume_id is None and not data:
@@ -105,7 +100,7 @@ def validate_cmd(
     """
     from arlequin_core.training.validation import validate_version
 
-    result = validate_version(_app(ctx), list(data), version)
+    result = validate_version(get_app(ctx), list(data), version)
     if as_json:
         click.echo(json.dumps(result.to_dict(), default=str))
     else:
@@ -130,7 +125,7 @@ def promote_cmd(ctx: click.Context, version: str | None, force: bool) -> None:
     """
     from arlequin_core.training.champion import promote_version
 
-    app = _app(ctx)
+    app = get_app(ctx)
     promoted, previous = promote_version(app, version, force=force)
     was = f" (was version {previous})" if previous else ""
     click.echo(f"{app.config.mlflow.model_name}: champion is version {promoted}{was}")
@@ -145,7 +140,7 @@ def models_group(ctx: click.Context, as_json: bool) -> None:
         return
     from arlequin_core.training.champion import list_models
 
-    app = _app(ctx)
+    app = get_app(ctx)
     rows = list_models(app.config)
     if as_json:
         click.echo(json.dumps(rows, default=str, indent=2))
@@ -172,7 +167,7 @@ def rollback_cmd(ctx: click.Context) -> None:
     """Move `champion` back to the version it replaced (repeat to go further back)."""
     from arlequin_core.training.champion import rollback_champion
 
-    done = rollback_champion(_app(ctx))
+    done = rollback_champion(get_app(ctx))
     click.echo(
         f"{done.model_name}: champion is version {done.to_version} (rolled back from version {done.from_version})"
     )

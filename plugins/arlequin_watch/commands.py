@@ -11,8 +11,7 @@ from typing import Any
 
 import click
 
-from arlequin_core.app import App
-from arlequin_core.cli import get_app
+from arlequin_core.app import App, get_app
 from arlequin_core.daemon import Daemon, DaemonError, DaemonLock, build_sources, default_consumers
 from arlequin_core.errors import EXIT_DRIFT, EXIT_INTERNAL, EXIT_USAGE, ArlequinError
 from arlequin_core.journal import read_journal

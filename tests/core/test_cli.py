@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from arlequin_core.app import App
 from arlequin_core.cli import main
 from arlequin_core.config import load_config
 from arlequin_core.events import DataArrived, DriftDetected, ModelRegistered
+from arlequin_core.plugins import PluginHost
 
 
 def _run(*args: str, env: dict[str, str] | None = None):
@@ -174,3 +176,84 @@ def test_closed_pipe_is_not_an_internal_error() -> None:
     result = subprocess.run(cmd, shell=True, capture_output=True, text=True, executable="/bin/bash")
     assert len(result.stdout.splitlines()) == 1
     assert "internal error" not in result.stderr and "BrokenPipe" not in result.stderr
+
+
+# --------------------------------------------------------------------------- #
+# One path for commands: the core's come through arlequin_register_commands too
+# --------------------------------------------------------------------------- #
+
+CORE_COMMANDS = {"config", "detect", "events", "history", "models", "plugins", "promote", "sinks", "train", "validate"}
+
+
+def test_no_command_is_added_by_hand_and_the_core_registers_its_own() -> None:
+    assert main.commands == {}  # nothing hand-added to the root group
+    host = PluginHost().load()
+    by_origin = {item.name: item.origin for item in host.registry.entries("command")}
+    assert {name for name, origin in by_origin.items() if origin == "core"} == CORE_COMMANDS
+    assert {"watch", "status", "retry", "generate"} <= {n for n, o in by_origin.items() if o != "core"}
+    assert host.internal["core"].module == "arlequin_core.commands"
+
+
+def test_help_lists_core_and_plugin_commands() -> None:
+    result = _run("--help")
+    listed = {line.split()[0] for line in result.output.split("Commands:")[1].splitlines() if line.strip()}
+    assert listed == CORE_COMMANDS | {"watch", "status", "retry", "generate"}
+
+
+def test_core_commands_stay_with_every_plugin_disabled() -> None:
+    result = _run("--help", env={"ARLEQUIN_LOAD_PLUGINS": ""})
+    listed = {line.split()[0] for line in result.output.split("Commands:")[1].splitlines() if line.strip()}
+    assert listed == CORE_COMMANDS
+
+
+def test_a_plugin_cannot_take_a_core_command_name(make_dist) -> None:
+    make_dist(
+        "squatter",
+        """
+import click
+from arlequin_core import hookimpl
+
+@click.command("detect")
+def detect():
+    click.echo("not the real detect")
+
+@hookimpl
+def arlequin_register_commands(register):
+    register(detect)
+""",
+    )
+    result = _run("plugins")
+    assert result.exit_code == 1 and "squatter  FAILED at register" in result.output
+    assert "registered twice: by plugin 'core' and by plugin 'squatter'" in result.output
+    assert "Test the batch CUR" in _run("detect", "--help").output
+
+
+def test_plugin_commands_still_report_a_bad_config(tmp_path: Path) -> None:
+    (tmp_path / "bad.toml").write_text("[drift]\ndrift_share = 'most'\n")
+    result = _run("--config", "bad.toml", "status")
+    assert result.exit_code == 2 and "bad.toml: key drift.drift_share" in result.output
+
+
+def _imported_modules(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return found
+
+
+def test_no_module_imports_the_cli_back() -> None:
+    root = Path(__file__).resolve().parents[2]
+    offenders = [
+        str(path.relative_to(root))
+        for base in ("arlequin_core", "plugins")
+        for path in (root / base).rglob("*.py")
+        if path.name != "cli.py" or path.parent.name != "arlequin_core"
+        if {"arlequin_core.cli", "arlequin_core.cli.get_app"} & _imported_modules(path)
+    ]
+    assert offenders == []
+    cli_imports = _imported_modules(root / "arlequin_core" / "cli.py")
+    assert not any(name.startswith(("arlequin_core.commands", "arlequin_core.drift")) for name in cli_imports)

@@ -1,0 +1,93 @@
+"""``arlequin events`` and ``arlequin history``: what happened, from the journal and the reports."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import click
+
+from arlequin_core.app import get_app
+from arlequin_core.events import EVENT_TYPES
+from arlequin_core.journal import read_journal
+
+
+@click.command("events")
+@click.option("--name", "names", multiple=True, type=click.Choice(sorted(EVENT_TYPES)), help="Only these events.")
+@click.option("--batch", "batch_id", default=None, help="Only events of this batch id.")
+@click.option("--model-version", default=None, help="Only events about this model version.")
+@click.option("--since", default=None, help="Only events at or after this ISO time (UTC if no zone).")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Only the last N matching events.")
+@click.option("--json", "as_json", is_flag=True, help="Print raw JSON lines.")
+@click.pass_context
+def events_cmd(
+    ctx: click.Context,
+    names: tuple[str, ...],
+    batch_id: str | None,
+    model_version: str | None,
+    since: str | None,
+    limit: int | None,
+    as_json: bool,
+) -> None:
+    """Read and filter the event journal.
+
+    Answer "why was version 7 trained?" with ``--model-version 7`` and then
+    ``--batch`` on the batch ids it shows.
+    """
+    app = get_app(ctx)
+    since_dt = _parse_since(since) if since else None
+    matches = []
+    for event in read_journal(app.journal_path):
+        if names and event.name not in names:
+            continue
+        if batch_id and event.batch_id != batch_id and batch_id not in getattr(event, "batch_ids", ()):
+            continue
+        if model_version and str(getattr(event, "model_version", None)) != model_version:
+            continue
+        if since_dt and datetime.fromisoformat(event.created_at) < since_dt:
+            continue
+        matches.append(event)
+    for event in matches[-limit:] if limit else matches:
+        if as_json:
+            click.echo(event.to_json())
+        else:
+            extra = {k: v for k, v in event.to_dict().items() if k not in ("name", "event_id", "created_at") and v}
+            click.echo(f"{event.created_at}  {event.name:<16} {event.event_id[:12]}  {json.dumps(extra, default=str)}")
+
+
+def _parse_since(text: str) -> datetime:
+    try:
+        dt = datetime.fromisoformat(text)
+    except ValueError:
+        message = f"{text!r} is not an ISO date/time, e.g. 2026-11-26T07:00"
+        raise click.BadParameter(message, param_hint="--since") from None
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
+
+
+@click.command("history")
+@click.option(
+    "--html",
+    "html_out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the drift-over-time page here (default: <home>/reports/index.html).",
+)
+@click.option("--last", type=click.IntRange(min=1), default=20, show_default=True, help="Batches to print.")
+@click.pass_context
+def history_cmd(ctx: click.Context, html_out: str | None, last: int) -> None:
+    """Drift over time: the latest batch verdicts, and an HTML page with plots of them."""
+    from arlequin_core.drift.history import load_reports, write_history
+
+    app = get_app(ctx)
+    reports_dir = app.config.home / "reports"
+    reports = load_reports(reports_dir, last=last)
+    if not reports:
+        click.echo(f"no batch reports in {reports_dir} yet")
+    for report in reports:
+        verdict = "DRIFT   " if report.drifted else "no drift"
+        click.echo(
+            f"{report.created_at[:19]}  {verdict}  share {report.drift_share:4.0%}  "
+            f"model {report.model_version or '-':>3}  {report.uri or report.batch_id}  "
+            f"{', '.join(report.drifted_columns)}"
+        )
+    click.echo(f"drift over time: {write_history(reports_dir, html_out)}")
