@@ -138,14 +138,14 @@ class CategoryIndex:
             return CategoryCounts(counts)
         counted = pc.value_counts(others)
         distinct = counted.field("values")
-        summary = _summary(
-            len(others),
-            distinct.to_numpy(zero_copy_only=False).astype(object),
-            counted.field("counts").to_numpy().astype(np.int64),
-            0,
-            np.unique(hash_keys(distinct))[:KMV_SIZE],
-        )
-        return CategoryCounts(counts, summary)
+        found = counted.field("counts").to_numpy().astype(np.int64)
+        hashes = _smallest(hash_keys(distinct))
+        dropped = 0
+        if found.size > UNSEEN_CAP:  # prune before any key becomes a Python object
+            keep, dropped = _misra_gries(found)
+            distinct, found = distinct.filter(pa.array(keep)), found[keep] - dropped
+        keys = distinct.to_numpy(zero_copy_only=False).astype(object)
+        return CategoryCounts(counts, _ordered(len(others), keys, found, dropped, hashes))
 
 
 def key_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -203,11 +203,27 @@ def _summary(rows: int, keys: np.ndarray, counts: np.ndarray, dropped: int, *has
         keys = grouped.column("k").to_numpy(zero_copy_only=False).astype(object)
         counts = grouped.column("c_sum").to_numpy().astype(np.int64)
     if keys.size > UNSEEN_CAP:
-        # Misra–Gries: subtract the (cap+1)-th largest count from all, keep the positive ones.
-        cut = int(np.partition(counts, keys.size - UNSEEN_CAP - 1)[keys.size - UNSEEN_CAP - 1])
-        counts = counts - cut
-        keep = counts > 0
-        keys, counts, dropped = keys[keep], counts[keep], dropped + cut
+        keep, cut = _misra_gries(counts)
+        keys, counts, dropped = keys[keep], counts[keep] - cut, dropped + cut
+    hashes = _smallest(np.concatenate(hash_sets)) if hash_sets else np.empty(0, dtype=np.uint64)
+    return _ordered(rows, keys, counts, dropped, hashes)
+
+
+def _misra_gries(counts: np.ndarray) -> tuple[np.ndarray, int]:
+    """Misra–Gries pruning to at most UNSEEN_CAP keys: the (cap+1)-th largest count is
+    subtracted from every count; returns which keys stay positive, and that amount."""
+    at = counts.size - UNSEEN_CAP - 1
+    cut = int(np.partition(counts, at)[at])
+    return counts > cut, cut
+
+
+def _smallest(hashes: np.ndarray) -> np.ndarray:
+    """The KMV_SIZE smallest distinct values of ``hashes``, ascending."""
+    if hashes.size > 2 * KMV_SIZE:
+        hashes = np.partition(hashes, 2 * KMV_SIZE)[: 2 * KMV_SIZE + 1]
+    return np.unique(hashes)[:KMV_SIZE]
+
+
+def _ordered(rows: int, keys: np.ndarray, counts: np.ndarray, dropped: int, hashes: np.ndarray) -> UnseenSummary:
     order = np.lexsort((keys.astype(str), -counts)) if keys.size else np.empty(0, dtype=np.int64)
-    hashes = np.unique(np.concatenate(hash_sets)) if hash_sets else np.empty(0, dtype=np.uint64)
-    return UnseenSummary(rows=rows, keys=keys[order], counts=counts[order], dropped=dropped, hashes=hashes[:KMV_SIZE])
+    return UnseenSummary(rows=rows, keys=keys[order], counts=counts[order], dropped=dropped, hashes=hashes)

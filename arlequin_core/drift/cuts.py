@@ -66,19 +66,27 @@ class CutCounts:
         return np.where(self.less() == 0, np.nan, np.maximum.accumulate(seen))
 
 
-def cut_counts(values: np.ndarray, cuts: np.ndarray, *, sums: bool = False) -> CutCounts:
+def cut_counts(values: np.ndarray, cuts: np.ndarray, *, sums: bool = False, presorted: bool = False) -> CutCounts:
     """:class:`CutCounts` of the non-NaN ``values`` (1-D float64) between ``cuts`` (strictly increasing), in numpy.
 
     The values are sorted once; every count is then a binary search of a cut in them.
 
     :param sums: also sum the values of each cell, as offsets from its anchor (see :class:`CutCounts`).
+    :param presorted: ``values`` are already sorted ascending without NaN.
     """
-    ordered = np.sort(np.asarray(values, dtype=np.float64))
+    ordered = np.asarray(values, dtype=np.float64) if presorted else np.sort(np.asarray(values, dtype=np.float64))
     if ordered.size and np.isnan(ordered[-1]):
         ordered = ordered[: int(np.searchsorted(ordered, np.nan, side="left"))]
     n = ordered.size
-    less = np.concatenate(([0], np.searchsorted(ordered, cuts, side="left"), [n])).astype(np.int64)
-    at_most = np.searchsorted(ordered, cuts, side="right").astype(np.int64)
+    below = np.searchsorted(ordered, cuts, side="left").astype(np.int64)
+    less = np.concatenate(([0], below, [n]))
+    # #(x <= u) differs from #(x < u) only where u occurs in the values: search again only there.
+    at_most = below.copy()
+    inside = below < n
+    tied = np.zeros(cuts.size, dtype=bool)
+    tied[inside] = ordered[below[inside]] == cuts[inside]
+    if tied.any():
+        at_most[tied] = np.searchsorted(ordered, cuts[tied], side="right")
     counts = np.diff(less)
     at_lower = np.concatenate(([0], at_most - less[1:-1]))
     maxima = np.full(counts.size, np.nan)

@@ -31,6 +31,8 @@ from arlequin_core.config import ArlequinConfig
 from arlequin_core.drift.base import Detector, state_kind
 from arlequin_core.drift.categories import CategoryIndex
 from arlequin_core.drift.check import build_report, finish_result, start_result
+from arlequin_core.drift.columns import sorted_values
+from arlequin_core.drift.cuts import cut_counts
 from arlequin_core.drift.policy import check_columns_exist
 from arlequin_core.drift.profile import ERROR_COLUMN, Profile, column_values
 from arlequin_core.drift.report import DriftReport
@@ -107,6 +109,19 @@ class Plan:
             for name, cp in profile.columns.items()
             if cp.kind != "numeric"
         }
+        self._cuts = {
+            name: (detector.cut_points(), bool(getattr(detector, "needs_sums", False)))  # type: ignore[attr-defined]
+            for name, detector in self.detectors.items()
+            if state_kind(detector, profile.columns[name].kind) == "cuts"
+        }
+        # Plot bars straight from the detector's category counts, when it keeps them.
+        self._bars: dict[str, np.ndarray] = {}
+        for name, index in self._categories.items():
+            detector = self.detectors[name]
+            if state_kind(detector, "categorical") == "categories":
+                position = {key: i for i, key in enumerate(detector.category_keys())}  # type: ignore[attr-defined]
+                if all(key in position for key in index.keys):
+                    self._bars[name] = np.array([position[key] for key in index.keys], dtype=np.int64)
 
     @property
     def columns(self) -> list[str]:
@@ -123,12 +138,23 @@ class Plan:
         """The state of column ``name`` of one chunk."""
         cp = self.profile.columns[name]
         values, missing = column_values(table, name, cp.kind, where)
+        detector = self.detectors[name]
         if cp.kind == "numeric":
-            plot = _plot_counts(values, cp.summary)
+            ordered = sorted_values(values)  # sorted once: cut counts and plot bins are binary searches
+            if self._cuts.get(name) is not None:
+                cuts, sums = self._cuts[name]
+                state = cut_counts(ordered, cuts, sums=sums, presorted=True)
+            else:
+                state = detector.chunk_state(values)
+            plot = _plot_counts(ordered, cp.summary)
         else:
-            plot = self._categories[name].counts(values, unseen=False).counts
-            plot = np.append(plot, len(values) - missing - int(plot.sum()))
-        return ColumnState(missing, self.detectors[name].chunk_state(values), plot)
+            state = detector.chunk_state(values)
+            bars = self._bars.get(name)
+            listed = (
+                state.counts[bars] if bars is not None else self._categories[name].counts(values, unseen=False).counts
+            )
+            plot = np.append(listed, len(values) - missing - int(listed.sum()))
+        return ColumnState(missing, state, plot)
 
     def merge(self, a: BatchState, b: BatchState) -> BatchState:
         """The state of two parts, ``a`` before ``b``."""
@@ -203,11 +229,13 @@ def check_columns(plan: Plan, column_names: list[str], where: str) -> None:
         )
 
 
-def _plot_counts(values: np.ndarray, summary: dict[str, Any]) -> np.ndarray:
-    """``[below, bins..., above]`` of the finite ``values`` on the summary's edges (numpy.histogram's rule:
-    the last bin includes its right edge)."""
+def _plot_counts(ordered: np.ndarray, summary: dict[str, Any]) -> np.ndarray:
+    """``[below, bins..., above]`` of the finite values of ``ordered`` (sorted, no NaN) on the
+    summary's edges, by numpy.histogram's rule: the last bin includes its right edge."""
     edges = np.asarray(summary["edges"], dtype=np.float64)
-    finite = values[np.isfinite(values)]
-    cells = np.searchsorted(edges, finite, side="right")
-    cells[finite == edges[-1]] = edges.size - 1
-    return np.bincount(cells, minlength=edges.size + 1).astype(np.int64)
+    low = np.searchsorted(ordered, -np.inf, side="right")
+    high = np.searchsorted(ordered, np.inf, side="left")
+    left = np.searchsorted(ordered, edges, side="left")
+    last = np.searchsorted(ordered, edges[-1], side="right")
+    bins = np.diff(np.append(left[:-1], last))
+    return np.concatenate(([left[0] - low], bins, [high - last])).astype(np.int64)
