@@ -140,26 +140,23 @@ def _load_factory(spec: str) -> Callable[[App], Any]:
 def build_sources(app: App, targets: Sequence[str] = (), interval: float | None = None) -> list[Source]:
     """The sources to run: one per target given, else one per ``[sources.<instance>]`` table.
 
-    A target with a scheme (``hdfs://``, ``memory://``, ``file://``) is polled; a plain
-    path is watched with inotify. A table names its source with ``type`` (default:
-    the instance name) and may set ``enabled = false``; the other keys are the
-    source's own (validated by it).
+    A target goes to the one registered source whose
+    :meth:`~arlequin_core.sources.base.Source.table_for_target` accepts it (with the
+    built-in watch plugin: a URI with a scheme is polled, a plain path is watched
+    with inotify). A table names its source with ``type`` (default: the instance
+    name) and may set ``enabled = false``; the other keys are the source's own
+    (validated by it).
 
-    :param interval: poll interval in seconds for targets with a scheme.
-    :raises ConfigError: nothing to watch, an unknown source type, a bad table.
+    :param interval: poll interval in seconds, for sources that poll.
+    :raises ConfigError: nothing to watch, a target no source (or more than one)
+        handles, an unknown source type, a bad table.
     """
     sources: list[Source] = []
     if targets:
         for n, target in enumerate(targets, start=1):
-            if "://" in target:
-                table: dict[str, Any] = {"uri": target}
-                if interval is not None:
-                    table["interval"] = interval
-                kind = "poll"
-            else:
-                kind, table = "local", {"path": target}
-            instance = kind if len(targets) == 1 else f"{kind}-{n}"
-            sources.append(app.component("source", kind)(table, app, instance))
+            cls, table = _source_for_target(app, target, interval)
+            instance = cls.name if len(targets) == 1 else f"{cls.name}-{n}"
+            sources.append(cls(table, app, instance))
         return sources
     where = app.config.source_path or "(no config file)"
     for instance, raw in app.config.sources.items():
@@ -178,6 +175,27 @@ def build_sources(app: App, targets: Sequence[str] = (), interval: float | None 
             "(see docs/watching.md)"
         )
     return sources
+
+
+def _source_for_target(app: App, target: str, interval: float | None) -> tuple[type[Source], dict[str, Any]]:
+    """The registered source that handles ``target``, and its table; exactly one must."""
+    claims: list[tuple[type[Source], dict[str, Any]]] = []
+    for entry in app.registry.entries("source"):
+        try:
+            table = entry.obj.table_for_target(target, interval=interval)
+        except Exception as exc:  # one broken source plugin must not hide the others
+            log.error("source_target_check_failed", source=entry.name, plugin=entry.origin, error=str(exc))
+            continue
+        if table is not None:
+            claims.append((entry.obj, dict(table)))
+    if len(claims) == 1:
+        return claims[0]
+    hint = "name the source in a [sources.<name>] table with type = ... (see docs/watching.md)"
+    if not claims:
+        known = ", ".join(app.registry.names("source")) or "none"
+        raise ConfigError(f"no installed source handles {target!r} (sources: {known}); {hint}")
+    names = ", ".join(cls.name for cls, _ in claims)
+    raise ConfigError(f"{target!r} is handled by several sources ({names}); {hint}")
 
 
 # --------------------------------------------------------------------------- #

@@ -55,6 +55,7 @@ from arlequin_core import __version__
 from arlequin_core.config import ArlequinConfig
 from arlequin_core.drift.base import ColumnKind, Detector
 from arlequin_core.drift.columns import as_table, missing_count, numeric_array
+from arlequin_core.drift.error_stream import ERROR_COLUMN
 from arlequin_core.drift.kinds import feature_kinds
 from arlequin_core.drift.policy import ColumnPlan, check_columns_exist, plan_column
 from arlequin_core.drift.summary import summarize
@@ -64,8 +65,6 @@ from arlequin_core.registry import ComponentRegistry
 
 PROFILE_FORMAT = "arlequin.profile"
 PROFILE_FORMAT_VERSION = 1
-#: The column of the model's per-row errors (1 wrong, 0 right, missing: no label yet).
-ERROR_COLUMN = "__error__"
 
 
 @dataclass

@@ -102,8 +102,9 @@ class Source(ABC):
     """Base class of sources. Subclasses set a unique ``name``.
 
     The daemon builds one instance per ``[sources.<instance>]`` table (or per target
-    given on the command line) with that table and the running app; the subclass
-    validates the table itself with :func:`arlequin_core.config.validate_section`.
+    given on the command line, see :meth:`table_for_target`) with that table and the
+    running app; the subclass validates the table itself with
+    :func:`arlequin_core.config.validate_section`.
 
     :param config: the source's table (a dict) or an already validated model.
     :param app: the running :class:`arlequin_core.app.App` (may be None in tests).
@@ -116,6 +117,20 @@ class Source(ABC):
         self.config = config
         self.app = app
         self.instance = instance or getattr(self, "name", type(self).__name__)
+
+    @classmethod
+    def table_for_target(cls, target: str, *, interval: float | None = None) -> dict[str, Any] | None:
+        """The table an instance of this source needs to watch ``target``, or None when it does not handle it.
+
+        ``arlequin watch TARGET`` asks every registered source; exactly one must answer
+        (none or several is a :class:`~arlequin_core.errors.ConfigError`). The table is
+        then validated by the constructor like a ``[sources.<instance>]`` table.
+        The default handles no target: such a source is configured by tables only.
+
+        :param target: a path or URI as the user typed it.
+        :param interval: ``--interval`` seconds, for sources that poll (others ignore it).
+        """
+        return None
 
     @abstractmethod
     def start(self, emit: Any) -> None:

@@ -4,13 +4,13 @@ Two places need them, computed the same way through the model's own trainer (so 
 Spark champion and a scikit-learn one are treated alike):
 
 * training: the new model's errors on its held-out rows, fitted into its profile as
-  the column :data:`~arlequin_core.drift.profile.ERROR_COLUMN` (:func:`heldout_errors`);
+  the column :data:`~arlequin_core.drift.error_stream.ERROR_COLUMN` (:func:`heldout_errors`);
 * the drift monitor: the champion's errors on each batch that carries labels
   (:func:`batch_errors`, with the model from :func:`champion_model`, loaded once per version).
 
 A row is wrong when the predicted class (positive-class probability at or above
 :data:`~arlequin_core.training.metrics.THRESHOLD`, as the metrics count it) differs
-from its label; the stream is :func:`arlequin_river.error_stream` of the two:
+from its label; the stream is :func:`~arlequin_core.drift.error_stream.error_stream` of the two:
 1.0 wrong, 0.0 right, NaN where the row has no label yet.
 """
 
@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from arlequin_core.config import ArlequinConfig
+from arlequin_core.drift.error_stream import error_stream
 from arlequin_core.logs import get_logger
 from arlequin_core.registry import ComponentRegistry
 from arlequin_core.training.base import Trainer
@@ -34,12 +35,6 @@ _model_cache: dict[tuple[str, str, str], tuple[Trainer, Any]] = {}
 _model_lock = threading.Lock()
 
 
-def _errors(labels: pa.Array, predicted: pa.Array) -> np.ndarray:
-    from arlequin_river import error_stream
-
-    return error_stream(labels, predicted)
-
-
 def heldout_errors(trainer: Trainer, model: Any, heldout_uri: str) -> np.ndarray:
     """The errors of ``model`` on the held-out rows ``trainer`` wrote at ``heldout_uri``.
 
@@ -47,7 +42,7 @@ def heldout_errors(trainer: Trainer, model: Any, heldout_uri: str) -> np.ndarray
     :raises InputError: the held-out rows cannot be read or have no label.
     """
     y, proba = trainer.score(model, [heldout_uri], where="held-out rows")
-    return _errors(pa.array(y.astype(np.int64)), pa.array((proba >= THRESHOLD).astype(np.int64)))
+    return error_stream(pa.array(y.astype(np.int64)), pa.array((proba >= THRESHOLD).astype(np.int64)))
 
 
 def batch_errors(trainer: Trainer, model: Any, table: pa.Table, where: str) -> np.ndarray | str:
@@ -77,7 +72,7 @@ def batch_errors(trainer: Trainer, model: Any, table: pa.Table, where: str) -> n
     predicted = np.zeros(table.num_rows, dtype=np.int64)
     predicted[~missing] = proba >= THRESHOLD
     mask = np.asarray(missing, dtype=bool)
-    return _errors(pa.array(y.astype(np.int64), mask=mask), pa.array(predicted, mask=mask))
+    return error_stream(pa.array(y.astype(np.int64), mask=mask), pa.array(predicted, mask=mask))
 
 
 def champion_model(config: ArlequinConfig, registry: ComponentRegistry, name: str, version: str) -> tuple[Trainer, Any]:

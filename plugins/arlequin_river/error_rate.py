@@ -6,8 +6,9 @@ column of per-row errors, in row order:
 * ``1`` where the champion's prediction was wrong, ``0`` where it was right,
   missing (null/NaN) where the row has no label yet; missing rows are skipped and
   counted, any other value is an error naming the row;
-* :func:`error_stream` makes that column from labels and predictions; the monitor
-  scores it under the pseudo-column :data:`ERROR_COLUMN`, so config selects these
+* :func:`~arlequin_core.drift.error_stream.error_stream` (in the core, re-exported
+  here) makes that column from labels and predictions; the monitor scores it under
+  the pseudo-column :data:`~arlequin_core.drift.error_stream.ERROR_COLUMN`, so config selects these
   detectors with ``[drift.columns.__error__] detector = "ddm"``;
 * ``fit`` warms up on the champion's errors on held-out data (its validation
   split), not on its training rows, whose error rate is optimistic. Like every
@@ -20,57 +21,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
 from river.drift import binary as river_binary
 
 from arlequin_core.drift.base import DetectorInfo
-from arlequin_river.online import OnlineDetector, as_float_array
+from arlequin_core.drift.error_stream import ERROR_COLUMN, error_stream
+from arlequin_river.online import OnlineDetector
 from arlequin_river.params import check_bool, check_float, check_int
 
 __all__ = ["ERROR_COLUMN", "DdmDetector", "EddmDetector", "HddmADetector", "HddmWDetector", "error_stream"]
-
-#: The pseudo-column under which the monitor scores the champion's error stream.
-ERROR_COLUMN = "__error__"
-
-
-def error_stream(labels: Any, predictions: Any, tolerance: float | None = None) -> np.ndarray:
-    """Per-row errors of a model: 1.0 wrong, 0.0 right, NaN where the label is missing.
-
-    :param labels: the true labels, one per row (pyarrow, pandas, numpy or a list;
-        nulls allowed: labels that have not arrived yet).
-    :param predictions: the model's predictions for the same rows, same length.
-    :param tolerance: ``None`` for classification (wrong = not equal); for a
-        numeric target, wrong = ``abs(label - prediction) > tolerance``.
-    :return: float64 array of shape ``(n_rows,)``.
-    :raises ValueError: lengths differ, or labels and predictions cannot be compared.
-
-    >>> error_stream([1, 0, None, 1], [1, 1, 0, 0]).tolist()
-    [0.0, 1.0, nan, 1.0]
-    >>> error_stream([10.0, 12.0], [10.5, 15.0], tolerance=1.0).tolist()
-    [0.0, 1.0]
-    """
-    if tolerance is not None:
-        y = as_float_array(labels, "labels")
-        y_hat = as_float_array(predictions, "predictions")
-        if y.shape != y_hat.shape:
-            raise ValueError(f"labels ({y.size} rows) and predictions ({y_hat.size} rows) differ in length")
-        wrong = (np.abs(y - y_hat) > tolerance).astype(np.float64)
-        wrong[np.isnan(y) | np.isnan(y_hat)] = np.nan
-        return wrong
-    y_arr = labels if isinstance(labels, (pa.Array, pa.ChunkedArray)) else pa.array(labels, from_pandas=True)
-    p_arr = (
-        predictions if isinstance(predictions, (pa.Array, pa.ChunkedArray)) else pa.array(predictions, from_pandas=True)
-    )
-    if len(y_arr) != len(p_arr):
-        raise ValueError(f"labels ({len(y_arr)} rows) and predictions ({len(p_arr)} rows) differ in length")
-    try:
-        wrong = pc.not_equal(y_arr, p_arr)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise ValueError(f"cannot compare labels ({y_arr.type}) with predictions ({p_arr.type}): {exc}") from None
-    return as_float_array(wrong, "errors")
-
 
 _KINDS = frozenset({"numeric"})
 

@@ -32,10 +32,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import river
 
 from arlequin_core.drift.base import Detector, Score
+from arlequin_core.drift.error_stream import as_float_array
 from arlequin_river.codec import StateError, decode_state, encode_state
 
 __all__ = ["MAX_LISTED", "PROFILE_FORMAT", "PROFILE_VERSION", "OnlineDetector", "as_float_array"]
@@ -44,27 +44,6 @@ PROFILE_FORMAT = "arlequin-river-detector"
 PROFILE_VERSION = 1
 #: At most this many detection (and warning) rows are listed in ``Score.details``.
 MAX_LISTED = 100
-
-
-def as_float_array(values: Any, what: str = "values") -> np.ndarray:
-    """``values`` as a 1-D float64 array, nulls as NaN.
-
-    :param values: a pyarrow Array or ChunkedArray, a pandas Series, a numpy array
-        or a sequence of numbers (``None`` allowed).
-    :param what: how to name the values in an error.
-    :raises ValueError: the values are not numbers (strings, nested lists, ...).
-    """
-    try:
-        if isinstance(values, (pa.Array, pa.ChunkedArray)):
-            return np.asarray(pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
-        if hasattr(values, "to_numpy") and hasattr(values, "dtype"):  # pandas Series / Index
-            return np.asarray(values.to_numpy(dtype=np.float64, na_value=np.nan), dtype=np.float64)
-        array = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError, pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise ValueError(f"{what}: expected numbers: {exc}") from None
-    if array.ndim != 1:
-        raise ValueError(f"{what}: expected one column of numbers, got an array of shape {array.shape}")
-    return array
 
 
 def _iso(value: Any) -> str | None:
@@ -286,7 +265,7 @@ class OnlineDetector(Detector):
             row = int(bad[0] if rows is None else rows[bad[0]])
             raise ValueError(
                 f"{self.info.name}: {what} row {row}: error stream values must be 0 (right) or 1 (wrong), "
-                f"got {float(values[bad[0]])!r}; see arlequin_river.error_rate.error_stream"
+                f"got {float(values[bad[0]])!r}; see arlequin_core.drift.error_stream"
             )
 
     def _feed(self, values: list[float]) -> tuple[list[int], list[int]]:

@@ -141,6 +141,11 @@ class LocalSource(Source):
 
     name = "local"
 
+    @classmethod
+    def table_for_target(cls, target: str, *, interval: float | None = None) -> dict[str, Any] | None:
+        """A plain path (no ``scheme://``) is watched with inotify; ``interval`` does not apply."""
+        return None if "://" in target else {"path": target}
+
     def __init__(self, config: Any = None, app: Any = None, instance: str | None = None) -> None:
         super().__init__(config, app, instance)
         if isinstance(config, LocalSourceConfig):

@@ -102,6 +102,13 @@ class PollSource(Source):
 
     name = "poll"
 
+    @classmethod
+    def table_for_target(cls, target: str, *, interval: float | None = None) -> dict[str, Any] | None:
+        """A URI with a scheme (``hdfs://``, ``memory://``, ``file://``, ...) is polled every ``interval``."""
+        if "://" not in target:
+            return None
+        return {"uri": target} if interval is None else {"uri": target, "interval": interval}
+
     def __init__(self, config: Any = None, app: Any = None, instance: str | None = None) -> None:
         super().__init__(config, app, instance)
         if isinstance(config, PollSourceConfig):

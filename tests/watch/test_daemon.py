@@ -6,6 +6,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import fsspec
 import pytest
@@ -18,6 +19,8 @@ from arlequin_core.errors import ConfigError
 from arlequin_core.events import BatchChecked, DataArrived
 from arlequin_core.io import write_table_atomic
 from arlequin_core.ledger import open_ledger
+from arlequin_core.plugins import PluginHost
+from arlequin_core.sources.base import Source
 from arlequin_watch.local import LocalSource
 from arlequin_watch.poll import PollSource
 
@@ -210,6 +213,55 @@ def test_build_sources_from_targets_and_from_config(isolated: Path, landing: Pat
     (isolated / "arlequin.toml").write_text('[sources.x]\ntype = "ftp"\n')
     with pytest.raises(ConfigError, match=r"key sources\.x\.type: unknown source 'ftp'; known sources: local, poll"):
         build_sources(App(load_config()))
+
+
+class _QueueSource(Source):
+    """A third-party source that handles ``queue:NAME`` targets (and nothing else)."""
+
+    name = "queue"
+
+    @classmethod
+    def table_for_target(cls, target: str, *, interval: float | None = None) -> dict[str, Any] | None:
+        return {"queue": target.removeprefix("queue:")} if target.startswith("queue:") else None
+
+    def start(self, emit: Any) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+
+class _BrokenSource(_QueueSource):
+    name = "broken"
+
+    @classmethod
+    def table_for_target(cls, target: str, *, interval: float | None = None) -> dict[str, Any] | None:
+        raise RuntimeError("bug in a source plugin")
+
+
+class _GreedySource(_QueueSource):
+    name = "greedy"
+
+    @classmethod
+    def table_for_target(cls, target: str, *, interval: float | None = None) -> dict[str, Any] | None:
+        return {"any": target}
+
+
+def test_build_sources_asks_every_registered_source_which_targets_it_handles(isolated: Path, landing: Path) -> None:
+    # Without the watch plugin, the daemon knows no "local" or "poll": the third-party source answers alone.
+    host = PluginHost(disabled=["watch"]).load()
+    host.registry.register("source", _QueueSource, "queue-plugin")
+    host.registry.register("source", _BrokenSource, "broken-plugin")
+    app = App(load_config(), host=host)
+    (queue,) = build_sources(app, ["queue:orders"])
+    assert (type(queue), queue.instance, queue.config) == (_QueueSource, "queue", {"queue": "orders"})
+    with pytest.raises(ConfigError, match=r"no installed source handles '/data' \(sources: broken, queue\)"):
+        build_sources(app, ["/data"])
+    # With it, a target two sources accept is refused, naming both, rather than guessed.
+    host = PluginHost().load()
+    host.registry.register("source", _GreedySource, "greedy-plugin")
+    with pytest.raises(ConfigError, match=r"handled by several sources \(greedy, local\)"):
+        build_sources(App(load_config(), host=host), [str(landing)])
 
 
 def test_default_consumers_come_from_config(app: App, isolated: Path) -> None:
