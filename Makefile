@@ -8,7 +8,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export SPARK_LOCAL_IP := 127.0.0.1
 export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 
-.PHONY: install demo test lint format bench clean
+.PHONY: install demo test lint format bench clean postgresql
 
 install: $(STAMP)
 
@@ -22,8 +22,17 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
-test: $(STAMP) lint
+test: $(STAMP) lint postgresql
 	$(BIN)/python -m pytest
+
+# Debian's PostgreSQL, for the MLflow-on-PostgreSQL integration test (it runs its own
+# cluster on a loopback port; the package's own service is not used).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+postgresql:
+	@if command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; else \
+	  echo "installing Debian's postgresql package (tests/integration/test_mlflow_postgres.py needs it)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
