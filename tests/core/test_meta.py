@@ -47,3 +47,20 @@ def test_every_hookspec_has_a_heading_in_the_plugin_guide(hook: str) -> None:
     guide = (ROOT / "docs" / "plugins.md").read_text()
     params = ", ".join(inspect.signature(getattr(hookspecs, hook)).parameters)
     assert f"### `{hook}({params})`" in guide, f"docs/plugins.md needs a heading for {hook}"
+
+
+def test_every_built_in_plugin_is_an_entry_point_and_listed_in_the_readme() -> None:
+    import sys
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover
+        import tomli as tomllib
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]["arlequin"]
+    modules = {value.split(".")[0] for value in declared.values()}
+    packages = {p.name for p in (ROOT / "plugins").iterdir() if (p / "__init__.py").exists()}
+    assert packages == modules, "every plugins/ package is declared in [project.entry-points.arlequin]"
+    readme = (ROOT / "README.md").read_text()
+    missing = [name for name in declared if f"| `{name}`" not in readme and f"`{name}`," not in readme]
+    assert not missing, f"README's built-in plugins table lacks {missing}"

@@ -283,3 +283,35 @@ def test_ledger_is_under_home(app: App, landing: Path, start_daemon) -> None:
     wait_for(lambda: daemon.ledger.counts()["done"] == 1, what="done")
     with open_ledger(app.home) as other:  # a second connection (arlequin status) sees it live
         assert other.counts()["done"] == 1
+
+
+def test_the_metrics_endpoint_lives_as_long_as_the_daemon_and_only_when_configured(
+    config_file: Path, landing: Path
+) -> None:
+    import requests
+
+    from arlequin_metrics.exporter import MetricsSink
+
+    config_file.write_text(config_file.read_text() + "\n[sinks.retrain]\nenabled = false\n[metrics]\nport = 0\n")
+    with App(load_config(config_file)) as app:
+        daemon = Daemon(app, sources=[_local(landing)], consumers=[ReadCheck(app)])
+        daemon.start()
+        try:
+            [sink] = [s for s in daemon._sinks if isinstance(s, MetricsSink)]
+            url = sink.url
+            land(landing / "a.parquet")
+            wait_for(lambda: daemon.ledger.counts()["done"] == 1, what="done")
+            app.bus.join()
+            assert "arlequin_batches_seen_total 1.0" in requests.get(url, timeout=5).text
+        finally:
+            daemon.stop(timeout=5)
+        with pytest.raises(requests.ConnectionError):
+            requests.get(url, timeout=2)
+    config_file.write_text(config_file.read_text().replace("[metrics]\nport = 0\n", ""))
+    with App(load_config(config_file)) as app:
+        daemon = Daemon(app, sources=[], consumers=[ReadCheck(app)])
+        daemon.start(dispatch=False)
+        try:
+            assert not any(isinstance(s, MetricsSink) for s in daemon._sinks)  # embedded mode: no endpoint
+        finally:
+            daemon.stop(timeout=5)
