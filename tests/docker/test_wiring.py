@@ -91,11 +91,11 @@ def test_the_watched_directory_is_on_the_namenode_and_created_by_hdfs_init(watch
 
 
 def test_the_spark_master_is_the_spark_master_service(watcher_config: ArlequinConfig) -> None:
-    host, port = host_port(watcher_config.training.spark_master)
+    host, port = host_port(watcher_config.spark.master or "")
     master = _command("spark-master")
     assert (host, str(port)) == (_option(master, "--host"), _option(master, "--port"))
     assert host == service("spark-master")["hostname"]
-    assert watcher_config.training.spark_master in _command("spark-worker")
+    assert watcher_config.spark.master in _command("spark-worker")
     # The cluster runs the driver's Spark version: a mismatch fails jobs at submit.
     tag = service("spark-master")["image"].rsplit(":", 1)[1]
     assert tag.split("-")[0] == version("pyspark")

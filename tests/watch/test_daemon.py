@@ -300,7 +300,7 @@ def test_the_metrics_endpoint_lives_as_long_as_the_daemon_and_only_when_configur
             [sink] = [s for s in daemon._sinks if isinstance(s, MetricsSink)]
             url = sink.url
             land(landing / "a.parquet")
-            wait_for(lambda: daemon.ledger.counts()["done"] == 1, what="done")
+            wait_for(lambda: daemon.ledger.counts()["done"] == 1, timeout=60, what="done")
             app.bus.join()
             assert "arlequin_batches_seen_total 1.0" in requests.get(url, timeout=5).text
         finally:
