@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from arlequin_core.bus import Bus
+from arlequin_core.cache import VersionCache
 from arlequin_core.config import ArlequinConfig, load_config
 from arlequin_core.journal import Journal
 from arlequin_core.plugins import PluginHost
@@ -49,6 +50,16 @@ class App:
     def component(self, kind: str, name: str) -> Any:
         """Look up a registered component; unknown names fail with the known ones."""
         return self.registry.get(kind, name)
+
+    @cached_property
+    def profile_cache(self) -> VersionCache:
+        """The champions' drift profiles read so far, one per version (see :mod:`arlequin_core.cache`)."""
+        return VersionCache()
+
+    @cached_property
+    def model_cache(self) -> VersionCache:
+        """The serving model, loaded once per version, for the champion's error stream."""
+        return VersionCache(latest_only=True)
 
     @property
     def journal_path(self) -> Path:

@@ -88,7 +88,8 @@ def default_consumers(app: App) -> list[Any]:
         return [_load_factory(spec)(app) for spec in app.config.watch.consumers]
     from arlequin_core.monitor import Monitor, champion_profile_provider
 
-    return [Monitor(app.config, app.registry, app.bus, champion_profile_provider(app.config))]
+    provider = champion_profile_provider(app.config, app.profile_cache)
+    return [Monitor(app.config, app.registry, app.bus, provider, model_cache=app.model_cache)]
 
 
 def default_start_sinks(app: App) -> list[Any]:

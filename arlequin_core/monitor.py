@@ -17,7 +17,7 @@ at a time, in order). For each batch it
    so the stream goes on across batches and restarts; a batch those detectors were
    already fed (a retry) is not fed again: those columns are reported as skipped;
    when the profile watches the model's errors (``[drift] error_detector``), the
-   champion model (loaded once per version) predicts the batch and its per-row errors
+   champion model (loaded once per version into the model cache) predicts the batch and its per-row errors
    become the column ``__error__``; a batch without labels has that column skipped,
    with the reason, and its other columns checked as usual;
 3. writes ``<home>/reports/<batch id>.json``;
@@ -44,6 +44,7 @@ import numpy as np
 import pyarrow as pa
 
 from arlequin_core import hookimpl
+from arlequin_core.cache import VersionCache
 from arlequin_core.config import ArlequinConfig
 from arlequin_core.drift.check import check_batch
 from arlequin_core.drift.engines import check_uri, choose_engine
@@ -57,7 +58,7 @@ from arlequin_core.drift.online_state import (
 from arlequin_core.drift.profile import ERROR_COLUMN, Profile
 from arlequin_core.drift.report import DriftReport
 from arlequin_core.errors import ArlequinError
-from arlequin_core.events import BatchChecked, BatchRejected, DataArrived, DriftDetected
+from arlequin_core.events import BatchChecked, BatchRejected, DataArrived, DriftDetected, ModelRegistered
 from arlequin_core.io import read_table
 from arlequin_core.logs import get_logger
 from arlequin_core.registry import ComponentRegistry
@@ -78,19 +79,23 @@ class NoChampionError(ArlequinError):
     """There is no champion model yet, so there is nothing to measure drift against."""
 
 
-def champion_profile_provider(config: ArlequinConfig) -> ProfileProvider:
+def champion_profile_provider(config: ArlequinConfig, cache: VersionCache | None = None) -> ProfileProvider:
     """A provider returning the champion's profile from MLflow (the daemon's default).
 
     The champion alias is looked up for every batch, so a promotion or a rollback
     changes the reference at once; each version's profile is downloaded once.
 
+    :param cache: where the profiles are kept (the daemon passes
+        :attr:`App.profile_cache <arlequin_core.app.App.profile_cache>`); default: the
+        provider's own.
     :raises NoChampionError: (when called) no model is registered as champion yet.
     """
+    profiles = cache if cache is not None else VersionCache()
 
     def provide() -> tuple[Profile, str | None, str | None]:
         from arlequin_core.training.champion import champion_profile
 
-        found = champion_profile(config)
+        found = champion_profile(config, profiles)
         if found is None:
             raise NoChampionError(
                 f"no champion model {config.mlflow.model_name!r} yet to measure drift against; "
@@ -108,6 +113,13 @@ class Monitor:
     :param registry: where the profiles' detectors are looked up.
     :param bus: where the verdicts are published.
     :param profile_provider: called once per batch.
+    :param model_cache: where the champion model for the error stream is kept once
+        loaded (:attr:`App.model_cache <arlequin_core.app.App.model_cache>`); default:
+        the monitor's own.
+
+    It owns its online detectors' state store, and resets it when a new champion is
+    promoted (``model-registered`` with ``promoted``, a rollback included): on the
+    same lane as the batches, so a reset never interleaves with a batch's save.
     """
 
     #: The name it is registered under on the plugin manager.
@@ -119,17 +131,19 @@ class Monitor:
         registry: ComponentRegistry,
         bus: Bus,
         profile_provider: ProfileProvider,
+        model_cache: VersionCache | None = None,
     ) -> None:
         self.config = config
         self.registry = registry
         self.bus = bus
         self.profile_provider = profile_provider
+        self.model_cache = model_cache if model_cache is not None else VersionCache(latest_only=True)
         self._online_store: OnlineStateStore | None = None
 
     @classmethod
     def attach(cls, app: App, profile_provider: ProfileProvider) -> Monitor:
         """Make a monitor for ``app`` and register it on the app's plugin manager."""
-        monitor = cls(app.config, app.registry, app.bus, profile_provider)
+        monitor = cls(app.config, app.registry, app.bus, profile_provider, model_cache=app.model_cache)
         if not app.host.register_plugin(monitor, cls.name, module_name=__name__):
             failure = app.host.failures.get(cls.name)
             raise ArlequinError(f"cannot register the drift monitor: {failure.error if failure else 'unknown error'}")
@@ -143,10 +157,27 @@ class Monitor:
     @property
     def online_store(self) -> OnlineStateStore:
         """The online detectors' states, ``<home>/online`` (opened on first use, then kept
-        so that a promotion resets it: see :func:`arlequin_core.drift.online_state.open_stores`)."""
+        so that a promotion resets it: see :meth:`arlequin_on_model_registered`)."""
         if self._online_store is None:
             self._online_store = OnlineStateStore(state_dir(self.config.home))
         return self._online_store
+
+    @hookimpl
+    def arlequin_on_model_registered(self, event: ModelRegistered) -> None:
+        """A new champion has a new reference: online state learnt under the old one must not carry over.
+
+        States saved by a monitor in another process are skipped on load (their champion differs).
+        """
+        if not event.promoted or self._online_store is None:
+            return
+        removed = self._online_store.reset()
+        log.info(
+            "online_state_reset_on_promotion",
+            model_name=event.model_name,
+            model_version=event.model_version,
+            directory=str(self._online_store.directory),
+            removed=removed,
+        )
 
     @hookimpl
     def arlequin_on_data_arrived(self, event: DataArrived) -> None:
@@ -271,7 +302,7 @@ class Monitor:
             errors = "the profile belongs to no registered model, so there is no model to compute errors with"
         else:
             try:
-                trainer, model = champion_model(self.config, self.registry, model_name, model_version)
+                trainer, model = champion_model(self.config, self.registry, model_name, model_version, self.model_cache)
                 errors = batch_errors(trainer, model, table, uri)
             except ArlequinError as exc:
                 # The features' verdict does not depend on the model: keep it, say why the errors are missing.

@@ -28,10 +28,10 @@ One JSON file per column and detector, under a directory the caller gives
 Files are written atomically (temporary file, fsync, rename), so a crash leaves the
 previous state or the new one, never half of one. A state saved for another
 champion than the one asked for is ignored: drift is always measured against the
-serving model's reference. When a new champion is promoted, the ``river`` plugin's
-``arlequin_on_model_registered`` hook calls :meth:`OnlineStateStore.reset` on every
-store opened in the process (:func:`open_stores`); a store opened later by another
-process still ignores the old files because their champion differs.
+serving model's reference. When a new champion is promoted, the drift monitor that
+owns a store calls :meth:`OnlineStateStore.reset` on it
+(:meth:`arlequin_core.monitor.Monitor.arlequin_on_model_registered`); a store opened
+by another process still ignores the old files because their champion differs.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ import json
 import os
 import tempfile
 import threading
-import weakref
 from collections.abc import Collection, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -58,7 +57,6 @@ __all__ = [
     "OnlineStateStore",
     "StateError",
     "online_columns",
-    "open_stores",
     "restore_online_state",
     "save_online_state",
     "state_dir",
@@ -76,19 +74,9 @@ class StateError(ArlequinError, ValueError):
     """A detector state or profile cannot be encoded, decoded, read or written."""
 
 
-_STORES: weakref.WeakSet[OnlineStateStore] = weakref.WeakSet()
-_STORES_LOCK = threading.Lock()
-
-
 def state_dir(home: str | os.PathLike[str]) -> Path:
     """The default state directory for an Arlequin home: ``<home>/online``."""
     return Path(home) / "online"
-
-
-def open_stores() -> list[OnlineStateStore]:
-    """The stores opened in this process (the promotion hook resets them)."""
-    with _STORES_LOCK:
-        return list(_STORES)
 
 
 def _champion(model_name: str | None, model_version: str | None) -> dict[str, str] | None:
@@ -106,8 +94,6 @@ class OnlineStateStore:
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         self.directory = Path(directory)
         self._lock = threading.Lock()
-        with _STORES_LOCK:
-            _STORES.add(self)
 
     def __repr__(self) -> str:
         return f"OnlineStateStore({str(self.directory)!r})"

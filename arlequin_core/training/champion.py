@@ -7,7 +7,7 @@ monitor call outside a retrain::
     rollback_champion(app) -> Rollback
     list_models(config) -> [row, ...]
     champion_info(config) -> {model_name, model_version, run_id, trainer} | None
-    champion_profile(config) -> (Profile, model_name, version) | None
+    champion_profile(config, cache=None) -> (Profile, model_name, version) | None
 
 Moves of the ``champion`` alias publish ``model-registered`` (``promoted=True``) so a
 running daemon follows them. Every MLflow call goes through
@@ -18,10 +18,10 @@ running daemon follows them. Every MLflow call goes through
 from __future__ import annotations
 
 import tempfile
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from arlequin_core.cache import VersionCache
 from arlequin_core.config import ArlequinConfig
 from arlequin_core.errors import ArlequinError
 from arlequin_core.events import ModelRegistered
@@ -166,15 +166,13 @@ def champion_info(config: ArlequinConfig) -> dict[str, Any] | None:
         }
 
 
-_profile_cache: dict[tuple[str, str, str], Any] = {}
-_profile_lock = threading.Lock()
-
-
-def champion_profile(config: ArlequinConfig) -> tuple[Any, str, str] | None:
+def champion_profile(config: ArlequinConfig, cache: VersionCache | None = None) -> tuple[Any, str, str] | None:
     """The drift profile of the champion's training data, with the model name and version.
 
     The alias is looked up on every call (cheap), so a new champion changes the
-    reference at once; the profile itself is downloaded once per version.
+    reference at once; the profile itself is downloaded once per version into
+    ``cache`` (e.g. :attr:`App.profile_cache <arlequin_core.app.App.profile_cache>`),
+    or on every call without one.
 
     :returns: ``(profile, model_name, version)``, or None when there is no champion yet.
     :raises TrackingError: MLflow failed, or the champion's run has no profile artifact.
@@ -186,9 +184,9 @@ def champion_profile(config: ArlequinConfig) -> tuple[Any, str, str] | None:
         if champion is None:
             return None
         key = (tracking.uri, name, str(champion.version))
-        with _profile_lock:
-            if key in _profile_cache:
-                return _profile_cache[key], name, str(champion.version)
+        cached = cache.get(key) if cache is not None else None
+        if cached is not None:
+            return cached, name, str(champion.version)
         try:
             with tempfile.TemporaryDirectory(prefix="arlequin-profile-") as tmp:
                 path = client.download_artifacts(champion.run_id, PROFILE_ARTIFACT, tmp)
@@ -200,6 +198,6 @@ def champion_profile(config: ArlequinConfig) -> tuple[Any, str, str] | None:
                 f"champion {name!r} version {champion.version!s} (run {champion.run_id}) has no readable "
                 f"{PROFILE_ARTIFACT}: {type(exc).__name__}: {short_error(exc)}; retrain to log one"
             ) from exc
-    with _profile_lock:
-        _profile_cache[key] = profile
+    if cache is not None:
+        cache.put(key, profile)
     return profile, name, str(champion.version)

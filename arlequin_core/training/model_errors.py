@@ -6,7 +6,8 @@ Spark champion and a scikit-learn one are treated alike):
 * training: the new model's errors on its held-out rows, fitted into its profile as
   the column :data:`~arlequin_core.drift.error_stream.ERROR_COLUMN` (:func:`heldout_errors`);
 * the drift monitor: the champion's errors on each batch that carries labels
-  (:func:`batch_errors`, with the model from :func:`champion_model`, loaded once per version).
+  (:func:`batch_errors`, with the model from :func:`champion_model`, loaded once per
+  version into the App's model cache).
 
 A row is wrong when the predicted class (positive-class probability at or above
 :data:`~arlequin_core.training.metrics.THRESHOLD`, as the metrics count it) differs
@@ -16,12 +17,12 @@ from its label; the stream is :func:`~arlequin_core.drift.error_stream.error_str
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
+from arlequin_core.cache import VersionCache
 from arlequin_core.config import ArlequinConfig
 from arlequin_core.drift.error_stream import error_stream
 from arlequin_core.logs import get_logger
@@ -30,9 +31,6 @@ from arlequin_core.training.base import Trainer
 from arlequin_core.training.metrics import THRESHOLD
 
 log = get_logger(__name__)
-
-_model_cache: dict[tuple[str, str, str], tuple[Trainer, Any]] = {}
-_model_lock = threading.Lock()
 
 
 def heldout_errors(trainer: Trainer, model: Any, heldout_uri: str) -> np.ndarray:
@@ -75,10 +73,18 @@ def batch_errors(trainer: Trainer, model: Any, table: pa.Table, where: str) -> n
     return error_stream(pa.array(y.astype(np.int64), mask=mask), pa.array(predicted, mask=mask))
 
 
-def champion_model(config: ArlequinConfig, registry: ComponentRegistry, name: str, version: str) -> tuple[Trainer, Any]:
-    """The trainer and the model of version ``version`` of ``name``, loaded once per version.
+def champion_model(
+    config: ArlequinConfig,
+    registry: ComponentRegistry,
+    name: str,
+    version: str,
+    cache: VersionCache | None = None,
+) -> tuple[Trainer, Any]:
+    """The trainer and the model of version ``version`` of ``name``.
 
-    One version per model name is kept in memory: asking for another replaces it.
+    Loaded once per version into ``cache`` (e.g. :attr:`App.model_cache
+    <arlequin_core.app.App.model_cache>`, which keeps one version per model name:
+    asking for another replaces it), or on every call without one.
 
     The trainer is the one that trained it (the version's ``arlequin.trainer`` tag),
     else ``[training] trainer``.
@@ -91,18 +97,15 @@ def champion_model(config: ArlequinConfig, registry: ComponentRegistry, name: st
 
     tracking = Tracking.from_config(config)
     key = (tracking.uri, name, str(version))
-    with _model_lock:
-        if key in _model_cache:
-            return _model_cache[key]
+    cached = cache.get(key) if cache is not None else None
+    if cached is not None:
+        return cached
     with guard(tracking, f"loading model {name!r} version {version}") as client:
         tags = client.get_model_version(name, str(version)).tags or {}
         cls = registry.get("trainer", tags.get(reg.TAG_TRAINER) or config.training.trainer)
         trainer = cls(config)
         model = trainer.load(f"models:/{name}/{version}")
     log.info("champion_model_loaded", model_name=name, model_version=str(version), trainer=trainer.name)
-    with _model_lock:
-        # Only the serving version is needed: a promotion or rollback evicts the one it replaced.
-        for other in [k for k in _model_cache if k[:2] == key[:2]]:
-            del _model_cache[other]
-        _model_cache[key] = (trainer, model)
+    if cache is not None:
+        cache.put(key, (trainer, model))
     return trainer, model

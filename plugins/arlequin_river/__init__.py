@@ -11,8 +11,8 @@ Select one per column in config::
 
 A detector is fitted (warmed up) on the reference column, then fed batch after batch;
 the drift monitor saves its state per column under ``<home>/online/``
-(:mod:`arlequin_core.drift.online_state`, re-exported here) and this plugin resets it
-when a new champion is promoted. See docs/online.md for the contract, the state
+(:mod:`arlequin_core.drift.online_state`, re-exported here) and resets it when a new
+champion is promoted. See docs/online.md for the contract, the state
 format and the measured quality of each detector.
 """
 

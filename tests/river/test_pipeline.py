@@ -21,9 +21,10 @@ from arlequin_core.drift.online_state import (
 )
 from arlequin_core.drift.profile import Profile, build_profile
 from arlequin_core.events import ModelRegistered
+from arlequin_core.monitor import Monitor
 from arlequin_core.plugins import PluginHost
 from arlequin_core.registry import ComponentRegistry
-from arlequin_river import ERROR_COLUMN, error_stream, plugin
+from arlequin_river import ERROR_COLUMN, error_stream
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +110,9 @@ def test_promotion_resets_so_the_next_batch_starts_from_the_new_champion(
     _run(profile, registry, [_frame(700, 10)])
     save_online_state(profile, registry, store, "b0", "model", "1")
 
-    plugin.arlequin_on_model_registered(
+    monitor = Monitor(ArlequinConfig.model_validate({"arlequin": {"home": str(tmp_path)}}), registry, None, None)
+    assert monitor.online_store.directory == store.directory  # the monitor owns the store of its home
+    monitor.arlequin_on_model_registered(
         ModelRegistered(model_name="model", model_version="2", run_id="r", promoted=True)
     )
     champion = build_profile(_frame(2000, 5), config, registry)

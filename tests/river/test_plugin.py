@@ -22,7 +22,7 @@ def test_arlequin_register_detectors_registers_all_river_detectors() -> None:
     assert host.registry.names("detector") == NAMES
     for cls in ALL_DETECTORS:
         assert host.registry.get("detector", cls.info.name) is cls
-    assert sorted(host.plugins["river"].hooks) == ["arlequin_on_model_registered", "arlequin_register_detectors"]
+    assert sorted(host.plugins["river"].hooks) == ["arlequin_register_detectors"]  # the reset is the monitor's
 
 
 def test_arlequin_register_detectors_hands_every_detector_to_register() -> None:

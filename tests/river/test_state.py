@@ -11,12 +11,12 @@ import pytest
 from river_streams import ALL_DETECTORS, changed, reference
 
 import arlequin_river
-from arlequin_core.bus import Bus
+from arlequin_core.app import App
+from arlequin_core.config import ArlequinConfig
 from arlequin_core.drift.online_state import OnlineStateStore, StateError, state_dir
 from arlequin_core.events import ModelRegistered
-from arlequin_core.journal import Journal
+from arlequin_core.monitor import Monitor
 from arlequin_core.plugins import PluginHost
-from arlequin_river import plugin
 from arlequin_river.codec import decode_state, encode_state
 
 
@@ -141,11 +141,25 @@ def _saved_store(directory: Path) -> OnlineStateStore:
     return states
 
 
+def _monitor(home: Path, app: App | None = None) -> Monitor:
+    """A drift monitor on ``home`` with its online store opened (as after its first batch)."""
+    if app is not None:
+        monitor = Monitor.attach(app, lambda: (None, "m", "1"))
+    else:
+        config = ArlequinConfig.model_validate({"arlequin": {"home": str(home)}})
+        monitor = Monitor(config, PluginHost().load().registry, None, None)
+    assert monitor.online_store.directory == home / "online"
+    return monitor
+
+
 def test_arlequin_on_model_registered_resets_state_when_promoted(tmp_path: Path) -> None:
     states = _saved_store(tmp_path / "online")
-    plugin.arlequin_on_model_registered(ModelRegistered(model_name="m", model_version="2", run_id="r2", promoted=False))
+    monitor = _monitor(tmp_path)
+    monitor.arlequin_on_model_registered(
+        ModelRegistered(model_name="m", model_version="2", run_id="r2", promoted=False)
+    )
     assert states.load("amount", "adwin") is not None, "a version that was not promoted changes nothing"
-    plugin.arlequin_on_model_registered(ModelRegistered(model_name="m", model_version="2", run_id="r2", promoted=True))
+    monitor.arlequin_on_model_registered(ModelRegistered(model_name="m", model_version="2", run_id="r2", promoted=True))
     assert states.load("amount", "adwin") is None
     assert list(states.entries()) == []
 
@@ -155,7 +169,25 @@ def test_arlequin_on_model_registered_through_the_bus_resets_state(tmp_path: Pat
     river_ep = [ep for ep in metadata.entry_points(group="arlequin") if ep.name == "river"]
     host = PluginHost(entry_points=river_ep).load()
     assert "river" in host.plugins and not host.failures
-    with Journal(tmp_path / "journal.jsonl") as journal, Bus(host.pm, journal) as bus:
-        bus.publish(ModelRegistered(model_name="m", model_version="2", run_id="r2", promoted=True))
-        bus.join()
+    config = ArlequinConfig.model_validate({"arlequin": {"home": str(tmp_path), "journal_fsync": False}})
+    with App(config, host=host) as app:
+        _monitor(tmp_path, app)
+        app.bus.publish(ModelRegistered(model_name="m", model_version="2", run_id="r2", promoted=True))
+        app.bus.join()
     assert states.load("amount", "adwin") is None
+
+
+def test_a_promotion_resets_only_the_state_of_its_own_app(tmp_path: Path) -> None:
+    # Two apps in one process (two homes): a promotion on one bus leaves the other's stream alone.
+    mine, other = _saved_store(tmp_path / "a" / "online"), _saved_store(tmp_path / "b" / "online")
+    apps = [
+        App(ArlequinConfig.model_validate({"arlequin": {"home": str(tmp_path / h), "journal_fsync": False}}))
+        for h in "ab"
+    ]
+    with apps[0] as a, apps[1] as b:
+        _monitor(tmp_path / "a", a)
+        _monitor(tmp_path / "b", b)
+        a.bus.publish(ModelRegistered(model_name="m", model_version="2", run_id="r2", promoted=True))
+        a.bus.join()
+    assert mine.load("amount", "adwin") is None
+    assert other.load("amount", "adwin") is not None

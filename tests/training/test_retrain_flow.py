@@ -166,6 +166,17 @@ def test_champion_profile_follows_the_champion(make_app, write_batch) -> None:
     assert version3 == "1"
 
 
+def test_champion_profile_is_downloaded_once_per_version_into_the_apps_own_cache(make_app, write_batch) -> None:
+    app, other = make_app(), make_app()  # two apps on the same store, in one process
+    retrain(app, [write_batch("a", n=1000, seed=1)])
+    profile, _, version = champion_profile(app.config, app.profile_cache)
+    assert champion_profile(app.config, app.profile_cache)[0] is profile  # from the cache
+    assert len(app.profile_cache) == 1 and len(other.profile_cache) == 0
+    mine, _, same_version = champion_profile(other.config, other.profile_cache)
+    assert same_version == version and mine is not profile and mine.to_dict() == profile.to_dict()
+    assert champion_profile(app.config)[0] is not profile  # no cache: read again
+
+
 def test_no_promote_registers_and_validates_but_keeps_the_champion(make_app, write_batch) -> None:
     app = make_app()
     retrain(app, [write_batch("a", n=1500, seed=1)])
