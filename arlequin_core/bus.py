@@ -1,7 +1,8 @@
 """The event bus: journal first, then deliver through bounded queues.
 
 :meth:`Bus.publish` appends the event to the journal (so nothing is lost) and puts
-it on one bounded queue per plugin that implements the event's hook: a *lane*. Each
+it on one bounded queue per plugin that implements the event's hook
+(``arlequin_on_<name>``) or the every-event hook (:data:`EVERY_EVENT_HOOK`): a *lane*. Each
 lane has its own worker thread, so a slow consumer (training) holds back neither the
 producers nor the other plugins. When a lane's queue is full, ``publish`` blocks
 until there is room: back-pressure, never a dropped event.
@@ -23,10 +24,14 @@ import pluggy
 from arlequin_core.events import Event, PluginFailed
 from arlequin_core.journal import Journal
 from arlequin_core.logs import get_logger
+from arlequin_core.plugins import call_impl
 
 log = get_logger(__name__)
 
 _STOP = object()
+
+#: The hook that receives every event, whatever its name.
+EVERY_EVENT_HOOK = "arlequin_on_event"
 
 
 class BusClosedError(RuntimeError):
@@ -49,8 +54,8 @@ class _Lane:
             try:
                 if item is _STOP:
                     return
-                impl, event = item
-                self.bus._deliver(impl, event)
+                hook, impl, event = item
+                self.bus._deliver(hook, impl, event)
             finally:
                 self.queue.task_done()
 
@@ -97,17 +102,20 @@ class Bus:
         return count
 
     def _dispatch(self, event: Event, timeout: float | None = None, only: str | None = None) -> int:
-        caller = getattr(self.pm.hook, event.hook_name(), None)
-        if caller is None:
-            log.warning("event_without_hook", event=event.name)
-            return 0
+        typed = getattr(self.pm.hook, event.hook_name(), None)
+        if typed is None:  # no typed hookspec for this event: only arlequin_on_event gets it
+            log.debug("event_without_typed_hook", event_name=event.name)
         queued = 0
-        # pluggy calls the last registered first; keep that order across lanes.
-        for impl in reversed(caller.get_hookimpls()):
-            if only is not None and impl.plugin_name != only:
+        # The typed hook first, then the every-event hook; pluggy calls the last
+        # registered first, keep that order across lanes.
+        for caller in (typed, getattr(self.pm.hook, EVERY_EVENT_HOOK, None)):
+            if caller is None:
                 continue
-            self._lane(impl.plugin_name).queue.put((impl, event), timeout=timeout)
-            queued += 1
+            for impl in reversed(caller.get_hookimpls()):
+                if only is not None and impl.plugin_name != only:
+                    continue
+                self._lane(impl.plugin_name).queue.put((caller.name, impl, event), timeout=timeout)
+                queued += 1
         return queued
 
     def _lane(self, plugin_name: str) -> _Lane:
@@ -117,11 +125,10 @@ class Bus:
                 lane = self._lanes[plugin_name] = _Lane(self, plugin_name, self.maxsize)
             return lane
 
-    def _deliver(self, impl: Any, event: Event) -> None:
+    def _deliver(self, hook: str, impl: Any, event: Event) -> None:
         try:
-            impl.function(event=event)
+            call_impl(self.pm, hook, impl, event=event)
         except Exception as exc:
-            hook = event.hook_name()
             log.error(
                 "plugin_hook_failed",
                 plugin=impl.plugin_name,

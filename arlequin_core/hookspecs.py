@@ -5,11 +5,12 @@ Two families:
 * **registration hooks** are called once at start-up with a ``register`` callable;
   the core owns what is registered (see :mod:`arlequin_core.registry`), checks its
   type and metadata, and refuses duplicate names.
-* **event hooks** receive one event each, ``arlequin_on_<event name>``. They are
-  called by the bus from a worker thread, one lane per plugin, so a slow plugin does
-  not hold back the others. A hook that raises is logged and journalled as a
-  ``plugin-failed`` event; the other plugins still receive the event. Event hooks
-  return nothing; none is ``firstresult``.
+* **event hooks** receive one event each, ``arlequin_on_<event name>``, and
+  ``arlequin_on_event`` receives every event, whatever its name, for consumers that
+  want all of them (logging, forwarding, metrics). They are called by the bus from a
+  worker thread, one lane per plugin, so a slow plugin does not hold back the others.
+  A hook that raises is logged and journalled as a ``plugin-failed`` event; the other
+  plugins still receive the event. Event hooks return nothing; none is ``firstresult``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
         BuildFinished,
         DataArrived,
         DriftDetected,
+        Event,
         ModelRegistered,
         PluginFailed,
         SinkDelivered,
@@ -89,8 +91,22 @@ def arlequin_register_commands(register: Register) -> None:
 
 
 # --------------------------------------------------------------------------- #
-# Event hooks: one per event in arlequin_core.events
+# Event hooks: one for every event, then one per event in arlequin_core.events
 # --------------------------------------------------------------------------- #
+
+
+@hookspec
+def arlequin_on_event(event: Event) -> None:
+    """Any event at all: every event the bus delivers, whatever its ``name``.
+
+    For consumers that want all events (a log, a forwarder, metrics): one hook instead
+    of one per event, and an event added later reaches it with no change. Delivered on
+    the plugin's own lane, in publication order, like the typed hooks; a plugin that
+    implements both this hook and ``arlequin_on_<name>`` gets the event on each, the
+    typed hook first. Dispatch on ``event.name`` (stable) or ``isinstance``.
+
+    :param event: the event (a subclass of :class:`arlequin_core.events.Event`).
+    """
 
 
 @hookspec

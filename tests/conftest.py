@@ -7,11 +7,16 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import hookcalls
 import pytest
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 os.environ.setdefault("PYSPARK_PYTHON", os.sys.executable)  # type: ignore[attr-defined]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(hookcalls.HookCallRecorder(), hookcalls.NAME)
 
 
 @pytest.fixture(autouse=True)

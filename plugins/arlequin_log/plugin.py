@@ -1,20 +1,9 @@
-"""Hook implementations of the ``log`` plugin."""
+"""Hook implementations of the ``log`` plugin: one log line per event, on ``arlequin_on_event``."""
 
 from __future__ import annotations
 
 from arlequin_core import hookimpl
-from arlequin_core.events import (
-    BatchChecked,
-    BatchRejected,
-    BuildFinished,
-    DataArrived,
-    DriftDetected,
-    Event,
-    ModelRegistered,
-    PluginFailed,
-    SinkDelivered,
-    SinkFailed,
-)
+from arlequin_core.events import Event
 from arlequin_core.logs import get_logger
 
 log = get_logger("arlequin.events")
@@ -22,52 +11,17 @@ log = get_logger("arlequin.events")
 # Fields that are noise on a console line; the journal keeps them all.
 _QUIET = {"name", "created_at", "cause_event_id"}
 
+#: Event name -> log level; every other event logs at ``info``.
+LEVELS = {
+    "drift-detected": "warning",
+    "batch-rejected": "warning",
+    "sink-failed": "error",
+    "plugin-failed": "error",
+}
 
-def _emit(event: Event, level: str = "info") -> None:
+
+@hookimpl
+def arlequin_on_event(event: Event) -> None:
+    """Log ``event`` under its name with its non-empty fields (level by :data:`LEVELS`)."""
     fields = {k: v for k, v in event.to_dict().items() if k not in _QUIET and v not in (None, "", (), [], {})}
-    getattr(log, level)(event.name, **fields)
-
-
-@hookimpl
-def arlequin_on_data_arrived(event: DataArrived) -> None:
-    _emit(event)
-
-
-@hookimpl
-def arlequin_on_batch_checked(event: BatchChecked) -> None:
-    _emit(event)
-
-
-@hookimpl
-def arlequin_on_drift_detected(event: DriftDetected) -> None:
-    _emit(event, "warning")
-
-
-@hookimpl
-def arlequin_on_batch_rejected(event: BatchRejected) -> None:
-    _emit(event, "warning")
-
-
-@hookimpl
-def arlequin_on_model_registered(event: ModelRegistered) -> None:
-    _emit(event)
-
-
-@hookimpl
-def arlequin_on_sink_delivered(event: SinkDelivered) -> None:
-    _emit(event)
-
-
-@hookimpl
-def arlequin_on_sink_failed(event: SinkFailed) -> None:
-    _emit(event, "error")
-
-
-@hookimpl
-def arlequin_on_build_finished(event: BuildFinished) -> None:
-    _emit(event)
-
-
-@hookimpl
-def arlequin_on_plugin_failed(event: PluginFailed) -> None:
-    _emit(event, "error")
+    getattr(log, LEVELS.get(event.name, "info"))(event.name, **fields)

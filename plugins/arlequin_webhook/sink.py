@@ -6,18 +6,7 @@ import json
 from typing import Any
 
 from arlequin_core import hookimpl
-from arlequin_core.events import (
-    BatchChecked,
-    BatchRejected,
-    BuildFinished,
-    DataArrived,
-    DriftDetected,
-    Event,
-    ModelRegistered,
-    PluginFailed,
-    SinkDelivered,
-    SinkFailed,
-)
+from arlequin_core.events import BuildFinished, Event, PluginFailed, SinkDelivered, SinkFailed
 from arlequin_core.secrets import redact
 from arlequin_core.sinks.delivering import DeliveringSink, Receipt
 from arlequin_core.sinks.http import excerpt, new_session, request, retry_after, status_is_retryable
@@ -100,39 +89,7 @@ class WebhookSink(DeliveringSink):
         super().close(timeout)
         self.session.close()
 
-    # One hook per event; ``accepts`` filters by the configured ``events``.
     @hookimpl
-    def arlequin_on_data_arrived(self, event: DataArrived) -> None:
-        self.submit(event)
-
-    @hookimpl
-    def arlequin_on_batch_checked(self, event: BatchChecked) -> None:
-        self.submit(event)
-
-    @hookimpl
-    def arlequin_on_drift_detected(self, event: DriftDetected) -> None:
-        self.submit(event)
-
-    @hookimpl
-    def arlequin_on_batch_rejected(self, event: BatchRejected) -> None:
-        self.submit(event)
-
-    @hookimpl
-    def arlequin_on_model_registered(self, event: ModelRegistered) -> None:
-        self.submit(event)
-
-    @hookimpl
-    def arlequin_on_sink_delivered(self, event: SinkDelivered) -> None:
-        self.submit(event)
-
-    @hookimpl
-    def arlequin_on_sink_failed(self, event: SinkFailed) -> None:
-        self.submit(event)
-
-    @hookimpl
-    def arlequin_on_build_finished(self, event: BuildFinished) -> None:
-        self.submit(event)
-
-    @hookimpl
-    def arlequin_on_plugin_failed(self, event: PluginFailed) -> None:
+    def arlequin_on_event(self, event: Event) -> None:
+        """Every event; :meth:`accepts` keeps those named in ``events`` (and never this sink's own outcomes)."""
         self.submit(event)

@@ -12,7 +12,6 @@ from arlequin_core.events import (
     BatchRejected,
     BuildFinished,
     DataArrived,
-    Event,
     ModelRegistered,
     PluginFailed,
     SinkDelivered,
@@ -38,10 +37,10 @@ def _events(sink, cls):
     return [e for e in read_journal(sink.app.journal_path) if isinstance(e, cls)]
 
 
-def test_arlequin_on_drift_detected_posts_the_event_signed_with_hmac_sha256(make_app, receiver) -> None:
+def test_drift_detected_is_posted_signed_with_hmac_sha256(make_app, receiver) -> None:
     sink = _sink(make_app, receiver)
     event = drift("b1")
-    sink.arlequin_on_drift_detected(event)
+    sink.arlequin_on_event(event)
     assert sink.flush().delivered == 1
     sink.close()
     (request,) = receiver.requests
@@ -149,56 +148,36 @@ def test_secret_file(make_app, receiver, tmp_path) -> None:
     assert verify("from-a-file-secret-99", request.body, request.headers[HEADER])
 
 
-# One test per event hook the webhook implements: each event, when configured, is sent.
-def _hook_roundtrip(make_app, receiver, hook: str, event: Event) -> None:
+# Every event reaches the webhook through ``arlequin_on_event`` on the bus; ``events`` picks those sent.
+EXAMPLES = (
+    DataArrived(batch_id="b1", uri="file:///d/b1.parquet", source="watch"),
+    BatchChecked(batch_id="b1", uri="file:///d/b1.parquet", drifted=False, drift_share=0.0),
+    drift("b1"),
+    BatchRejected(batch_id="b1", uri="file:///d/b1.parquet", reason="truncated parquet footer"),
+    ModelRegistered(model_name="churn", model_version="7", run_id="r1", promoted=True, batch_ids=("b1",)),
+    SinkDelivered(sink="jenkins", target="http://ci/job/x/3/", batch_id="b1"),
+    SinkFailed(sink="jenkins", error="401", batch_id="b1"),
+    BuildFinished(sink="jenkins", build_url="http://ci/job/x/3/", result="SUCCESS", build_number=3),
+    PluginFailed(plugin="stats", hook="arlequin_on_data_arrived", error="boom", batch_id="b1"),
+)
+
+
+@pytest.mark.parametrize("event", EXAMPLES, ids=lambda event: event.name)
+def test_webhook_arlequin_on_event_sends_each_configured_event_from_the_bus(make_app, receiver, event) -> None:
     sink = _sink(make_app, receiver, events=[event.name])
-    getattr(sink, hook)(event)
-    sink.arlequin_on_drift_detected(drift("not-configured"))  # filtered out by events
+    app = sink.app
+    assert app.host.register_plugin(sink, "sink:webhook"), app.host.failures
+    assert app.host.plugins["sink:webhook"].hooks == ["arlequin_on_event"]
+    other = BatchChecked(batch_id="b2", uri="u", drifted=False) if event.name != "batch-checked" else drift("b2")
+    app.bus.publish(other)  # not in `events`: filtered out
+    app.bus.publish(event)
+    app.bus.join()
     assert sink.flush().delivered == 1
+    app.host.pm.unregister(sink)
     sink.close()
     (request,) = receiver.requests
     assert request.headers["X-Arlequin-Event"] == event.name
     assert event_from_dict(json.loads(request.body)) == event
-
-
-def test_webhook_arlequin_on_data_arrived(make_app, receiver) -> None:
-    event = DataArrived(batch_id="b1", uri="file:///d/b1.parquet", source="watch")
-    _hook_roundtrip(make_app, receiver, "arlequin_on_data_arrived", event)
-
-
-def test_webhook_arlequin_on_batch_checked(make_app, receiver) -> None:
-    event = BatchChecked(batch_id="b1", uri="file:///d/b1.parquet", drifted=False, drift_share=0.0)
-    _hook_roundtrip(make_app, receiver, "arlequin_on_batch_checked", event)
-
-
-def test_webhook_arlequin_on_batch_rejected(make_app, receiver) -> None:
-    event = BatchRejected(batch_id="b1", uri="file:///d/b1.parquet", reason="truncated parquet footer")
-    _hook_roundtrip(make_app, receiver, "arlequin_on_batch_rejected", event)
-
-
-def test_webhook_arlequin_on_model_registered(make_app, receiver) -> None:
-    event = ModelRegistered(model_name="churn", model_version="7", run_id="r1", promoted=True, batch_ids=("b1",))
-    _hook_roundtrip(make_app, receiver, "arlequin_on_model_registered", event)
-
-
-def test_webhook_arlequin_on_sink_delivered(make_app, receiver) -> None:
-    event = SinkDelivered(sink="jenkins", target="http://ci/job/x/3/", batch_id="b1")
-    _hook_roundtrip(make_app, receiver, "arlequin_on_sink_delivered", event)
-
-
-def test_webhook_arlequin_on_sink_failed(make_app, receiver) -> None:
-    event = SinkFailed(sink="jenkins", error="401", batch_id="b1")
-    _hook_roundtrip(make_app, receiver, "arlequin_on_sink_failed", event)
-
-
-def test_webhook_arlequin_on_build_finished(make_app, receiver) -> None:
-    event = BuildFinished(sink="jenkins", build_url="http://ci/job/x/3/", result="SUCCESS", build_number=3)
-    _hook_roundtrip(make_app, receiver, "arlequin_on_build_finished", event)
-
-
-def test_webhook_arlequin_on_plugin_failed(make_app, receiver) -> None:
-    event = PluginFailed(plugin="stats", hook="arlequin_on_data_arrived", error="boom", batch_id="b1")
-    _hook_roundtrip(make_app, receiver, "arlequin_on_plugin_failed", event)
 
 
 def test_webhook_never_sends_its_own_outcome(make_app, receiver) -> None:
