@@ -117,3 +117,37 @@ def test_arlequin_on_data_arrived_without_a_profile_rejects_the_batch(app, make_
     arrive(app, "b.parquet", "b")
     [rejected] = recorder.events
     assert rejected.error_type == "ConfigError" and "no champion model yet" in rejected.reason
+
+
+@pytest.mark.parametrize("engine", ["arrow", "spark"])
+def test_the_monitor_checks_with_the_configured_engine_and_the_report_names_it(app, setup, make_frame, engine, request):
+    if engine == "spark":
+        request.getfixturevalue("spark")  # the test run's one session: [spark] reuses the active one
+    monitor, recorder = setup
+    app.config.drift.engine = engine
+    make_frame(2000, 1, scale=1.5, shift_categories=True).to_parquet(Path("e1.parquet").resolve())
+    arrive(app, str(Path("e1.parquet").resolve()), f"e-{engine}")
+    checked, drift = recorder.events
+    assert checked.rows == 2000 and drift.drifted_columns == ("age", "colour")
+    report = json.loads(Path(drift.report_uri).read_text())
+    assert report["engine"] == engine
+    assert (monitor.reports_dir / f"e-{engine}.html").read_text().count("data:image/png") == 6
+
+
+def test_a_batch_whose_row_group_does_not_decode_is_rejected_naming_it(app, setup, make_frame):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    _, recorder = setup
+    app.config.drift.engine = "arrow"
+    pq.write_table(pa.Table.from_pandas(make_frame(3000, 3)), "bad.parquet", row_group_size=1000)
+    column = pq.ParquetFile("bad.parquet").metadata.row_group(1).column(0)
+    raw = bytearray(Path("bad.parquet").read_bytes())
+    raw[column.data_page_offset + 20 : column.data_page_offset + column.total_compressed_size - 20] = b"\xff" * (
+        column.total_compressed_size - 40
+    )
+    Path("bad.parquet").write_bytes(bytes(raw))
+    arrive(app, "bad.parquet", "bad")
+    [rejected] = recorder.events
+    assert isinstance(rejected, BatchRejected)
+    assert "bad.parquet, row group 1 of 3: cannot decode" in rejected.reason and "whole batch" in rejected.reason
