@@ -196,6 +196,7 @@ def main() -> None:
     profile_file()
     spark_rows = {int(r) for r in args.spark_rows.split(",") if r}
     print(f"{'rows':>11} {'mode':>7} {'seconds':>9} {'peak MB':>9}  notes")
+    verdicts: dict[str, tuple[int, list, float]] = {}
     for rows in (int(r) for r in args.rows.split(",")):
         path = batch_file(rows)
         size = path.stat().st_size / 2**20
@@ -224,10 +225,19 @@ def main() -> None:
                 f"peak RSS {arrow['python_peak_mb'] / memory['python_peak_mb']:.2f}; "
                 f"same drifted columns: {arrow['drifted'] == memory['drifted']}"
             )
+        for mode in ("arrow", "memory"):
+            if mode in results and "error" not in results[mode]:
+                verdicts[mode] = (rows, results[mode]["drifted"], results[mode]["python_peak_mb"])
         spark = results.get("spark")
         if spark and "error" not in spark and "error" not in arrow:
             print(f"{'':>11} spark vs arrow: same drifted columns: {spark['drifted'] == arrow['drifted']}")
         sys.stdout.flush()
+    if "arrow" in verdicts and "memory" in verdicts and verdicts["arrow"][0] > verdicts["memory"][0]:
+        (big, arrow, peak), (small, memory, _) = verdicts["arrow"], verdicts["memory"]
+        print(
+            f"arrow on {big:,} rows (peak {peak:,.0f} MB) vs memory on {small:,} rows of the same generator: "
+            f"same drifted columns: {arrow == memory}"
+        )
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ arrow      the batch streamed by row groups / CSV blocks, memory bounded
 spark      one pass on Spark (``[spark]`` master and conf), partition states merged on the
            executors, never collecting rows (:mod:`arlequin_core.drift.spark`)
 auto       **spark** when ``[spark] master`` is set, the batch's files total more than
-           ``[drift] spark_min_bytes`` and every column's detector has a bounded state;
+           ``[drift] spark_min_bytes`` (or their size cannot be told from this machine)
+           and every column's detector has a bounded state;
            else **arrow** when every column can stream; else **memory**
 =========  ===============================================================================
 
@@ -54,13 +55,16 @@ def choose_engine(profile: Profile, uri: str, config: ArlequinConfig, registry: 
     if ERROR_COLUMN in profile.columns or "none" in kinds.values():
         return "memory"
     bounded = "values" not in kinds.values()
-    if config.spark.master and bounded and batch_bytes(uri) > config.drift.spark_min_bytes:
-        return "spark"
+    if config.spark.master and bounded:
+        size = batch_bytes(uri)
+        # A size this machine cannot tell (a filesystem only the cluster reads) goes to Spark too.
+        if size is None or size > config.drift.spark_min_bytes:
+            return "spark"
     return "arrow"
 
 
-def batch_bytes(uri: str) -> int:
-    """Total size of the batch's files (0 when it cannot be told)."""
+def batch_bytes(uri: str) -> int | None:
+    """Total size of the batch's files (None when it cannot be told from here)."""
     from arlequin_core.io import filesystem, is_hidden
 
     try:
@@ -73,7 +77,7 @@ def batch_bytes(uri: str) -> int:
             if not is_hidden(posixpath.relpath(name, path))
         )
     except (OSError, ValueError, ImportError):
-        return 0
+        return None
 
 
 def check_uri(

@@ -28,6 +28,7 @@ from arlequin_core.config import ArlequinConfig
 from arlequin_core.drift.profile import Profile
 from arlequin_core.drift.report import DriftReport
 from arlequin_core.drift.states import BatchState, EngineUnsupportedError, Plan, check_columns
+from arlequin_core.drift.stream import CHUNK_ROWS
 from arlequin_core.errors import ArlequinError, InputError
 from arlequin_core.registry import ComponentRegistry
 
@@ -84,8 +85,18 @@ def _merged_state(plan: Plan, frame: Any, where: str) -> BatchState:
 
         state = BatchState()
         try:
+            # Spark hands over small record batches (spark.sql.execution.arrow.maxRecordsPerBatch,
+            # 10 000 rows by default); states are built on chunks of CHUNK_ROWS, as on Arrow.
+            pending: list[Any] = []
+            rows = 0
             for batch in batches:
-                state = plan.merge(state, plan.chunk_state(batch, where))
+                pending.append(batch)
+                rows += batch.num_rows
+                if rows >= CHUNK_ROWS:
+                    state = plan.merge(state, plan.chunk_state(pa.Table.from_batches(pending), where))
+                    pending, rows = [], 0
+            if pending:
+                state = plan.merge(state, plan.chunk_state(pa.Table.from_batches(pending), where))
             payload = pickle.dumps(("ok", state), protocol=pickle.HIGHEST_PROTOCOL)
         except InputError as exc:
             payload = pickle.dumps(("error", (exc.path, exc.problem)))

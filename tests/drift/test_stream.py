@@ -124,6 +124,8 @@ def test_auto_picks_spark_only_with_a_master_and_a_large_enough_batch(tmp_path, 
     assert choose_engine(profile, str(path), config, registry) == "arrow"
     config.drift.spark_min_bytes = size - 1
     assert choose_engine(profile, str(path), config, registry) == "spark"
+    config.drift.spark_min_bytes = 1 << 40
+    assert choose_engine(profile, "nosuchfs://cluster/batch", config, registry) == "spark"  # size unknown here
 
 
 def test_detect_engine_option_says_which_engine_computed_the_report(tmp_path, monkeypatch):
