@@ -8,7 +8,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export SPARK_LOCAL_IP := 127.0.0.1
 export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 
-.PHONY: install demo test lint format bench clean postgresql
+.PHONY: install demo test lint format bench clean postgresql hadoop-jars cluster-demo
 
 install: $(STAMP)
 
@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
-test: $(STAMP) lint postgresql
+test: $(STAMP) lint postgresql hadoop-jars
 	$(BIN)/python -m pytest
 
 # Debian's PostgreSQL, for the MLflow-on-PostgreSQL integration test (it runs its own
@@ -33,6 +33,18 @@ postgresql:
 	  echo "installing Debian's postgresql package (tests/integration/test_mlflow_postgres.py needs it)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; \
 	fi
+
+# Hadoop's MiniDFSCluster (a real HDFS for the tests and cluster-demo): the
+# hadoop-client-minicluster jars matching pyspark's bundled Hadoop client, fetched with
+# mvn into ~/.cache/arlequin (or $$ARLEQUIN_CLUSTER_CACHE; outside the tree), and cluster/MiniHdfs.java compiled.
+hadoop-jars: $(STAMP)
+	@command -v mvn >/dev/null || { echo "error: mvn (Maven) is not on PATH; it fetches Hadoop's MiniDFSCluster" >&2; exit 1; }
+	@command -v javac >/dev/null || { echo "error: javac (Java 17 JDK) is not on PATH" >&2; exit 1; }
+	$(BIN)/python cluster/localcluster.py fetch
+
+# HDFS + Spark standalone + mlflow server on loopback: train on Spark from HDFS, watch an hdfs:// landing dir.
+cluster-demo: $(STAMP) hadoop-jars
+	$(BIN)/python examples/cluster_demo.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -5,6 +5,10 @@ written by Spark/Hadoop (part files, with ``_SUCCESS`` when complete). URIs may 
 plain paths, ``file://``, or any fsspec protocol (``hdfs://``, ``webhdfs://``,
 ``s3://``, ``memory://``). Every failure is an :class:`InputError` naming the URI
 and the problem, never a bare pyarrow traceback.
+
+``hdfs://`` is served by :mod:`arlequin_core.hdfs` (the native client ``hdfs-native``,
+no JVM or libhdfs; registered with fsspec when this module is imported), ``webhdfs://``
+by fsspec's WebHDFS over HTTP.
 """
 
 from __future__ import annotations
@@ -19,6 +23,13 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from arlequin_core.errors import InputError
+
+try:  # hdfs:// through hdfs-native, failing fast with Python exceptions (a dependency; guarded for slim installs)
+    from arlequin_core import hdfs as _hdfs
+
+    _hdfs.register()
+except ImportError:  # pragma: no cover - hdfs-native is a dependency
+    pass
 
 Format = Literal["auto", "parquet", "csv"]
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
@@ -47,12 +58,26 @@ def filesystem(uri: str) -> tuple[fsspec.AbstractFileSystem, str]:
     return fs, path
 
 
+def describe_os_error(exc: OSError) -> str:
+    """``exc`` in one line for a user: what was refused and why (no errno prefix, no stack)."""
+    if isinstance(exc, PermissionError):
+        text = str(exc.strerror or exc)
+        return text if text.lower().startswith("permission denied") else f"permission denied: {text}"
+    return str(exc)
+
+
 def _data_files(fs: fsspec.AbstractFileSystem, path: str, uri: str) -> list[str]:
-    if not fs.exists(path):
-        raise InputError(uri, "no such file or directory")
-    if not fs.isdir(path):
-        return [path]
-    files = sorted(p for p in fs.find(path) if not is_hidden(posixpath.relpath(p, path)) and not fs.isdir(p))
+    try:
+        if not fs.exists(path):
+            raise InputError(uri, "no such file or directory")
+        if not fs.isdir(path):
+            return [path]
+        found = fs.find(path, detail=True, on_error="raise")
+    except OSError as exc:
+        raise InputError(uri, f"cannot list: {describe_os_error(exc)}") from None
+    files = sorted(
+        p for p, info in found.items() if not is_hidden(posixpath.relpath(p, path)) and info.get("type") != "directory"
+    )
     if not files:
         raise InputError(uri, "directory holds no data files (only hidden or marker files)")
     return files
@@ -80,7 +105,7 @@ def read_table(uri: str | os.PathLike[str], fmt: Format = "auto", columns: list[
         return tables[0]
     try:
         return pa.concat_tables(tables, promote_options="default")
-    except pa.ArrowInvalid as exc:
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:  # e.g. a column string in one part, double in another
         raise InputError(uri, f"part files have incompatible schemas: {exc}") from None
 
 
@@ -88,7 +113,7 @@ def _read_one(fs: fsspec.AbstractFileSystem, file: str, shown: str, kind: str, c
     try:
         size = fs.size(file)
     except OSError as exc:
-        raise InputError(shown, f"cannot stat file: {exc}") from None
+        raise InputError(shown, f"cannot stat file: {describe_os_error(exc)}") from None
     if not size:
         raise InputError(shown, "file is empty (0 bytes)")
     try:
@@ -113,7 +138,7 @@ def _read_one(fs: fsspec.AbstractFileSystem, file: str, shown: str, kind: str, c
             problem = f"cannot parse as {kind}: {message}"
         raise InputError(shown, problem) from None
     except OSError as exc:
-        raise InputError(shown, f"cannot read: {exc}") from None
+        raise InputError(shown, f"cannot read: {describe_os_error(exc)}") from None
     return table
 
 

@@ -37,6 +37,7 @@ from arlequin_core.training.features import FeatureSpec, infer_features
 from arlequin_core.training.labels import LABEL
 from arlequin_core.training.metrics import compute_metrics
 from arlequin_core.training.rule_spark import quote
+from arlequin_spark.preflight import check_hdfs, check_master
 
 MISSING = "__missing__"
 PROBABILITY = "probability"
@@ -113,8 +114,12 @@ class SparkLogregTrainer(Trainer):
         """The SparkSession this trainer uses."""
         session = self.options.get("spark")
         if session is None:
-            from arlequin_core.spark_session import spark_session
+            from pyspark.sql import SparkSession
 
+            from arlequin_core.spark_session import DEFAULT_MASTER, spark_session
+
+            if SparkSession.getActiveSession() is None:  # a new session: is its master there at all?
+                check_master(self.config.spark.master or DEFAULT_MASTER, "[spark] master")
             session = spark_session(self.config)
             self.options["spark"] = session
         return session
@@ -140,6 +145,7 @@ class SparkLogregTrainer(Trainer):
             raise InputError("data", "no batches given")
         frames = []
         for uri in uris:
+            check_hdfs(uri)  # an unreachable NameNode fails in a second, naming it
             try:
                 if guess_format(uri, self.config.data.format) == "csv":
                     frames.append(self.spark.read.option("header", True).option("inferSchema", True).csv(uri))

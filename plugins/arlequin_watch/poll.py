@@ -21,6 +21,13 @@ The first poll runs at start-up, so the backlog is reported after the second one
 (one ``interval`` later). A listing that fails (the namenode is down) is logged and
 retried at the next poll; the source never stops on it.
 
+On HDFS a file still open for writing is never reported (its listing entry says so,
+see :func:`arlequin_core.hdfs.looks_open_for_write`), however long it stays unchanged.
+A directory below the root that the daemon's user may not list is reported once as a
+directory batch, so that reading it fails with a ``batch-rejected`` naming the
+permission problem instead of the batch being skipped in silence; once its permissions
+change it is a new version and is reported again.
+
 Options for the filesystem (the HDFS user, Kerberos, an S3 endpoint) come from
 fsspec's own configuration (``~/.config/fsspec/*.json`` or ``FSSPEC_<PROTOCOL>_<KEY>``
 environment variables), so that consumers re-opening the batch's URI use the same.
@@ -29,6 +36,7 @@ environment variables), so that consumers re-opening the batch's URI use the sam
 from __future__ import annotations
 
 import os
+import posixpath
 import threading
 from datetime import datetime
 from typing import Any
@@ -47,7 +55,16 @@ from arlequin_core.sources.base import Emit, Landed, Source
 log = get_logger(__name__)
 
 # Keys fsspec implementations use for the modification time, in order of preference.
-_MTIME_KEYS = ("mtime", "modified", "last_modified", "LastModified", "modificationTime", "updated", "created")
+_MTIME_KEYS = (
+    "mtime",
+    "modification_time",
+    "modified",
+    "last_modified",
+    "LastModified",
+    "modificationTime",
+    "updated",
+    "created",
+)
 
 
 class PollSourceConfig(Section):
@@ -71,7 +88,8 @@ def info_mtime(info: dict[str, Any]) -> float | None:
     """The modification time in an fsspec ``info`` dict, as seconds since the epoch.
 
     Implementations disagree: floats in seconds (local), datetimes (memory, S3),
-    milliseconds (WebHDFS ``modificationTime``), ISO strings. None when there is none.
+    milliseconds (WebHDFS ``modificationTime``, hdfs-native ``modification_time``), ISO
+    strings. None when there is none.
     """
     for key in _MTIME_KEYS:
         value = info.get(key)
@@ -185,24 +203,44 @@ class PollSource(Source):
 
     def _list(self) -> list[rules.Found]:
         self.fs.invalidate_cache(self.root)  # listings are cached by HDFS/S3 implementations
-        if not self.fs.isdir(self.root):
+        # info, not isdir: isdir answers False for any error, and "NameNode unreachable" must say so.
+        try:
+            is_dir = self.fs.info(self.root).get("type") == "directory"
+        except FileNotFoundError:
+            is_dir = False
+        if not is_dir:
             raise FileNotFoundError(f"{redact(self.uri)} is not a directory")
         return rules.find_batches(self._walk())
 
     def _walk(self) -> Any:
-        for dirpath, dirs, files in self.fs.walk(self.root, detail=True, on_error="raise"):
-            parts = rules.split_relative(self.root, dirpath)
-            entries = {
-                name: (int(info.get("size") or 0), info_mtime(info))
-                for name, info in files.items()
-                if name and (not is_hidden(name) or name == rules.SUCCESS_MARKER)
-            }
-            # Directories that are links are never entered (as os.walk does for the local source).
-            subdirs = [name for name, info in dirs.items() if not info.get("islink")]
-            yield parts, subdirs, entries
-            for name in list(dirs):
-                if name not in subdirs:
-                    del dirs[name]
+        """Top-down, one ``ls`` per directory; yields what :func:`rules.find_batches` takes."""
+        pending: list[tuple[rules.Parts, str, float | None]] = [((), self.root, None)]
+        while pending:
+            parts, path, dir_mtime = pending.pop(0)
+            try:
+                listing = self.fs.ls(path, detail=True)
+            except PermissionError as exc:
+                if not parts:
+                    raise
+                # Reported as a complete directory batch: its read is rejected naming the permission problem.
+                log.warning("poll_directory_unreadable", source=self.instance, path=path, error=str(exc))
+                yield parts, [], {rules.SUCCESS_MARKER: (0, dir_mtime)}
+                continue
+            subdirs: dict[str, float | None] = {}
+            entries: dict[str, tuple[int, float | None]] = {}
+            for info in listing:
+                name = posixpath.basename(str(info.get("name", "")).rstrip("/"))
+                if not name:
+                    continue
+                if info.get("type") == "directory":
+                    # Directories that are links are never entered (as os.walk does for the local source).
+                    if not info.get("islink"):
+                        subdirs[name] = info_mtime(info)
+                elif (not is_hidden(name) or name == rules.SUCCESS_MARKER) and not info.get("open_for_write"):
+                    entries[name] = (int(info.get("size") or 0), info_mtime(info))
+            names = list(subdirs)
+            yield parts, names, entries  # find_batches prunes ``names`` in place
+            pending += [((*parts, name), posixpath.join(path, name), subdirs[name]) for name in names]
 
     def _link_refusal(self, parts: rules.Parts) -> str | None:
         if not self._local:

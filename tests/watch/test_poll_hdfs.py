@@ -1,0 +1,188 @@
+"""The ``poll`` source and the daemon on the run's real HDFS (Hadoop's MiniDFSCluster).
+
+Batches are written the ways producers really write them: by a Spark job (its
+``_temporary`` work directory, part files, then ``_SUCCESS``), by an HDFS client that
+keeps a file open after flushing it, and by write-then-rename. The consumer is the
+watcher tests' :class:`ReadCheck`, which reads each batch as the monitor does.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import structlog
+
+from arlequin_core.events import BatchChecked, BatchRejected
+from arlequin_core.io import filesystem, read_table, write_table_atomic
+from arlequin_watch.poll import PollSource
+
+from .conftest import journal_events, table, wait_for
+from .test_local_source import Collector
+
+pytestmark = pytest.mark.slow
+
+
+def _manual(uri: str) -> tuple[PollSource, Collector]:
+    """A started source whose thread never polls by itself: the test calls ``poll()``."""
+    source = PollSource({"uri": uri, "interval": 3600}, instance="lake")
+    emitted = Collector()
+    source.start(emitted)
+    return source, emitted
+
+
+def _parquet_bytes(rows: int) -> bytes:
+    sink = pa.BufferOutputStream()
+    pq.write_table(table(rows), sink)
+    return sink.getvalue().to_pybytes()
+
+
+def test_a_spark_job_s_output_is_reported_once_and_only_when_complete(spark, hdfs_dir: str) -> None:
+    fs, root = filesystem(hdfs_dir)
+    out = f"{hdfs_dir}/batch-spark"
+    source = PollSource({"uri": hdfs_dir, "interval": 0.1}, instance="lake")
+    seen_temporary = threading.Event()
+    reports: list[tuple[Any, bool, bool]] = []
+
+    def emit(landed: Any) -> None:
+        path = filesystem(landed.uri)[1]
+        reports.append((landed, fs.exists(f"{path}/_SUCCESS"), fs.exists(f"{path}/_temporary")))
+
+    def watch_for_temporary() -> None:
+        while not done.is_set():
+            try:
+                if fs.exists(f"{root}/batch-spark/_temporary"):
+                    seen_temporary.set()
+            except OSError:
+                pass
+            time.sleep(0.05)
+
+    def slow(rows: Any) -> Any:  # every task takes a while, so the job's _temporary stage lasts
+        time.sleep(1.5)
+        return rows
+
+    done = threading.Event()
+    observer = threading.Thread(target=watch_for_temporary)
+    observer.start()
+    source.start(emit)
+    try:
+        df = spark.range(0, 4000, numPartitions=2).selectExpr("id AS x", "id / 2.0 AS y")
+        df.rdd.mapPartitions(slow).toDF(df.schema).write.parquet(out)
+        wait_for(lambda: reports, timeout=30, what="the Spark output to be reported")
+        polls = source.polls
+        wait_for(lambda: source.polls >= polls + 5, what="more polls")
+    finally:
+        source.stop()
+        done.set()
+        observer.join()
+    assert seen_temporary.is_set(), "the job's _temporary stage was never visible: the test proved nothing"
+    assert [(r[0].uri, r[0].kind) for r in reports] == [(out, "directory")]
+    (_, had_success, had_temporary) = reports[0]
+    assert had_success and not had_temporary
+    assert read_table(out).num_rows == 4000
+
+
+def test_a_file_still_open_for_writing_is_not_read_until_closed(hdfs_dir: str) -> None:
+    fs, root = filesystem(hdfs_dir)
+    payload = _parquet_bytes(500)
+    source, emitted = _manual(hdfs_dir)
+    writer = fs.open(f"{root}/open.parquet", "wb")
+    try:
+        writer.write(payload)
+        writer.hsync()  # data on the DataNode, length visible to the NameNode: only the close is missing
+        assert fs.info(f"{root}/open.parquet")["size"] == len(payload)
+        for _ in range(3):
+            source.poll()
+        assert emitted.items == []
+        writer.close()
+        source.poll()
+        source.poll()
+        assert emitted.uris() == [f"{hdfs_dir}/open.parquet"]
+        assert read_table(emitted.uris()[0]).num_rows == 500
+        source.poll()
+        assert len(emitted.items) == 1
+    finally:
+        if not writer.closed:
+            writer.close()
+        source.stop()
+
+
+def test_a_file_renamed_into_place_is_read_once(hdfs_dir: str) -> None:
+    fs, root = filesystem(hdfs_dir)
+    source, emitted = _manual(hdfs_dir)
+    try:
+        fs.pipe_file(f"{root}/.incoming.parquet.tmp", _parquet_bytes(42))
+        source.poll()
+        source.poll()
+        assert emitted.items == []  # hidden temporary name
+        fs.mv(f"{root}/.incoming.parquet.tmp", f"{root}/incoming.parquet")
+        for _ in range(4):
+            source.poll()
+        assert emitted.uris() == [f"{hdfs_dir}/incoming.parquet"]
+        assert read_table(emitted.uris()[0]).num_rows == 42
+    finally:
+        source.stop()
+
+
+def test_an_unreadable_directory_is_rejected_naming_the_permission_problem(app, hdfs_dir: str, start_daemon) -> None:
+    fs, root = filesystem(hdfs_dir)
+    write_table_atomic(table(10), f"{hdfs_dir}/locked/part-00000.parquet")
+    fs.pipe_file(f"{root}/locked/_SUCCESS", b"")
+    write_table_atomic(table(10), f"{hdfs_dir}/open/part-00000.parquet")
+    fs.pipe_file(f"{root}/open/_SUCCESS", b"")
+    fs.client.set_permission(f"{root}/locked", 0o000)
+    try:
+        start_daemon(app, [PollSource({"uri": hdfs_dir, "interval": 0.2}, app=app, instance="lake")])
+        wait_for(lambda: len(journal_events(app.config.home, "batch-rejected")), timeout=30, what="the rejection")
+        wait_for(lambda: journal_events(app.config.home, "batch-checked"), timeout=30, what="the readable batch")
+        time.sleep(1.0)  # several more polls: nothing is reported twice
+        (rejected,) = journal_events(app.config.home, "batch-rejected")
+        assert isinstance(rejected, BatchRejected)
+        assert rejected.uri == f"{hdfs_dir}/locked"
+        assert "Permission denied" in rejected.reason and f"{root}/locked" in rejected.reason
+        (checked,) = journal_events(app.config.home, "batch-checked")
+        assert isinstance(checked, BatchChecked) and checked.uri == f"{hdfs_dir}/open" and checked.rows == 10
+        # the batch stays where it is, and reads once the permission is fixed
+        fs.client.set_permission(f"{root}/locked", 0o755)
+        assert read_table(f"{hdfs_dir}/locked").num_rows == 10
+    finally:
+        fs.client.set_permission(f"{root}/locked", 0o755)
+
+
+def test_namenode_down_mid_run_nothing_is_lost_and_nothing_is_read_twice(
+    app, hdfs, hdfs_dir: str, start_daemon
+) -> None:
+    fs, root = filesystem(hdfs_dir)
+    write_table_atomic(table(10), f"{hdfs_dir}/before.parquet")
+    with structlog.testing.capture_logs() as logs:
+        source = PollSource({"uri": hdfs_dir, "interval": 0.2}, app=app, instance="lake")
+        start_daemon(app, [source])
+        wait_for(lambda: journal_events(app.config.home, "batch-checked"), timeout=30, what="the first batch")
+        hdfs.stop_namenode()
+        try:
+            failures = sum(1 for e in logs if e.get("event") == "poll_listing_failed")
+            wait_for(
+                lambda: sum(1 for e in logs if e.get("event") == "poll_listing_failed") >= failures + 3,
+                timeout=60,
+                what="polls failing while the NameNode is down",
+            )
+        finally:
+            hdfs.start_namenode()
+        write_table_atomic(table(20), f"{hdfs_dir}/after.parquet")
+        fs.pipe_file(f"{root}/spark-like/part-00000.parquet", _parquet_bytes(30))
+        fs.pipe_file(f"{root}/spark-like/_SUCCESS", b"")
+        wait_for(
+            lambda: len(journal_events(app.config.home, "batch-checked")) >= 3, timeout=60, what="the later batches"
+        )
+        time.sleep(1.0)  # more polls: nothing twice
+    checked = journal_events(app.config.home, "batch-checked")
+    assert sorted(e.uri for e in checked) == sorted(
+        [f"{hdfs_dir}/before.parquet", f"{hdfs_dir}/after.parquet", f"{hdfs_dir}/spark-like"]
+    )
+    assert journal_events(app.config.home, "batch-rejected") == []
+    failed = [e for e in logs if e.get("event") == "poll_listing_failed"]
+    assert failed and "cannot reach the HDFS NameNode at" in failed[-1]["error"]
