@@ -32,9 +32,12 @@ from __future__ import annotations
 
 import errno
 import re
+import threading
 from collections.abc import Callable
 from typing import Any
 
+from fsspec import AbstractFileSystem
+from hdfs_native import Client
 from hdfs_native.fsspec import HdfsFileSystem as _NativeHdfsFileSystem
 
 #: Client settings applied unless fsspec's configuration sets them (about 1 s to give up).
@@ -132,6 +135,28 @@ def _guard(method: Callable[..., Any]) -> Callable[..., Any]:
     return guarded
 
 
+_CLIENTS: dict[tuple[str, tuple[tuple[str, str], ...]], Client] = {}
+_CLIENTS_LOCK = threading.Lock()
+
+
+def _client(url: str, options: dict[str, Any]) -> Client:
+    """One ``hdfs-native`` client per NameNode and settings, for the whole process, never freed.
+
+    Freeing a client shuts its tokio runtime down, which waits for the runtime's threads.
+    In a child forked by a process with a client (pyspark starts its JVM with a
+    ``preexec_fn``, so the fork runs Python code and may free objects) those threads do
+    not exist and the child hangs there forever, before its ``exec``: a daemon that had
+    polled ``hdfs://`` could then never start Spark. fsspec makes one filesystem instance
+    per thread; they all share this client, which is thread-safe.
+    """
+    key = (url, tuple(sorted((str(k), str(v)) for k, v in options.items())))
+    with _CLIENTS_LOCK:
+        client = _CLIENTS.get(key)
+        if client is None:
+            client = _CLIENTS[key] = Client(url, {k: str(v) for k, v in options.items()})
+        return client
+
+
 class HdfsFileSystem(_NativeHdfsFileSystem):
     """``hdfs://`` through ``hdfs-native``, failing fast with Python exceptions (see the module docstring)."""
 
@@ -140,8 +165,11 @@ class HdfsFileSystem(_NativeHdfsFileSystem):
     def __init__(self, host: str | None = None, port: int | None = None, *args: Any, **storage_options: Any) -> None:
         options = {**FAIL_FAST, **storage_options}
         self.namenode = f"hdfs://{host or ''}{f':{port}' if port else ''}"
+        # Not hdfs-native's __init__: the client comes from a process-wide cache (see _client).
+        AbstractFileSystem.__init__(self, host, port, *args, **options)
+        self.host, self.port = host, port
         try:
-            super().__init__(host, port, *args, **options)
+            self.client = _client(self.namenode, options)
         except (RuntimeError, OSError) as exc:
             raise translate(exc, None, self.namenode) from None
 

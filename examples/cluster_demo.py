@@ -65,6 +65,7 @@ tracking_uri = "{mlflow}"
 [training]
 trainer = "spark-logreg"
 spark_master = "{master}"
+params = {{ maxIter = 30 }}
 metric = "roc_auc"
 tolerance = 0.01
 window = 1

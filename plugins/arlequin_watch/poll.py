@@ -236,7 +236,8 @@ class PollSource(Source):
                     # Directories that are links are never entered (as os.walk does for the local source).
                     if not info.get("islink"):
                         subdirs[name] = info_mtime(info)
-                elif (not is_hidden(name) or name == rules.SUCCESS_MARKER) and not info.get("open_for_write"):
+                elif name == rules.SUCCESS_MARKER or (not is_hidden(name) and not info.get("open_for_write")):
+                    # (an empty _SUCCESS created and closed in the same millisecond looks open: it is a marker)
                     entries[name] = (int(info.get("size") or 0), info_mtime(info))
             names = list(subdirs)
             yield parts, names, entries  # find_batches prunes ``names`` in place

@@ -52,6 +52,8 @@ def _config(path: Path, master: str) -> Path:
             [training]
             trainer = "spark-logreg"
             spark_master = "{master}"
+            # fewer iterations than Spark's 100: one worker core on a shared 2-core machine
+            params = {{ maxIter = 20 }}
             """
         )
     )
