@@ -62,9 +62,11 @@ critical = ["amount", "merchant_category"]
 [mlflow]
 tracking_uri = "{mlflow}"
 
+[spark]
+master = "{master}"
+
 [training]
 trainer = "spark-logreg"
-spark_master = "{master}"
 params = {{ maxIter = 30 }}
 metric = "roc_auc"
 tolerance = 0.01

@@ -49,9 +49,10 @@ def _config(path: Path, master: str) -> Path:
             tracking_uri = "sqlite:///{path.parent / "mlflow.db"}"
             [data]
             label = "y"
+            [spark]
+            master = "{master}"
             [training]
             trainer = "spark-logreg"
-            spark_master = "{master}"
             # fewer iterations than Spark's 100: one worker core on a shared 2-core machine
             params = {{ maxIter = 20 }}
             """
@@ -142,7 +143,7 @@ def test_unreachable_master_fails_in_seconds_naming_the_url(hdfs_dir: str, isola
     result = _run([ARLEQUIN, "train", "--data", f"{hdfs_dir}/t.parquet"], config, timeout=60)
     assert result.returncode != 0
     assert f"cannot reach the Spark master at {master}" in result.stderr
-    assert "[training] spark_master" in result.stderr
+    assert "[spark] master" in result.stderr
 
 
 def test_unreachable_namenode_fails_in_seconds_naming_it(isolated: Path) -> None:
