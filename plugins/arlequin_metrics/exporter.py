@@ -358,42 +358,8 @@ class MetricsSink(Sink):
             self._thread.join(timeout=5)
             self._thread = None
 
-    def _observe(self, event: Event) -> None:
+    @hookimpl
+    def arlequin_on_event(self, event: Event) -> None:
+        """Every event the bus delivers: update the metrics it changes (none while no endpoint is served)."""
         if self._server is not None:
             self.metrics.observe(event)
-
-    @hookimpl
-    def arlequin_on_data_arrived(self, event: DataArrived) -> None:
-        self._observe(event)
-
-    @hookimpl
-    def arlequin_on_batch_checked(self, event: BatchChecked) -> None:
-        self._observe(event)
-
-    @hookimpl
-    def arlequin_on_batch_rejected(self, event: BatchRejected) -> None:
-        self._observe(event)
-
-    @hookimpl
-    def arlequin_on_drift_detected(self, event: DriftDetected) -> None:
-        self._observe(event)
-
-    @hookimpl
-    def arlequin_on_model_registered(self, event: ModelRegistered) -> None:
-        self._observe(event)
-
-    @hookimpl
-    def arlequin_on_sink_delivered(self, event: SinkDelivered) -> None:
-        self._observe(event)
-
-    @hookimpl
-    def arlequin_on_sink_failed(self, event: SinkFailed) -> None:
-        self._observe(event)
-
-    @hookimpl
-    def arlequin_on_build_finished(self, event: BuildFinished) -> None:
-        self._observe(event)
-
-    @hookimpl
-    def arlequin_on_plugin_failed(self, event: PluginFailed) -> None:
-        self._observe(event)
