@@ -4,16 +4,16 @@ The watcher image runs ``arlequin watch`` with ``ARLEQUIN_CONFIG`` pointing at
 docker/arlequin/arlequin.toml, and checks its health with
 docker/arlequin/healthcheck.py. Here the same command reads the same file, with the
 services' addresses swapped for loopback ones through the same environment variables
-Compose sets: a ``file://`` landing directory polled like the HDFS one, MLflow on a
-local store, Jenkins as the test server that speaks its remote API (tests/sinks), and a
-free metrics port. (docker/mlflow/serve.py runs in tests/integration/test_mlflow_postgres.py,
-the Jenkinsfile's steps in tests/sinks/test_jenkinsfile_e2e.py.)
+Compose sets: the landing directory on the test run's real HDFS (Hadoop's
+MiniDFSCluster), polled over WebHDFS as in the stack; MLflow on a local store; Jenkins
+as the test server that speaks its remote API (tests/sinks); a free metrics port.
+(docker/mlflow/serve.py runs in tests/integration/test_mlflow_postgres.py, the
+Jenkinsfile's steps in tests/sinks/test_jenkinsfile_e2e.py.)
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -64,11 +64,14 @@ def _wait(predicate, timeout: float, what: str, process: subprocess.Popen, log: 
     raise AssertionError(f"timed out waiting for {what}:\n{log.read_text()[-4000:]}")
 
 
-def test_the_watcher_images_command_and_health_check_run_outside_a_container(tmp_path: Path) -> None:
+def test_the_watcher_images_command_and_health_check_run_outside_a_container(tmp_path: Path, hdfs, hdfs_dir) -> None:
+    from arlequin_core.io import filesystem
+
     base = {k: v for k, v in os.environ.items() if not k.startswith("ARLEQUIN_")}
     base |= {"MLFLOW_DISABLE_TELEMETRY": "true", "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"}
-    staging, landing = tmp_path / "staging", tmp_path / "landing"
-    landing.mkdir()
+    staging = tmp_path / "staging"
+    fs, landing = filesystem(hdfs_dir)  # written through hdfs://, read by the watcher over webhdfs://
+    watch_uri = hdfs.webhdfs.rstrip("/") + landing
     generate = [
         str(BIN / "arlequin"),
         "generate",
@@ -115,7 +118,7 @@ def test_the_watcher_images_command_and_health_check_run_outside_a_container(tmp
                 "ARLEQUIN_HOME": str(tmp_path / "state"),
                 "MLFLOW_TRACKING_URI": store,
                 "SPARK_MASTER_URL": "local[1]",
-                "ARLEQUIN_WATCH_URI": landing.as_uri(),
+                "ARLEQUIN_WATCH_URI": watch_uri,
                 "ARLEQUIN_REFERENCE_URI": (tmp_path / "reference.parquet").as_uri(),
                 "ARLEQUIN_POLL_INTERVAL": "0.5",
                 "JENKINS_URL": jenkins.root,
@@ -142,8 +145,8 @@ def test_the_watcher_images_command_and_health_check_run_outside_a_container(tmp
             )
             url = f"http://127.0.0.1:{port}/metrics"
             for name in ("batch-00000.parquet", "batch-00001.parquet"):
-                shutil.copy(staging / name, landing / f".{name}.tmp")
-                (landing / f".{name}.tmp").rename(landing / name)
+                fs.put(str(staging / name), f"{landing}/.{name}.tmp")
+                fs.mv(f"{landing}/.{name}.tmp", f"{landing}/{name}")
             samples = _wait(
                 lambda: (
                     (s := _samples(url)) and s.get(("arlequin_sink_deliveries_total", (("sink", "jenkins"),))) and s
@@ -167,7 +170,7 @@ def test_the_watcher_images_command_and_health_check_run_outside_a_container(tmp
         assert samples[("arlequin_champion_version", (("model", compose_env["ARLEQUIN_MODEL_NAME"]),))] == 1
         assert samples[("arlequin_column_drifted", (("column", "amount"), ("detector", "ks")))] == 1
         [trigger] = jenkins.triggers
-        assert trigger["BATCH_URI"].endswith("batch-00001.parquet")
+        assert trigger["BATCH_URI"] == f"{watch_uri}/batch-00001.parquet"
         assert trigger["MODEL_NAME"] == compose_env["ARLEQUIN_MODEL_NAME"]
         assert trigger["REFERENCE_URI"] == (tmp_path / "reference.parquet").as_uri()
         assert TOKEN not in log.read_text()  # the secret stays out of the logs
