@@ -29,7 +29,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from arlequin_core.errors import ConfigError
 from arlequin_core.secrets import MASK, register_secret
@@ -91,6 +91,21 @@ class ColumnDriftSection(Section):
     detector: str | None = None
     threshold: float | None = None
     params: dict[str, Any] = Field(default_factory=dict)
+    #: The smallest effect that counts as drift for this column (overrides ``[drift] min_effect``).
+    min_effect: float | None = Field(default=None, ge=0.0, le=1.0)
+
+
+class MinEffectSection(Section):
+    """``[drift] min_effect``: the smallest effect that counts as drift, per column kind.
+
+    A number sets all three. The effects are KS's D (numeric), total variation
+    (categorical) and the change in the missing rate (see docs/detectors.md for the
+    measurements behind the defaults).
+    """
+
+    numeric: float = Field(default=0.05, ge=0.0, le=1.0)
+    categorical: float = Field(default=0.05, ge=0.0, le=1.0)
+    missing: float = Field(default=0.05, ge=0.0, le=1.0)
 
 
 class DriftSection(Section):
@@ -100,8 +115,14 @@ class DriftSection(Section):
     categorical_detector: str = "chi2"
     #: Multiple-testing correction over the p-value tests of one batch.
     correction: Literal["none", "bonferroni", "holm", "bh"] = "holm"
-    #: The batch drifted when at least this share of columns drifted ...
-    drift_share: float = Field(default=0.5, gt=0.0, le=1.0)
+    #: The threshold of every column that sets none in [drift.columns.<name>] (a p-value
+    #: level or a distance); None: each detector's default.
+    threshold: float | None = None
+    #: A p-value test flags a column only when its effect is at least this large too.
+    min_effect: MinEffectSection = Field(default_factory=MinEffectSection)
+    #: None (default): the batch drifted when any tested column drifted. A share: when at
+    #: least this share of columns drifted ...
+    drift_share: float | None = Field(default=None, gt=0.0, le=1.0)
     #: ... or when any of these columns drifted.
     critical: list[str] = Field(default_factory=list)
     columns: dict[str, ColumnDriftSection] = Field(default_factory=dict)
@@ -124,6 +145,13 @@ class DriftSection(Section):
     engine: Literal["auto", "memory", "arrow", "spark"] = "auto"
     #: With ``engine = "auto"`` and a ``[spark] master``, batches larger than this go to Spark.
     spark_min_bytes: int = Field(default=2 << 30, ge=0)
+
+    @field_validator("min_effect", mode="before")
+    @classmethod
+    def _one_floor_for_all(cls, value: Any) -> Any:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return {"numeric": value, "categorical": value, "missing": value}
+        return value
 
 
 class MlflowSection(Section):

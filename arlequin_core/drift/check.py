@@ -9,11 +9,21 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from arlequin_core.config import ArlequinConfig
 from arlequin_core.drift.base import Score
-from arlequin_core.drift.columns import as_table
+from arlequin_core.drift.columns import as_table, category_counts, sorted_values
+from arlequin_core.drift.effect import (
+    PRIMARY,
+    CategoricalBatch,
+    CategoricalReference,
+    NumericBatch,
+    NumericReference,
+    categorical_effects,
+    numeric_effects,
+)
 from arlequin_core.drift.policy import apply_policy, check_columns_exist, missing_rate_test
 from arlequin_core.drift.profile import ERROR_COLUMN, ColumnProfile, Profile, column_values
 from arlequin_core.drift.report import ColumnResult, DriftReport
@@ -99,7 +109,7 @@ def build_report(
 
     :param rows: rows of the batch; ``column_names``: all of its columns (extra ones are listed).
     """
-    drifted, share, drifted_columns, reason = apply_policy(results, config.drift)
+    drifted, share, drifted_columns, status, reason = apply_policy(results, config.drift)
     tested_or_skipped = set(profile.columns) | set(profile.skipped)
     return DriftReport(
         drifted=drifted,
@@ -111,6 +121,7 @@ def build_report(
         rows_cur=rows,
         correction=config.drift.correction,
         drift_share_threshold=config.drift.drift_share,
+        status=status,
         critical=list(config.drift.critical),
         missing_threshold=config.drift.missing_threshold,
         skipped=dict(profile.skipped),
@@ -134,18 +145,93 @@ def _score_column(
     if "skipped" in result.details:
         return result
     detector = profile.detector(cp.name, registry)
-    if detector.info.online and config.data.timestamp is not None:
-        if config.data.timestamp in table.column_names:
+    if detector.info.online:
+        if config.data.timestamp is not None and config.data.timestamp in table.column_names:
             score = detector.score(values, timestamps=table.column(config.data.timestamp))
         else:
-            result.details["timestamp_note"] = (
-                f"the timestamp column {config.data.timestamp!r} ([data] timestamp) is not in the batch; "
-                "detections are reported by row only"
-            )
+            if config.data.timestamp is not None:
+                result.details["timestamp_note"] = (
+                    f"the timestamp column {config.data.timestamp!r} ([data] timestamp) is not in the batch; "
+                    "detections are reported by row only"
+                )
             score = detector.score(values)
+        state: Any = values if cp.kind == "numeric" else category_counts(values)
+    elif cp.kind == "numeric":
+        # Sorted once: ks and wasserstein sort anyway (a sorted input costs them one pass),
+        # and the effect sizes then need no pass over the rows.
+        state = sorted_values(values)
+        score = detector.score(state)
     else:
-        score = detector.score(values)
-    return finish_result(result, score)
+        state = category_counts(values)
+        score = detector.score_category_counts(state) if _counts_score(detector) else detector.score(values)
+    finish_result(result, score)
+    return add_effects(result, cp, effect_state(cp, state))
+
+
+def effect_state(cp: ColumnProfile, values: Any) -> NumericBatch | CategoricalBatch | None:
+    """The batch side of ``cp``'s effect sizes from its values, or None when the profile has no effect summary.
+
+    :param values: numeric: the non-missing values (sorted ascending is fastest); categorical:
+        the batch's ``{category key: count}``.
+    """
+    if not cp.effect:
+        return None
+    if cp.kind == "categorical":
+        return CategoricalBatch.from_counts(categorical_reference(cp), values)
+    cuts = numeric_reference(cp).cuts
+    array = np.asarray(values, dtype=np.float64)
+    if array.size > 1 and bool(np.all(array[1:] >= array[:-1])):
+        return NumericBatch.from_sorted(array, cuts)
+    return NumericBatch.from_values(array, cuts)
+
+
+def add_effects(result: ColumnResult, cp: ColumnProfile, state: NumericBatch | CategoricalBatch | None) -> ColumnResult:
+    """``result`` with its effect sizes, from the batch's merged effect state (see :func:`effect_state`).
+
+    Engines that build states per chunk merge them and call this once. When the column's
+    detector is ``ks`` its exact statistic is the reported ``ks_d`` (bound 0).
+    """
+    if state is None or not cp.effect or state.n == 0:
+        return result
+    if isinstance(state, NumericBatch):
+        effects = numeric_effects(numeric_reference(cp), state)
+        if cp.detector == "ks" and result.statistic is not None:
+            effects["ks_d"], effects["ks_d_bound"] = float(result.statistic), 0.0
+    else:
+        effects = categorical_effects(categorical_reference(cp), state)
+    result.effects = effects
+    result.effect_name = PRIMARY[cp.kind]
+    result.effect = effects[result.effect_name]
+    return result
+
+
+def categorical_reference(cp: ColumnProfile) -> CategoricalReference:
+    """The column's categorical effect reference, decoded once per profile entry."""
+    cached = cp.__dict__.get("_effect_reference")
+    if cached is None:
+        cached = CategoricalReference.from_dict(cp.effect)
+        cp.__dict__["_effect_reference"] = cached
+    return cached
+
+
+def numeric_reference(cp: ColumnProfile) -> NumericReference:
+    """The column's numeric effect reference, decoded once per profile entry."""
+    cached = cp.__dict__.get("_effect_reference")
+    if cached is None:
+        cached = NumericReference.from_dict(cp.effect)
+        cp.__dict__["_effect_reference"] = cached
+    return cached
+
+
+def _counts_score(detector: Any) -> bool:
+    """The detector scores from category counts exactly as ``score`` does (same defining class)."""
+    method = getattr(type(detector), "score_category_counts", None)
+    if not callable(method):
+        return False
+    mro = type(detector).__mro__
+    defines_score = next(k for k in mro if "score" in vars(k))
+    defines_counts = next(k for k in mro if "score_category_counts" in vars(k))
+    return issubclass(defines_counts, defines_score)
 
 
 def start_result(
@@ -159,7 +245,12 @@ def start_result(
     :param rows: rows of the batch; ``missing``: how many of them miss this column's value.
     """
     override = config.drift.columns.get(cp.name)
-    threshold = override.threshold if override and override.threshold is not None else cp.threshold
+    if override and override.threshold is not None:
+        threshold = override.threshold
+    elif config.drift.threshold is not None:
+        threshold = config.drift.threshold
+    else:
+        threshold = cp.threshold
     result = ColumnResult(
         column=cp.name,
         kind=cp.kind,
@@ -171,6 +262,8 @@ def start_result(
         missing_ref=cp.missing / cp.rows,
         missing_cur=missing / rows,
     )
+    result.missing_effect = abs(result.missing_cur - result.missing_ref)
+    result.min_effect, result.min_effect_source = min_effect(cp, config)
     if override and override.detector and override.detector != cp.detector:
         result.details["note"] = (
             f"config asks for {override.detector!r} but the profile was fitted with {cp.detector!r}; "
@@ -187,6 +280,22 @@ def start_result(
     if missing == rows:
         result.details["skipped"] = f"every value in the batch is missing{tail}"
     return result
+
+
+def min_effect(cp: ColumnProfile, config: ArlequinConfig) -> tuple[float, str]:
+    """The smallest effect that counts as drift for ``cp``, and where it comes from.
+
+    ``[drift.columns.<name>] min_effect`` when set; else ``[drift] min_effect`` of the
+    column's kind, or the calibrated value stored in the profile when that is larger.
+    """
+    override = config.drift.columns.get(cp.name)
+    if override is not None and override.min_effect is not None:
+        return float(override.min_effect), f"drift.columns.{cp.name}.min_effect"
+    floor = float(getattr(config.drift.min_effect, cp.kind))
+    calibrated = (cp.calibration or {}).get("min_effect")
+    if calibrated is not None and float(calibrated) > floor:
+        return float(calibrated), "calibrated"
+    return floor, "drift.min_effect"
 
 
 def finish_result(result: ColumnResult, score: Score) -> ColumnResult:

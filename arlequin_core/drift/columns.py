@@ -162,8 +162,12 @@ def sorted_values(values: Any) -> np.ndarray:
     """The non-missing values of a numeric column, sorted ascending (always a new array).
 
     One copy only: numpy sorts ``NaN`` last, so the missing values are cut off the end.
+    Values already sorted without ``NaN`` (as the core passes them) are copied, not sorted again.
     """
-    array = np.sort(np.asarray(values, dtype=np.float64), kind="quicksort")
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim == 1 and array.size > 1 and bool(np.all(array[1:] >= array[:-1])):
+        return array.copy()  # NaN compares false, so a column with NaN is never taken for sorted
+    array = np.sort(array, kind="quicksort")
     if array.ndim != 1:
         raise ValueError(f"expected a 1-D column, got an array of shape {array.shape}")
     if array.size and np.isnan(array[-1]):

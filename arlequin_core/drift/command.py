@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from arlequin_core.app import get_app
+from arlequin_core.drift.report import ColumnResult, DriftReport
 from arlequin_core.errors import EXIT_DRIFT
 
 
@@ -40,6 +41,39 @@ from arlequin_core.errors import EXIT_DRIFT
     help="What computes the statistics (default: [drift] engine): memory, arrow (streamed, bounded memory), "
     "spark (one pass on [spark] master), auto.",
 )
+@click.option(
+    "--detector",
+    "detectors",
+    multiple=True,
+    metavar="[COLUMN=]NAME",
+    help="Detector for numeric or categorical columns by kind (ks, wasserstein, chi2, jensen_shannon, ...), "
+    "or for one column with COLUMN=NAME; repeatable. Overrides [drift]. Needs a reference file, not a profile.",
+)
+@click.option(
+    "--threshold",
+    "thresholds",
+    multiple=True,
+    metavar="[COLUMN=]VALUE",
+    help="P-value level (p-value tests) or distance threshold of every column, or of one with COLUMN=VALUE.",
+)
+@click.option(
+    "--min-effect",
+    "min_effects",
+    multiple=True,
+    metavar="[KIND|COLUMN=]VALUE",
+    help="Smallest effect that counts as drift (KS's D, total variation, missing-rate change): "
+    "all kinds, or numeric=, categorical=, missing=, or COLUMN=. Overrides [drift] min_effect.",
+)
+@click.option(
+    "--correction", type=click.Choice(["none", "bonferroni", "holm", "bh"]), default=None, help="Multiple testing."
+)
+@click.option(
+    "--drift-share",
+    type=click.FloatRange(0.0, 1.0, min_open=True),
+    default=None,
+    help="Call the batch drifted only when at least this share of columns drifted (default: any column).",
+)
+@click.option("--critical", "critical", multiple=True, metavar="COLUMN", help="A column whose drift is always drift.")
 @click.pass_context
 def detect_cmd(
     ctx: click.Context,
@@ -50,19 +84,39 @@ def detect_cmd(
     save_profile: str | None,
     quiet: bool,
     engine: str | None,
+    detectors: tuple[str, ...],
+    thresholds: tuple[str, ...],
+    min_effects: tuple[str, ...],
+    correction: str | None,
+    drift_share: float | None,
+    critical: tuple[str, ...],
 ) -> None:
     """Test the batch CUR for drift against the reference REF.
 
     Each feature column gets the test configured in [drift] (KS for numeric,
-    chi-squared for categorical by default); the policy turns the results into one
-    verdict. Exit status 0: no drift; 3: drift; 2: bad input or usage.
+    chi-squared for categorical by default); a p-value test flags a column when its
+    corrected p-value is below the level and its effect size reaches [drift]
+    min_effect. The batch drifts when any column does (or by --drift-share and
+    --critical). Exit status 0: no drift (or columns drifted below the share, with a
+    warning); 3: drift; 2: bad input or usage.
     """
     from arlequin_core.drift.engines import check_uri
+    from arlequin_core.drift.options import policy_overrides
     from arlequin_core.drift.profile import Profile, build_profile
     from arlequin_core.io import read_table
 
     app = get_app(ctx)
-    config = app.config
+    config = policy_overrides(
+        app.config,
+        detectors=detectors,
+        thresholds=thresholds,
+        min_effects=min_effects,
+        correction=correction,
+        drift_share=drift_share,
+        critical=critical,
+    )
+    if detectors and reference.lower().endswith(".json"):
+        raise click.UsageError("--detector needs reference data: a saved profile keeps the detectors it was fitted on")
     fmt = config.data.format
     if reference.lower().endswith(".json"):
         profile = Profile.load(reference)
@@ -80,12 +134,11 @@ def detect_cmd(
         from arlequin_core.drift.html import write_html
 
         write_html(report, profile, checked.plots, html_out)
-    click.echo(("DRIFT: " if report.drifted else "OK: ") + report.reason)
+    click.echo(verdict_line(report))
     if not quiet:
         click.echo(f"  engine: {report.engine}, {report.rows_cur:,} rows")
-        for result in report.columns:
-            if result.drifted:
-                click.echo("  " + _line(result))
+        for line in column_table(report):
+            click.echo("  " + line)
         for path, what in ((json_out, "JSON"), (html_out, "HTML"), (save_profile, "profile")):
             if path:
                 click.echo(f"  {what}: {path}")
@@ -93,17 +146,51 @@ def detect_cmd(
         ctx.exit(EXIT_DRIFT)
 
 
-def _line(result: object) -> str:
-    from arlequin_core.drift.report import ColumnResult
+def verdict_line(report: DriftReport) -> str:
+    """``DRIFT: ...``, ``WARNING: columns drifted, below the policy's share: ...`` or ``no drift: ...``."""
+    if report.status == "drift":
+        return "DRIFT: " + report.reason
+    if report.status == "below share":
+        return "WARNING: " + report.reason
+    return report.reason
 
-    assert isinstance(result, ColumnResult)
-    if result.score_kind == "p_value" and result.p_value is not None:
-        measure = f"p={result.p_value_adjusted:.3g} < {result.threshold:g}"
+
+def column_table(report: DriftReport) -> list[str]:
+    """One line per tested column: test, corrected p-value or distance, effect sizes, floor, verdict."""
+    lines = [f"{'column':<20} {'detector':<14} {'score':<16} {'effect':<28} {'min':>5}  verdict"]
+    for result in report.columns:
+        lines.append(_line(result))
+    return lines
+
+
+def _line(result: ColumnResult) -> str:
+    if "skipped" in result.details and result.statistic is None:
+        measure = "not tested"
+    elif result.score_kind == "p_value" and result.p_value_adjusted is not None:
+        measure = f"p={result.p_value_adjusted:.3g}"
     elif result.statistic is not None:
-        measure = f"{result.statistic:.3g} >= {result.threshold:g}"
+        measure = f"{result.statistic:.3g} (>= {result.threshold:g})"
     else:
         measure = "not testable"
-    text = f"{result.column:<20} {result.detector:<14} {measure}"
+    effects = result.effects
+    if result.kind == "numeric" and "ks_d" in effects:
+        effect = f"D={effects['ks_d']:.3f} W/sd={effects['wasserstein']:.3f}"
+    elif "tv" in effects:
+        effect = f"TV={effects['tv']:.3f} JS={effects['jensen_shannon']:.3f} V={effects['cramers_v']:.3f}"
+    else:
+        effect = "-"
+    floor = f"{result.min_effect:.3g}" if result.score_kind == "p_value" else "-"
+    if result.drifted:
+        verdict = "DRIFT" + (" (missing rate)" if result.missing_drifted and not result.distribution_drifted else "")
+    elif (
+        result.score_kind == "p_value"
+        and result.p_value_adjusted is not None
+        and result.p_value_adjusted < result.threshold
+    ):
+        verdict = "significant, effect below min"
+    else:
+        verdict = "no drift"
+    text = f"{result.column:<20} {result.detector:<14} {measure:<16} {effect:<28} {floor:>5}  {verdict}"
     if result.missing_drifted:
         text += f"  missing {100 * result.missing_ref:.1f}% -> {100 * result.missing_cur:.1f}%"
     unseen = result.details.get("unseen_categories")

@@ -106,7 +106,8 @@ def _share_plot(reports: list[DriftReport]) -> str:
     flags = np.array([r.drifted for r in reports])
     axes.scatter(x[~flags], shares[~flags], color=_CALM, s=18, label="no drift", zorder=2)
     axes.scatter(x[flags], shares[flags], color=_DRIFT, s=24, label="drifted", zorder=3)
-    axes.axhline(reports[-1].drift_share_threshold, color=_DRIFT, linestyle=":", linewidth=1, label="threshold")
+    if reports[-1].drift_share_threshold is not None:  # None: any drifted column is drift
+        axes.axhline(reports[-1].drift_share_threshold, color=_DRIFT, linestyle=":", linewidth=1, label="threshold")
     for i in range(1, len(reports)):
         if reports[i].model_version != reports[i - 1].model_version:
             axes.axvline(i - 0.5, color="black", linewidth=0.8, alpha=0.5)

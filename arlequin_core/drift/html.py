@@ -89,8 +89,12 @@ def _pct(share: float) -> str:
 
 
 def _verdict(report: DriftReport) -> str:
-    css = "drift" if report.drifted else "ok"
-    head = "Drift detected" if report.drifted else "No drift"
+    if report.drifted:
+        css, head = "drift", "Drift detected"
+    elif report.drifted_columns:  # columns drifted, below the policy's share: a warning, never "OK"
+        css, head = "warn", "Columns drifted, below the policy's share"
+    else:
+        css, head = "ok", "No drift"
     return f'<div class="verdict {css}"><h1>{head}</h1><p>{_e(report.reason)}</p></div>'
 
 
@@ -110,17 +114,38 @@ def _overview(report: DriftReport, profile: Profile) -> str:
 
 
 def _rule(report: DriftReport) -> str:
-    rule = f"drift share ≥ {_pct(report.drift_share_threshold)}"
-    if report.critical:
-        rule += f", or any of {', '.join(report.critical)} drifts"
-    return rule
+    if report.drift_share_threshold is None:
+        rule = "any tested column drifts"
+    else:
+        rule = f"drift share ≥ {_pct(report.drift_share_threshold)}"
+        if report.critical:
+            rule += f", or any of {', '.join(report.critical)} drifts"
+    return rule + (
+        "; a p-value test flags a column when its corrected p-value is below the level "
+        "and its effect (D numeric, TV categorical) reaches the minimum"
+    )
+
+
+def _effects(r: ColumnResult) -> str:
+    e = r.effects
+    if "ks_d" in e:
+        return f"D {_num(e['ks_d'])}, W/sd {_num(e['wasserstein'])}"
+    if "tv" in e:
+        return f"TV {_num(e['tv'])}, JS {_num(e['jensen_shannon'])}, V {_num(e['cramers_v'])}"
+    return "–"
+
+
+def _floor(r: ColumnResult) -> str:
+    if r.score_kind != "p_value":
+        return "–"
+    return _num(r.min_effect) + (" (calibrated)" if r.min_effect_source == "calibrated" else "")
 
 
 def _table(report: DriftReport) -> str:
     head = (
         "<tr><th>Column</th><th>Kind</th><th>Test</th><th>Statistic</th><th>p-value</th>"
-        "<th>adjusted</th><th>Threshold</th><th>n ref</th><th>n batch</th><th>Missing ref → batch</th>"
-        "<th>Drift</th></tr>"
+        "<th>adjusted</th><th>Threshold</th><th>Effect</th><th>Min effect</th><th>n ref</th><th>n batch</th>"
+        "<th>Missing ref → batch</th><th>Drift</th></tr>"
     )
     rows = []
     for r in report.columns:
@@ -134,7 +159,8 @@ def _table(report: DriftReport) -> str:
         rows.append(
             f'<tr{css}><td><a href="#col-{_e(r.column)}">{_e(r.column)}</a></td><td>{_e(r.kind)}</td>'
             f"<td>{_e(r.detector)}</td><td>{_num(r.statistic)}</td><td>{_num(r.p_value)}</td>"
-            f"<td>{_num(r.p_value_adjusted)}</td><td>{_e(threshold)}</td><td>{r.n_ref:,}</td><td>{r.n_cur:,}</td>"
+            f"<td>{_num(r.p_value_adjusted)}</td><td>{_e(threshold)}</td><td>{_e(_effects(r))}</td>"
+            f"<td>{_e(_floor(r))}</td><td>{r.n_ref:,}</td><td>{r.n_cur:,}</td>"
             f"<td>{_pct(r.missing_ref)} → {_pct(r.missing_cur)}</td><td>{verdict}</td></tr>"
         )
     return f'<h2>Columns</h2><table class="results">{head}{"".join(rows)}</table>'
@@ -230,6 +256,7 @@ body {{ font: 14px/1.4 system-ui, sans-serif; margin: 1.5em auto; max-width: 110
 .verdict h1 {{ margin: 0; font-size: 1.6em; }} .verdict p {{ margin: .3em 0 0; }}
 .verdict.drift {{ background: #fde0d2; border-left: 8px solid #d95f02; }}
 .verdict.ok {{ background: #dff3e4; border-left: 8px solid #1b9e77; }}
+.verdict.warn {{ background: #fff4c2; border-left: 8px solid #e6ab02; }}
 table {{ border-collapse: collapse; margin: .5em 0 1em; }}
 th, td {{ padding: .25em .6em; border-bottom: 1px solid #e4e4e4; text-align: left; }}
 td {{ font-variant-numeric: tabular-nums; }}

@@ -4,7 +4,7 @@ Per column (``[drift]`` and ``[drift.columns.<name>]`` in config):
 
 * the detector is ``columns.<name>.detector``, else ``numeric_detector`` (``ks``) or
   ``categorical_detector`` (``chi2``) by the column's kind; its threshold is
-  ``columns.<name>.threshold``, else the detector's default; its parameters
+  ``columns.<name>.threshold``, else ``threshold``, else the detector's default; its parameters
   ``columns.<name>.params``;
 * the change in missing rate is tested by a two-sided two-proportion z-test (pooled
   variance; the same p-value as ``chi2_contingency`` without continuity correction on
@@ -22,9 +22,22 @@ one family, corrected by ``correction``:
   the others the family-wise error rate.
 
 A p-value test flags a column when its adjusted p-value is below the column's
-threshold; a distance when it is at or above its threshold. A column drifted when
-its distribution or its missing rate did. The batch drifted when the share of
-drifted columns is at least ``drift_share``, or when a ``critical`` column drifted.
+threshold **and** its effect size (:mod:`arlequin_core.drift.effect`: KS's D for
+numeric columns, total variation for categorical ones) is at least its
+``min_effect`` (``[drift.columns.<name>] min_effect``, else ``[drift] min_effect``
+of its kind, raised to the calibrated value when the profile was calibrated, see
+:mod:`arlequin_core.drift.calibrate`). At small n the test guards against noise, at
+large n the floor against irrelevance. A distance detector flags a column when its
+distance is at or above its threshold (no floor: the distance is its own effect).
+The missing-rate test flags a column when significant and the rate moved by at
+least ``min_effect.missing``. A column drifted when its distribution or its missing
+rate did.
+
+The batch (``status``): ``drift`` when any tested column drifted (the default: with
+the correction, "any column after correction" is a test of the whole batch at level
+alpha); with ``drift_share`` set, ``drift`` when at least that share of the columns
+drifted or a ``critical`` column did, and ``below share`` (not a drift; a warning)
+when some columns drifted but fewer; ``no drift`` when no column drifted.
 """
 
 from __future__ import annotations
@@ -76,9 +89,14 @@ def plan_column(column: str, kind: ColumnKind, config: ArlequinConfig, registry:
             f"{where}: key {key}: detector {name!r} does not test {kind} columns (column {column!r}); "
             f"it accepts {', '.join(sorted(cls.info.kinds))}"
         )
-    threshold = override.threshold if override and override.threshold is not None else cls.info.default_threshold
+    if override and override.threshold is not None:
+        threshold, key = override.threshold, f"drift.columns.{column}.threshold"
+    elif drift.threshold is not None:
+        threshold, key = drift.threshold, "drift.threshold"
+    else:
+        threshold = cls.info.default_threshold
     if not math.isfinite(threshold) or (cls.info.score == "p_value" and not 0.0 <= threshold <= 1.0):
-        raise ConfigError(f"{where}: key drift.columns.{column}.threshold: a p-value level must be in [0, 1]")
+        raise ConfigError(f"{where}: key {key}: a p-value level must be in [0, 1] (column {column!r}, {name})")
     return ColumnPlan(column, kind, name, float(threshold), dict(override.params) if override else {})
 
 
@@ -158,10 +176,11 @@ def missing_rate_test(missing_ref: int, rows_ref: int, missing_cur: int, rows_cu
     return float(min(1.0, 2.0 * stats.norm.sf(abs(z))))
 
 
-def apply_policy(results: list[ColumnResult], drift: DriftSection) -> tuple[bool, float, list[str], str]:
+def apply_policy(results: list[ColumnResult], drift: DriftSection) -> tuple[bool, float, list[str], str, str]:
     """Correct the p-values, decide each column, then the batch (results are updated in place).
 
-    :returns: ``(drifted, drift_share, drifted_columns, reason)``.
+    :returns: ``(drifted, drift_share, drifted_columns, status, reason)``; ``status`` is
+        ``no drift``, ``below share`` or ``drift`` (see the module docstring).
     """
     family: list[tuple[ColumnResult, str]] = []
     for result in results:
@@ -173,25 +192,39 @@ def apply_policy(results: list[ColumnResult], drift: DriftSection) -> tuple[bool
     for (result, attr), value in zip(family, adjusted, strict=True):
         setattr(result, f"{attr}_adjusted", float(value))
     for result in results:
-        value = result.p_value_adjusted if result.score_kind == "p_value" else result.statistic
-        result.distribution_drifted = exceeds(result.score_kind, value, result.threshold)
-        result.missing_drifted = exceeds("p_value", result.missing_p_value_adjusted, drift.missing_threshold)
+        if result.score_kind == "p_value":
+            significant = exceeds("p_value", result.p_value_adjusted, result.threshold)
+            # No effect (a profile from before effects, an undefined one): the test alone decides.
+            large = result.effect is None or math.isnan(result.effect) or result.effect >= result.min_effect
+            result.distribution_drifted = significant and large
+        else:
+            result.distribution_drifted = exceeds(result.score_kind, result.statistic, result.threshold)
+        result.missing_drifted = (
+            exceeds("p_value", result.missing_p_value_adjusted, drift.missing_threshold)
+            and result.missing_effect >= drift.min_effect.missing
+        )
         result.drifted = result.distribution_drifted or result.missing_drifted
     drifted_columns = [r.column for r in results if r.drifted]
     tested = len(results)
     share = len(drifted_columns) / tested if tested else 0.0
     critical = [c for c in drift.critical if c in drifted_columns]
-    by_share = tested > 0 and share >= drift.drift_share
-    summary = f"{len(drifted_columns)} of {tested} columns drifted (share {share:.2f}"
-    if by_share:
-        reason = f"{summary} >= {drift.drift_share:.2f}): {', '.join(drifted_columns)}"
-    elif critical:
-        reason = f"critical column{'s' if len(critical) > 1 else ''} drifted: {', '.join(critical)}; {summary})"
-    elif tested == 0:
-        reason = "no drift: no column was tested"
-    else:
-        reason = f"no drift: {summary} < {drift.drift_share:.2f}" + (
-            f"): {', '.join(drifted_columns)}" if drifted_columns else ")"
-        )
-        reason += "; no critical column drifted" if drift.critical else ""
-    return by_share or bool(critical), share, drifted_columns, reason
+    counted = f"{len(drifted_columns)} of {tested} columns drifted"
+    names = f": {', '.join(drifted_columns)}" if drifted_columns else ""
+    if tested == 0:
+        return False, 0.0, [], "no drift", "no drift: no column was tested"
+    if not drifted_columns:
+        return False, 0.0, [], "no drift", f"no drift: {counted}"
+    if drift.drift_share is None:
+        return True, share, drifted_columns, "drift", f"{counted}{names}"
+    if share >= drift.drift_share:
+        reason = f"{counted} (share {share:.2f} >= {drift.drift_share:.2f}){names}"
+        return True, share, drifted_columns, "drift", reason
+    if critical:
+        which = f"critical column{'s' if len(critical) > 1 else ''} drifted: {', '.join(critical)}"
+        return True, share, drifted_columns, "drift", f"{which}; {counted}{names}"
+    reason = (
+        f"columns drifted, below the policy's share: {counted} (share {share:.2f} < {drift.drift_share:.2f}){names}"
+    )
+    if drift.critical:
+        reason += "; no critical column drifted"
+    return False, share, drifted_columns, "below share", reason

@@ -22,7 +22,9 @@ File format (``format_version`` 1)::
           "detector": "ks", "params": {}, "threshold": 0.05, "score_kind": "p_value",
           "rows": 100000, "missing": 12,                    # missing = null or NaN
           "state": {...},                                   # Detector.to_profile()
-          "summary": {...}                                  # see arlequin_core.drift.summary
+          "summary": {...},                                 # see arlequin_core.drift.summary
+          "effect": {...},                                  # see arlequin_core.drift.effect
+          "calibration": null                               # see arlequin_core.drift.calibrate
         }
       ],
       "skipped": {"id": "not a feature: excluded by [data] exclude"}
@@ -54,7 +56,8 @@ import pyarrow as pa
 from arlequin_core import __version__
 from arlequin_core.config import ArlequinConfig
 from arlequin_core.drift.base import ColumnKind, Detector
-from arlequin_core.drift.columns import as_table, missing_count, numeric_array
+from arlequin_core.drift.columns import as_table, category_counts, missing_count, numeric_array
+from arlequin_core.drift.effect import CategoricalReference, NumericReference
 from arlequin_core.drift.error_stream import ERROR_COLUMN
 from arlequin_core.drift.kinds import feature_kinds
 from arlequin_core.drift.policy import ColumnPlan, check_columns_exist, plan_column
@@ -74,6 +77,9 @@ class ColumnProfile:
     :param rows: reference rows; ``missing``: rows where the value is missing.
     :param state: the detector's :meth:`~arlequin_core.drift.base.Detector.to_profile`.
     :param summary: what plots draw (:mod:`arlequin_core.drift.summary`).
+    :param effect: the reference side of the effect sizes (:mod:`arlequin_core.drift.effect`);
+        empty in profiles written before effects existed (their columns report no effect).
+    :param calibration: thresholds calibrated on the reference (:mod:`arlequin_core.drift.calibrate`), or None.
     """
 
     name: str
@@ -87,6 +93,8 @@ class ColumnProfile:
     state: dict[str, Any]
     summary: dict[str, Any]
     params: dict[str, Any] = field(default_factory=dict)
+    effect: dict[str, Any] = field(default_factory=dict)
+    calibration: dict[str, Any] | None = None
 
     @property
     def values(self) -> int:
@@ -172,6 +180,8 @@ class Profile:
                     "missing": c.missing,
                     "state": c.state,
                     "summary": c.summary,
+                    "effect": c.effect,
+                    "calibration": c.calibration,
                 }
                 for c in self.columns.values()
             ],
@@ -208,6 +218,8 @@ class Profile:
                     missing=int(entry["missing"]),
                     state=dict(entry["state"]),
                     summary=dict(entry["summary"]),
+                    effect=dict(entry.get("effect") or {}),
+                    calibration=None if entry.get("calibration") is None else dict(entry["calibration"]),
                 )
                 if cp.kind not in ("numeric", "categorical"):
                     raise ValueError(f"column {cp.name!r}: kind must be numeric or categorical, got {cp.kind!r}")
@@ -271,6 +283,16 @@ def column_values(table: pa.Table, name: str, kind: ColumnKind, where: str) -> t
     return column, missing_count(column)
 
 
+def effect_reference(values: Any, kind: ColumnKind) -> dict[str, Any]:
+    """The JSON form of a column's effect-size reference (empty when it has no finite value)."""
+    if kind == "categorical":
+        return {"kind": "categorical", **CategoricalReference.fit(category_counts(values)).to_dict()}
+    finite = np.asarray(values, dtype=np.float64)
+    if not np.isfinite(finite).any():
+        return {}
+    return {"kind": "numeric", **NumericReference.fit(finite).to_dict()}
+
+
 def build_profile(
     reference: pa.Table | Any,
     config: ArlequinConfig,
@@ -329,6 +351,7 @@ def build_profile(
             missing=missing,
             state=detector.to_profile(),
             summary=summarize(values, plan.kind),
+            effect=effect_reference(values, plan.kind),
         )
 
     with ThreadPoolExecutor(max_workers=_workers(len(plans))) as pool:

@@ -36,6 +36,14 @@ class ColumnResult:
         either sample (the test could not reject, so it is not part of the family).
     :param distribution_drifted: the detector's verdict; ``missing_drifted``: the
         missing-rate test's; ``drifted``: either.
+    :param effects: effect sizes of the column (:mod:`arlequin_core.drift.effect`):
+        numeric ``ks_d``, ``wasserstein`` (each with ``_bound``), categorical ``tv``,
+        ``jensen_shannon``, ``cramers_v``; empty when not computed (old profile, not tested).
+    :param effect_name: the effect the policy uses (``ks_d`` or ``tv``) and ``effect`` its value.
+    :param min_effect: the smallest effect that counts as drift for this column, and
+        ``min_effect_source`` where it comes from (``[drift] min_effect``,
+        ``[drift.columns.<name>] min_effect``, or ``calibrated`` on the reference).
+    :param missing_effect: ``|missing_cur - missing_ref|``, held against ``[drift] min_effect.missing``.
     """
 
     column: str
@@ -55,6 +63,12 @@ class ColumnResult:
     missing_p_value_adjusted: float | None = None
     missing_drifted: bool = False
     drifted: bool = False
+    effects: dict[str, float] = field(default_factory=dict)
+    effect_name: str | None = None
+    effect: float | None = None
+    min_effect: float = 0.0
+    min_effect_source: str = "drift.min_effect"
+    missing_effect: float = 0.0
     details: dict[str, Any] = field(default_factory=dict)
 
 
@@ -63,6 +77,10 @@ class DriftReport:
     """The verdict on one batch.
 
     :param drift_share: drifted columns / tested columns, in [0, 1].
+    :param status: ``no drift`` (no column drifted), ``below share`` (columns drifted,
+        fewer than ``drift_share_threshold`` of them and no critical one: not a drift,
+        but worth a look) or ``drift``.
+    :param drift_share_threshold: ``[drift] drift_share``; None: any drifted column is drift.
     :param reason: one sentence saying why the batch did or did not drift.
     :param skipped: columns of the reference that were not tested, with the reason.
     :param extra_columns: batch columns the reference does not have (not tested).
@@ -76,7 +94,8 @@ class DriftReport:
     rows_ref: int
     rows_cur: int
     correction: str
-    drift_share_threshold: float
+    drift_share_threshold: float | None
+    status: str = "no drift"
     critical: list[str] = field(default_factory=list)
     missing_threshold: float = 0.0
     skipped: dict[str, str] = field(default_factory=dict)
@@ -138,8 +157,8 @@ _FLOAT_FIELDS = {f.name for f in fields(ColumnResult) if "float" in str(f.type)}
 def _number(key: str, value: Any) -> Any:
     if key in _FLOAT_FIELDS and isinstance(value, str):
         return float(value)
-    if key == "details" and isinstance(value, dict):
-        return value
+    if key == "effects" and isinstance(value, dict):
+        return {k: float(v) for k, v in value.items()}
     return value
 
 

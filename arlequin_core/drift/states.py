@@ -13,9 +13,10 @@ A batch's path through the streaming engines reads top to bottom:
    policy (:func:`~arlequin_core.drift.check.build_report`); the report says which
    engine computed it.
 
-The counts a merged state exposes per column (:meth:`BatchState.counts`) are those the
-effect sizes are computed from: counts at the detector's cut points or over its
-reference categories, and the plot-bin counts of the profile summary.
+Each column's state also carries the batch side of its effect sizes (counts and sums
+over the profile's effect cells, or counts over its effect categories: see
+:mod:`arlequin_core.drift.effect`), merged like the rest and turned into effects by
+:func:`~arlequin_core.drift.check.add_effects` once.
 """
 
 from __future__ import annotations
@@ -30,9 +31,17 @@ import pyarrow as pa
 from arlequin_core.config import ArlequinConfig
 from arlequin_core.drift.base import Detector, state_kind
 from arlequin_core.drift.categories import CategoryIndex
-from arlequin_core.drift.check import build_report, finish_result, start_result
+from arlequin_core.drift.check import (
+    add_effects,
+    build_report,
+    categorical_reference,
+    finish_result,
+    numeric_reference,
+    start_result,
+)
 from arlequin_core.drift.columns import sorted_values
 from arlequin_core.drift.cuts import cut_counts
+from arlequin_core.drift.effect import CategoricalBatch, NumericBatch
 from arlequin_core.drift.policy import check_columns_exist
 from arlequin_core.drift.profile import ERROR_COLUMN, Profile, column_values
 from arlequin_core.drift.report import DriftReport
@@ -46,17 +55,24 @@ class EngineUnsupportedError(ArlequinError):
 
 @dataclass
 class ColumnState:
-    """One column of a batch part: missing values, the detector's state, plot-bin counts."""
+    """One column of a batch part: missing values, the detector's state, plot-bin counts, effect state."""
 
     missing: int
     state: Any
     #: Numeric: ``[below, bin 1 .. bin B, above]`` over the profile summary's edges;
     #: categorical: counts of the summary's listed categories, then of all others.
     plot: np.ndarray
+    #: The batch side of the effect sizes (:mod:`arlequin_core.drift.effect`); None for a
+    #: profile without effect summaries.
+    effect: NumericBatch | CategoricalBatch | None = None
 
     def merge(self, other: ColumnState, detector: Detector) -> ColumnState:
+        effect = None if self.effect is None or other.effect is None else self.effect.merge(other.effect)  # type: ignore[arg-type]
         return ColumnState(
-            self.missing + other.missing, detector.merge_states(self.state, other.state), self.plot + other.plot
+            self.missing + other.missing,
+            detector.merge_states(self.state, other.state),
+            self.plot + other.plot,
+            effect,
         )
 
 
@@ -104,6 +120,7 @@ class Plan:
                 'for these columns ([drift.columns.<name>] detector), or [drift] engine = "memory" '
                 "(the whole batch in memory)"
             )
+        self._effect_index: dict[str, CategoryIndex] = {}
         self._categories = {
             name: CategoryIndex(cp.summary.get("categories", []))
             for name, cp in profile.columns.items()
@@ -147,6 +164,7 @@ class Plan:
             else:
                 state = detector.chunk_state(values)
             plot = _plot_counts(ordered, cp.summary)
+            effect = NumericBatch.from_sorted(ordered, numeric_reference(cp).cuts) if cp.effect else None
         else:
             state = detector.chunk_state(values)
             bars = self._bars.get(name)
@@ -154,7 +172,17 @@ class Plan:
                 state.counts[bars] if bars is not None else self._categories[name].counts(values, unseen=False).counts
             )
             plot = np.append(listed, len(values) - missing - int(listed.sum()))
-        return ColumnState(missing, state, plot)
+            effect = self._category_effect(cp, values, missing)
+        return ColumnState(missing, state, plot, effect)
+
+    def _category_effect(self, cp: Any, values: Any, missing: int) -> CategoricalBatch | None:
+        if not cp.effect:
+            return None
+        index = self._effect_index.get(cp.name)
+        if index is None:
+            index = self._effect_index[cp.name] = CategoryIndex(list(categorical_reference(cp).counts))
+        counts = index.counts(values, unseen=False).counts
+        return CategoricalBatch(counts=counts, other=len(values) - missing - int(counts.sum()))
 
     def merge(self, a: BatchState, b: BatchState) -> BatchState:
         """The state of two parts, ``a`` before ``b``."""
@@ -189,6 +217,7 @@ class Plan:
             result = start_result(cp, config, state.rows, column.missing, (skip or {}).get(name))
             if "skipped" not in result.details:
                 result = finish_result(result, self.detectors[name].score_state(column.state))
+                result = add_effects(result, cp, column.effect)
             results.append(result)
         report = build_report(self.profile, results, config, state.rows, column_names, uri)
         report.engine = self.engine

@@ -28,12 +28,26 @@ def test_html_report_for_ten_columns_is_small_and_complete(registry, tmp_path):
     path = write_html(report, profile, batch, tmp_path / "reports" / "r.html")
     page = path.read_text()
     assert path.stat().st_size < 1_000_000
-    assert page.index("No drift") < page.index("<table")  # the verdict comes first
-    assert "1 of 10 columns drifted" in page
+    # Default policy: one drifted column is a drifted batch, and the verdict comes first.
+    assert page.index("Drift detected") < page.index("<table")
+    assert "1 of 10 columns drifted" in page and "No drift" not in page
     images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
     assert len(images) == 10
     assert all(base64.b64decode(image).startswith(b"\x89PNG\r\n\x1a\n") for image in images)
     assert page.count('<tr class="drifted">') == 1
+    assert "<th>Effect</th>" in page and "D 0." in page and "TV 0." in page
+
+
+def test_html_below_the_share_is_a_warning_not_ok(registry):
+    config = ArlequinConfig.model_validate({"drift": {"drift_share": 0.5}})
+    reference, batch = wide_frame(20_000, 0), wide_frame(20_000, 1, drift=True)
+    profile = build_profile(reference, config, registry)
+    report = check_batch(profile, batch, config, registry)
+    assert report.status == "below share" and not report.drifted and report.drifted_columns == ["num0"]
+    page = render_html(report, profile, batch)
+    verdict = page[page.index('<div class="verdict') : page.index("</div>")]
+    assert 'class="verdict warn"' in verdict and "Columns drifted, below the policy" in verdict
+    assert "No drift" not in page and "OK" not in verdict
 
 
 def test_html_escapes_column_names_and_values(registry):

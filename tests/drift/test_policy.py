@@ -77,7 +77,8 @@ def result(column: str, p: float | None = None, distance: float | None = None, m
 def test_policy_corrects_over_all_p_values_of_the_batch():
     # Raw 0.02 is below 0.05, but not after Holm over 4 hypotheses (3 tests + 1 missing test).
     results = [result("a", p=0.02), result("b", p=0.001), result("c", distance=0.5), result("d", p=0.9, missing_p=0.3)]
-    drifted, share, columns, reason = apply_policy(results, DriftSection(correction="holm", drift_share=0.5))
+    drifted, share, columns, status, reason = apply_policy(results, DriftSection(correction="holm", drift_share=0.5))
+    assert status == "drift"
     assert [r.p_value_adjusted for r in results[:2]] == pytest.approx([0.06, 0.004])
     assert results[3].missing_p_value_adjusted == pytest.approx(0.6)
     assert columns == ["b", "c"] and share == 0.5 and drifted
@@ -91,25 +92,64 @@ def test_policy_corrects_over_all_p_values_of_the_batch():
 
 def test_policy_missing_rate_alone_drifts_a_column():
     results = [result("a", p=0.9, missing_p=1e-6), result("b", p=0.8, missing_p=0.9)]
-    drifted, share, columns, _ = apply_policy(results, DriftSection(drift_share=0.5))
+    results[0].missing_effect = 0.1  # 10 points more missing
+    drifted, share, columns, *_ = apply_policy(results, DriftSection(drift_share=0.5))
     assert columns == ["a"] and results[0].missing_drifted and not results[0].distribution_drifted
     assert drifted and share == 0.5
 
 
 def test_policy_critical_column_decides_below_the_share():
     results = [result(c, p=0.9) for c in "abcde"] + [result("f", p=1e-9)]
-    drifted, share, columns, reason = apply_policy(results, DriftSection(drift_share=0.5, critical=["f"]))
+    drifted, share, columns, status, reason = apply_policy(results, DriftSection(drift_share=0.5, critical=["f"]))
     assert drifted and columns == ["f"] and share == pytest.approx(1 / 6)
     assert reason.startswith("critical column drifted: f")
-    drifted, _, _, reason = apply_policy(
+    drifted, _, _, status, reason = apply_policy(
         [result(c, p=0.9) for c in "abcde"] + [result("f", p=1e-9)], DriftSection(drift_share=0.5, critical=["a"])
     )
-    assert not drifted
-    assert reason == "no drift: 1 of 6 columns drifted (share 0.17 < 0.50): f; no critical column drifted"
+    assert not drifted and status == "below share"
+    assert reason == (
+        "columns drifted, below the policy's share: 1 of 6 columns drifted (share 0.17 < 0.50): f; "
+        "no critical column drifted"
+    )
 
 
 def test_policy_skipped_column_counts_as_tested_but_not_drifted():
     skipped = result("a")
     skipped.statistic = None
-    drifted, share, columns, _ = apply_policy([skipped, result("b", p=0.5)], DriftSection())
-    assert not drifted and columns == [] and share == 0.0
+    drifted, share, columns, status, _ = apply_policy([skipped, result("b", p=0.5)], DriftSection())
+    assert not drifted and columns == [] and share == 0.0 and status == "no drift"
+
+
+def with_effect(column: str, p: float, effect: float | None, floor: float = 0.05):
+    r = result(column, p=p)
+    r.effect, r.effect_name, r.min_effect = effect, "ks_d", floor
+    return r
+
+
+def test_a_column_drifts_when_significant_and_large_enough():
+    results = [
+        with_effect("tiny", 1e-12, 0.004),  # significant, harmless: the 1M-row case
+        with_effect("large", 1e-12, 0.12),
+        with_effect("noise", 0.3, 0.2),  # large but not significant: a small batch
+        with_effect("old profile", 1e-12, None),  # no effect computed: the test alone decides
+        result("distance", distance=0.5),  # distances keep their own threshold
+    ]
+    drifted, _share, columns, status, reason = apply_policy(results, DriftSection(correction="none"))
+    assert columns == ["large", "old profile", "distance"]
+    assert not results[0].drifted and results[0].p_value_adjusted < 0.05
+    # Default policy: any drifted column makes the batch drift.
+    assert drifted and status == "drift" and reason == "3 of 5 columns drifted: large, old profile, distance"
+
+
+def test_default_verdict_is_no_drift_only_when_no_column_drifted():
+    drifted, _share, columns, status, reason = apply_policy([with_effect("a", 1e-9, 0.01)], DriftSection())
+    assert (drifted, columns, status, reason) == (False, [], "no drift", "no drift: 0 of 1 columns drifted")
+    drifted, _, columns, status, _ = apply_policy([with_effect("a", 1e-9, 0.06)], DriftSection())
+    assert drifted and columns == ["a"] and status == "drift"
+
+
+def test_missing_rate_change_needs_its_own_minimum_effect():
+    small, large = result("a", p=0.9, missing_p=1e-9), result("b", p=0.9, missing_p=1e-9)
+    small.missing_effect, large.missing_effect = 0.001, 0.2
+    _, _, columns, *_ = apply_policy([small, large], DriftSection())
+    assert columns == ["b"] and large.missing_drifted and not small.missing_drifted
