@@ -16,7 +16,6 @@ from __future__ import annotations
 import queue
 import threading
 import traceback
-from collections.abc import Iterable
 from typing import Any
 
 import pluggy
@@ -91,32 +90,17 @@ class Bus:
             self.journal.append(event)
         self._dispatch(event, timeout=timeout)
 
-    def replay(self, events: Iterable[Event], plugin: str | None = None) -> int:
-        """Deliver ``events`` again without journalling them; return how many were queued.
-
-        :param plugin: deliver only to this plugin (a sink that missed them).
-        """
-        count = 0
-        for event in events:
-            count += self._dispatch(event, only=plugin)
-        return count
-
-    def _dispatch(self, event: Event, timeout: float | None = None, only: str | None = None) -> int:
+    def _dispatch(self, event: Event, timeout: float | None = None) -> None:
         typed = getattr(self.pm.hook, event.hook_name(), None)
         if typed is None:  # no typed hookspec for this event: only arlequin_on_event gets it
             log.debug("event_without_typed_hook", event_name=event.name)
-        queued = 0
         # The typed hook first, then the every-event hook; pluggy calls the last
         # registered first, keep that order across lanes.
         for caller in (typed, getattr(self.pm.hook, EVERY_EVENT_HOOK, None)):
             if caller is None:
                 continue
             for impl in reversed(caller.get_hookimpls()):
-                if only is not None and impl.plugin_name != only:
-                    continue
                 self._lane(impl.plugin_name).queue.put((caller.name, impl, event), timeout=timeout)
-                queued += 1
-        return queued
 
     def _lane(self, plugin_name: str) -> _Lane:
         with self._lock:

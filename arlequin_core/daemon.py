@@ -45,7 +45,7 @@ from typing import Any
 
 from arlequin_core.app import App
 from arlequin_core.bus import BusClosedError
-from arlequin_core.errors import ArlequinError, ConfigError, PluginError, UnknownComponentError
+from arlequin_core.errors import ArlequinError, ConfigError, UnknownComponentError
 from arlequin_core.events import BatchRejected, DataArrived
 from arlequin_core.ledger import Batch, Ledger, LedgerPlugin, open_ledger
 from arlequin_core.logs import get_logger
@@ -70,7 +70,7 @@ class DaemonError(ArlequinError):
 
 
 # --------------------------------------------------------------------------- #
-# Seams wired by later work (the drift monitor, the sinks)
+# What the daemon feeds (consumers) and starts (sinks), unless told otherwise
 # --------------------------------------------------------------------------- #
 
 
@@ -93,29 +93,17 @@ def default_consumers(app: App) -> list[Any]:
 
 
 def default_start_sinks(app: App) -> list[Any]:
-    """Start the sinks enabled in config (``[sinks.<name>] enabled = true``).
-
-    This is ``arlequin_core.sinks.start_sinks``: returns the started sinks,
-    registered on ``app.host.pm``, for :func:`default_stop_sinks`.
-    """
+    """Start the sinks enabled in config: :func:`arlequin_core.sinks.start_sinks`."""
     from arlequin_core.sinks import start_sinks
 
     return list(start_sinks(app))
 
 
 def default_stop_sinks(app: App, sinks: Sequence[Any]) -> None:
-    """Unregister ``sinks`` from the plugin manager and close them, newest first.
+    """Stop what :func:`default_start_sinks` started: :func:`arlequin_core.sinks.stop_sinks`."""
+    from arlequin_core.sinks import stop_sinks
 
-    Same contract as ``arlequin_core.sinks.stop_sinks``; one failing ``close`` does
-    not keep the others open.
-    """
-    for sink in reversed(list(sinks)):
-        if app.host.pm.is_registered(sink):
-            app.host.pm.unregister(sink)
-        try:
-            sink.close()
-        except Exception as exc:
-            log.error("sink_close_failed", sink=getattr(sink, "name", repr(sink)), error=f"{type(exc).__name__}: {exc}")
+    stop_sinks(app, sinks)
 
 
 def _load_factory(spec: str) -> Callable[[App], Any]:
@@ -295,7 +283,7 @@ class Daemon:
         self.lock = DaemonLock(app.home)
         self.ledger: Ledger | None = None
         self._sinks: list[Any] = []
-        self._plugin_names: list[str] = []
+        self._plugins: list[Any] = []
         self._slots = threading.BoundedSemaphore(self.max_in_flight)
         #: batch id -> (monotonic time handed out, whether it holds a dispatcher slot)
         self._in_flight: dict[str, tuple[float, bool]] = {}
@@ -343,10 +331,7 @@ class Daemon:
             names.append(f"consumer:{label}" if len(self.consumers) == 1 else f"consumer:{label}:{n}")
         keeper = LedgerPlugin(self.ledger, consumers=names, on_finished=self._finished)  # type: ignore[arg-type]
         for name, plugin in [(LEDGER_PLUGIN, keeper), *zip(names, self.consumers, strict=True)]:
-            if not self.app.host.register_plugin(plugin, name):
-                failure = self.app.host.failures.pop(name, None)
-                raise PluginError(f"cannot register {name}: {failure.error if failure else 'unknown error'}")
-            self._plugin_names.append(name)
+            self._plugins.append(self.app.host.add(plugin, name))
 
     def stop(self, timeout: float | None = None) -> list[str]:
         """Stop sources and dispatching, wait for batches in flight, stop sinks, release the home.
@@ -381,9 +366,9 @@ class Daemon:
         if leftover:
             log.warning("batches_left_in_flight", count=len(leftover), batch_ids=leftover)
         if self.drained:
-            for name in self._plugin_names:
-                self.app.host.pm.unregister(name=name)
-            self._plugin_names = []
+            for plugin in self._plugins:
+                self.app.host.remove(plugin)
+            self._plugins = []
             if self.ledger is not None:
                 self.ledger.close()
                 self.ledger = None

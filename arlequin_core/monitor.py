@@ -142,12 +142,13 @@ class Monitor:
 
     @classmethod
     def attach(cls, app: App, profile_provider: ProfileProvider) -> Monitor:
-        """Make a monitor for ``app`` and register it on the app's plugin manager."""
+        """Make a monitor for ``app`` and put it on the app's bus (``app.host.add``), to embed one
+        without the daemon; ``arlequin watch`` registers its monitor as a daemon consumer instead.
+
+        :raises arlequin_core.errors.PluginError: a plugin named ``monitor`` is registered already.
+        """
         monitor = cls(app.config, app.registry, app.bus, profile_provider, model_cache=app.model_cache)
-        if not app.host.register_plugin(monitor, cls.name, module_name=__name__):
-            failure = app.host.failures.get(cls.name)
-            raise ArlequinError(f"cannot register the drift monitor: {failure.error if failure else 'unknown error'}")
-        return monitor
+        return app.host.add(monitor, cls.name)
 
     @property
     def reports_dir(self) -> Path:

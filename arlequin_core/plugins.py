@@ -15,6 +15,7 @@ registration hook is reported by name with its traceback kept; the others load.
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import os
 import threading
@@ -27,7 +28,7 @@ from typing import Any
 import pluggy
 
 from arlequin_core import hookspecs
-from arlequin_core.errors import RegistryError
+from arlequin_core.errors import PluginError, RegistryError
 from arlequin_core.logs import get_logger
 from arlequin_core.registry import ComponentRegistry
 
@@ -86,6 +87,20 @@ def call_impl(pm: pluggy.PluginManager, hook_name: str, impl: pluggy.HookImpl, *
     return pm.subset_hook_caller(hook_name, others)(**kwargs)
 
 
+def _unknown_hooks_message(unknown: list[str]) -> str:
+    known = sorted(n for n in dir(hookspecs) if n.startswith("arlequin_"))
+    hints = [
+        f"{name}: did you mean {close[0]}?"
+        for name in unknown
+        for close in [difflib.get_close_matches(name, known, n=1, cutoff=0.8)]
+        if close
+    ]
+    text = f"implements unknown hook(s) {', '.join(unknown)}"
+    if hints:
+        text += f" ({'; '.join(hints)})"
+    return f"{text}; known hooks: {', '.join(known)}"
+
+
 def _env_list(var: str) -> list[str] | None:
     raw = os.environ.get(var)
     if raw is None:
@@ -137,7 +152,6 @@ class PluginHost:
                     self.skipped.append(ep.name)
                     continue
                 self._load_entry_point(ep)
-            self.pm.check_pending()
             for hook_name, kind in REGISTRATION_HOOKS.items():
                 self._call_registration(hook_name, kind)
         return self
@@ -187,23 +201,13 @@ class PluginHost:
         except Exception as exc:  # pluggy validation (bad signature), duplicate name
             self._fail(name, "hooks", exc)
             return False
-        unknown = [
-            impl.function.__name__
-            for hook_name in dir(plugin)
-            if hook_name.startswith("arlequin_")
-            for caller in [getattr(self.pm.hook, hook_name, None)]
-            if caller is not None and not caller.has_spec()
-            for impl in caller.get_hookimpls()
-            if impl.plugin is plugin
-        ]
+        # Every implementation marked with ``hookimpl``, whatever its name (``arlequim_...``
+        # too): one without a hookspec is a typo, refused here so that nothing is left for
+        # ``pm.check_pending()`` to raise about later, out of every other plugin's load.
+        unknown = sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or [] if not caller.has_spec())
         if unknown:
             self.pm.unregister(plugin)
-            known = ", ".join(sorted(n for n in dir(hookspecs) if n.startswith("arlequin_")))
-            self._fail(
-                name,
-                "hooks",
-                RegistryError(f"plugin {name!r} implements unknown hook(s) {', '.join(unknown)}; known hooks: {known}"),
-            )
+            self._fail(name, "hooks", RegistryError(f"plugin {name!r} {_unknown_hooks_message(unknown)}"))
             return False
         hooks = sorted(impl_name for impl_name in self._hook_names_of(plugin))
         self.plugins[name] = PluginInfo(
@@ -214,6 +218,30 @@ class PluginHost:
             hooks=hooks,
         )
         return True
+
+    def add(self, plugin: Any, name: str) -> Any:
+        """Register a plugin object made at run time (the monitor, a sink, a daemon consumer).
+
+        The one way onto the bus besides entry points: validated exactly like them
+        (:meth:`register_plugin`). Undo with :meth:`remove`.
+
+        :returns: ``plugin``.
+        :raises PluginError: it breaks the hook contract or the name is taken (the
+            message names the plugin and says why; nothing stays registered).
+        """
+        module = getattr(type(plugin), "__module__", None)
+        if not self.register_plugin(plugin, name, module_name=f"{module}.{type(plugin).__qualname__}"):
+            failure = self.failures.pop(name, None)
+            raise PluginError(f"cannot register {name}: {failure.error if failure else 'unknown error'}")
+        return plugin
+
+    def remove(self, plugin: Any) -> None:
+        """Unregister what :meth:`add` registered (a no-op when it is not registered)."""
+        if self.pm.is_registered(plugin):
+            name = self.pm.get_name(plugin)
+            self.pm.unregister(plugin)
+            if name is not None:
+                self.plugins.pop(name, None)
 
     def _hook_names_of(self, plugin: Any) -> list[str]:
         return [caller.name for caller in self.pm.get_hookcallers(plugin) or []]

@@ -90,10 +90,15 @@ def replay_cmd(ctx: click.Context, sinks: tuple[str, ...], batches: tuple[str, .
     source = app.config.source_path or "(no config file)"
     failed = 0
     for name, keys in by_sink.items():
+        cls = app.component("sink", name)
         table = app.config.sinks.get(name)
         if table is None:
-            raise ConfigError(f"{source}: no [sinks.{name}] table: cannot replay {len(keys)} dead letter(s) of {name}")
-        sink = app.component("sink", name)(table, app)
+            if not cls.starts_by_default(app):  # the retrain sink runs without a table: so does its replay
+                raise ConfigError(
+                    f"{source}: no [sinks.{name}] table: cannot replay {len(keys)} dead letter(s) of {name}"
+                )
+            table = {}
+        sink = cls(table, app)
         try:
             sink.settling = follow
             store.requeue_dead(name, keys)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from arlequin_core.logs import get_logger
@@ -22,14 +23,16 @@ def start_sinks(app: Any) -> list[Sink]:
     table says ``enabled = false`` or, for a sink that ``retrains``, another enabled
     sink retrains (Jenkins): look up the sink class
     ``name`` in the registry (an unknown name fails with the known ones), build it
-    with the table and ``app`` (it validates the table), register it on
-    ``app.host.pm`` as ``sink:<name>`` so the bus delivers events to its hooks, and
+    with the table and ``app`` (it validates the table), register it with
+    ``app.host.add`` as ``sink:<name>`` (validated like an entry-point plugin) so the
+    bus delivers events to its hooks, and
     call its :meth:`~arlequin_core.sinks.base.Sink.start`.
 
     :param app: the running :class:`arlequin_core.app.App`.
     :returns: the started sinks, in config order; pass them to :func:`stop_sinks`.
     :raises arlequin_core.errors.ConfigError: a table is invalid (names file and key).
     :raises arlequin_core.errors.UnknownComponentError: no plugin registered that sink.
+    :raises arlequin_core.errors.PluginError: the sink's hooks break the contract.
     """
     started: list[Sink] = []
     configured = app.config.sinks
@@ -52,7 +55,7 @@ def start_sinks(app: Any) -> list[Sink]:
                 continue
             cls = app.component("sink", name)
             sink = cls(table, app)
-            app.host.pm.register(sink, name=PLUGIN_PREFIX + name)
+            app.host.add(sink, PLUGIN_PREFIX + name)  # validated like any plugin
             sink.start()
             started.append(sink)
             log.info("sink_started", sink=name)
@@ -62,11 +65,10 @@ def start_sinks(app: Any) -> list[Sink]:
     return started
 
 
-def stop_sinks(app: Any, sinks: list[Sink]) -> None:
+def stop_sinks(app: Any, sinks: Sequence[Sink]) -> None:
     """Unregister ``sinks`` from the plugin manager and close them (newest first)."""
-    for sink in reversed(sinks):
-        if app.host.pm.is_registered(sink):
-            app.host.pm.unregister(sink)
+    for sink in reversed(list(sinks)):
+        app.host.remove(sink)
         try:
             sink.close()
         except Exception as exc:  # one sink's failure to close must not keep the others open

@@ -138,3 +138,36 @@ def test_register_plugin_object_directly() -> None:
     host = PluginHost(entry_points=[]).load()
     assert host.register_plugin(Recorder(), "recorder")
     assert host.plugins["recorder"].hooks == ["arlequin_on_batch_checked"]
+
+
+MISSPELT_PREFIX = """
+from arlequin_core import hookimpl
+
+@hookimpl
+def arlequim_register_detectors(register):  # "arlequim": a typo in the prefix
+    pass
+"""
+
+
+def test_misspelt_hook_prefix_fails_that_plugin_only(toy_plugin: str, make_dist) -> None:
+    make_dist("typo", MISSPELT_PREFIX)
+    host = PluginHost()
+    assert host.load() is host  # does not raise
+    failure = host.failures["typo"]
+    assert failure.stage == "hooks" and "unknown hook(s) arlequim_register_detectors" in failure.error
+    assert "did you mean arlequin_register_detectors" in failure.error
+    assert "typo" not in host.plugins and "toy" in host.plugins and "log" in host.plugins
+    assert host.registry.get("detector", "toy").__name__ == "ToyDetector"  # the others loaded fully
+    assert host.load() is host and host.failures["typo"] is failure  # still loaded, failure still recorded
+
+
+def test_misspelt_hook_prefix_is_shown_by_arlequin_plugins(toy_plugin: str, make_dist) -> None:
+    from click.testing import CliRunner
+
+    from arlequin_core.cli import main
+
+    make_dist("typo", MISSPELT_PREFIX)
+    result = CliRunner().invoke(main, ["plugins"], catch_exceptions=False)
+    assert result.exit_code == 1
+    assert "typo  FAILED at hooks" in result.output and "arlequim_register_detectors" in result.output
+    assert "toy  [" in result.output

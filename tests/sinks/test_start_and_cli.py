@@ -180,3 +180,68 @@ def test_local_retrain_sink_is_on_by_default_and_off_when_jenkins_retrains(make_
     sinks = start_sinks(app)
     assert [type(s) for s in sinks] == [JenkinsSink]
     stop_sinks(app, sinks)
+
+
+def test_start_sinks_validates_a_sink_like_any_plugin(make_app) -> None:
+    from arlequin_core import hookimpl
+    from arlequin_core.errors import PluginError
+    from arlequin_core.sinks.base import Sink
+
+    class Typo(Sink):
+        name = "typo"
+
+        @hookimpl
+        def arlequin_on_drift_detectd(self, event) -> None:  # misspelt: never called
+            pass
+
+    app = make_app({"typo": {"enabled": True}, "retrain": {"enabled": False}})
+    app.registry.register("sink", Typo, "test")
+    with pytest.raises(PluginError, match=r"cannot register sink:typo: .*unknown hook\(s\) arlequin_on_drift_detectd"):
+        start_sinks(app)
+    assert app.host.pm.get_plugin("sink:typo") is None
+
+
+def test_one_stop_path_for_sinks_the_daemon_and_stop_sinks(make_app) -> None:
+    from arlequin_core.daemon import default_start_sinks, default_stop_sinks
+
+    app = make_app({})
+    sinks = default_start_sinks(app)
+    assert [s.name for s in sinks] == ["retrain"]
+    assert app.host.plugins["sink:retrain"].hooks  # registered like a plugin, listed like one
+    default_stop_sinks(app, sinks)
+    assert app.host.pm.get_plugin("sink:retrain") is None and "sink:retrain" not in app.host.plugins
+    sinks = start_sinks(app)  # and again, by the sinks' own functions
+    stop_sinks(app, sinks)
+    assert app.host.pm.get_plugin("sink:retrain") is None and "sink:retrain" not in app.host.plugins
+
+
+def test_replay_of_the_retrain_sink_needs_no_sinks_retrain_table(make_app, tmp_path) -> None:
+    from arlequin_core.events import DriftDetected
+    from arlequin_retrain.sink import RetrainSink
+
+    app = make_app({})  # the retrain sink runs without a [sinks.retrain] table
+    sink = RetrainSink({}, app)
+    missing = tmp_path / "gone.parquet"
+    sink.submit(DriftDetected(batch_id="b1", uri=str(missing), reason="amount drifted", drift_share=1.0))
+    assert sink.flush().failed == 1  # no [data] label to train with: a dead letter
+    sink.close()
+    assert "retrain" in _cli("sinks", "dead").output
+
+    replayed = _cli("sinks", "replay")
+    assert "no [sinks.retrain] table" not in replayed.output
+    assert "retrain: 0 of 1 letter(s) delivered" in replayed.output and "1 failed again" in replayed.output
+    assert replayed.exit_code == 1  # still no label: it failed again, and stays a dead letter
+    assert "training needs a label" in _cli("sinks", "dead").output
+
+
+def test_replay_of_a_sink_that_needs_its_table_still_names_it(make_app, jenkins) -> None:
+    app = make_app({"jenkins": jenkins_table(jenkins, url="http://127.0.0.1:9/", max_attempts=1)})
+    sink = JenkinsSink(app.config.sinks["jenkins"], app)
+    sink.submit(drift("b1"))
+    sink.flush()
+    sink.close()
+    make_app({})  # the [sinks.jenkins] table is gone
+    result = _cli("sinks", "replay")
+    assert (
+        result.exit_code == 2 and "no [sinks.jenkins] table: cannot replay 1 dead letter(s) of jenkins" in result.output
+    )
