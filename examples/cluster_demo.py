@@ -55,6 +55,8 @@ timestamp = "timestamp"
 exclude = ["transaction_id"]
 
 [drift]
+# The watcher checks these batches itself (Arrow); the worker's one core is for Spark jobs.
+engine = "arrow"
 correction = "holm"
 drift_share = 0.3
 critical = ["amount", "merchant_category"]

@@ -151,6 +151,8 @@ class PollSource(Source):
         self._last: dict[rules.Parts, tuple[int, float | None]] = {}
         #: candidate path -> (size, mtime) last reported
         self._reported: dict[rules.Parts, tuple[int, float | None]] = {}
+        #: committed output directory -> (its mtime, its subtree's walk steps), replayed by _walk
+        self._outputs: dict[rules.Parts, tuple[float, list[rules.WalkStep]]] = {}
         self.polls = 0
 
     def describe(self) -> str:
@@ -213,10 +215,26 @@ class PollSource(Source):
         return rules.find_batches(self._walk())
 
     def _walk(self) -> Any:
-        """Top-down, one ``ls`` per directory; yields what :func:`rules.find_batches` takes."""
+        """Top-down, one ``ls`` per directory; yields what :func:`rules.find_batches` takes.
+
+        A committed output directory (one holding ``_SUCCESS``, nothing open for writing
+        below it) is not listed again while its own modification time stays the same:
+        its subtree's listing from an earlier poll is replayed. A job writing into it
+        again rewrites ``_SUCCESS``, which changes the directory's mtime, so it is then
+        listed afresh. This is what keeps a poll of a landing directory with thousands of
+        finished batches at a few NameNode RPCs (benchmarks/bench_hdfs.py).
+        """
         pending: list[tuple[rules.Parts, str, float | None]] = [((), self.root, None)]
+        cache: dict[rules.Parts, tuple[float, list[rules.WalkStep]]] = {}
+        recording: dict[rules.Parts, tuple[float, list[rules.WalkStep], list[bool]]] = {}
         while pending:
             parts, path, dir_mtime = pending.pop(0)
+            cached = self._outputs.get(parts)
+            if cached is not None and dir_mtime is not None and cached[0] == dir_mtime:
+                cache[parts] = cached
+                for step_parts, names, entries in cached[1]:
+                    yield step_parts, list(names), dict(entries)
+                continue
             try:
                 listing = self.fs.ls(path, detail=True)
             except PermissionError as exc:
@@ -224,10 +242,14 @@ class PollSource(Source):
                     raise
                 # Reported as a complete directory batch: its read is rejected naming the permission problem.
                 log.warning("poll_directory_unreadable", source=self.instance, path=path, error=str(exc))
+                for depth in range(1, len(parts)):
+                    if parts[:depth] in recording:  # an output with an unreadable part: list it again next time
+                        recording[parts[:depth]][2][0] = True
                 yield parts, [], {rules.SUCCESS_MARKER: (0, dir_mtime)}
                 continue
             subdirs: dict[str, float | None] = {}
             entries: dict[str, tuple[int, float | None]] = {}
+            open_files = False
             for info in listing:
                 name = posixpath.basename(str(info.get("name", "")).rstrip("/"))
                 if not name:
@@ -239,9 +261,22 @@ class PollSource(Source):
                 elif name == rules.SUCCESS_MARKER or (not is_hidden(name) and not info.get("open_for_write")):
                     # (an empty _SUCCESS created and closed in the same millisecond looks open: it is a marker)
                     entries[name] = (int(info.get("size") or 0), info_mtime(info))
+                else:
+                    open_files = open_files or bool(info.get("open_for_write"))
             names = list(subdirs)
-            yield parts, names, entries  # find_batches prunes ``names`` in place
+            step = (parts, names, entries)
+            if parts and dir_mtime is not None and rules.SUCCESS_MARKER in entries:
+                recording[parts] = (dir_mtime, [], [False])
+            for depth in range(1, len(parts) + 1):
+                owner = recording.get(parts[:depth])
+                if owner is not None:
+                    owner[1].append(step)
+                    owner[2][0] = owner[2][0] or open_files
+            yield step  # find_batches prunes ``names`` in place
             pending += [((*parts, name), posixpath.join(path, name), subdirs[name]) for name in names]
+        # The walk finished: keep what a next poll may replay (committed, nothing open below).
+        cache.update({p: (mtime, steps) for p, (mtime, steps, has_open) in recording.items() if not has_open[0]})
+        self._outputs = cache
 
     def _link_refusal(self, parts: rules.Parts) -> str | None:
         if not self._local:

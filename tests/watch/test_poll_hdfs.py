@@ -186,3 +186,33 @@ def test_namenode_down_mid_run_nothing_is_lost_and_nothing_is_read_twice(
     assert journal_events(app.config.home, "batch-rejected") == []
     failed = [e for e in logs if e.get("event") == "poll_listing_failed"]
     assert failed and "cannot reach the HDFS NameNode at" in failed[-1]["error"]
+
+
+def test_committed_outputs_are_not_listed_again_until_a_job_writes_into_them(hdfs, hdfs_dir: str) -> None:
+    fs, root = filesystem(hdfs_dir)
+    dirs = 40
+    for i in range(dirs):
+        fs.pipe_file(f"{root}/out-{i:02d}/part-00000.parquet", _parquet_bytes(5))
+        fs.pipe_file(f"{root}/out-{i:02d}/_SUCCESS", b"")
+    before = hdfs.rpc_calls()
+    source, emitted = _manual(hdfs_dir)  # directories with _SUCCESS are reported at the first poll
+    cold = hdfs.rpc_calls() - before
+    try:
+        assert len(emitted.items) == dirs
+        before = hdfs.rpc_calls()
+        source.poll()
+        warm = hdfs.rpc_calls() - before
+        # The first poll lists every directory; later ones only the root (the DataNode's
+        # heartbeats share the NameNode's RPC port, hence some slack).
+        assert cold > dirs and warm < 10, (cold, warm)
+        # A second job commits into out-07: _SUCCESS is rewritten, the directory's mtime moves.
+        fs.pipe_file(f"{root}/out-07/part-00001.parquet", _parquet_bytes(5))
+        fs.rm(f"{root}/out-07/_SUCCESS")
+        fs.pipe_file(f"{root}/out-07/_SUCCESS", b"")
+        source.poll()
+        assert [item.uri for item in emitted.items[dirs:]] == [f"{hdfs_dir}/out-07"]
+        assert read_table(f"{hdfs_dir}/out-07").num_rows == 10
+        source.poll()
+        assert len(emitted.items) == dirs + 1
+    finally:
+        source.stop()
