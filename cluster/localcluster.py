@@ -38,6 +38,8 @@ HERE = Path(__file__).resolve().parent
 POM = HERE / "pom.xml"
 LAUNCHER = HERE / "MiniHdfs.java"
 STARTUP_SECONDS = 180.0
+#: Seconds between Hadoop metrics snapshots; JMX shows values at most this old.
+METRICS_PERIOD = 1
 
 
 class ClusterError(RuntimeError):
@@ -76,7 +78,7 @@ def fetched(version: str | None = None) -> Path | None:
     except OSError:
         return None
     # Recompile only when the launcher's source changed (the text, not its mtime: a fresh clone).
-    if text[:1] == [version or hadoop_version()] and text[-1:] == [_digest(LAUNCHER)]:
+    if text == [version or hadoop_version(), f"metrics{METRICS_PERIOD}", _digest(LAUNCHER)]:
         return cache
     return None
 
@@ -124,11 +126,13 @@ def fetch(quiet: bool = True) -> Path:
     if classes.exists():
         shutil.rmtree(classes)
     classes.mkdir()
+    # Metrics every second (Hadoop's default: 10 s), so the JMX counters rpc_calls() reads are fresh.
+    (classes / "hadoop-metrics2.properties").write_text(f"*.period={METRICS_PERIOD}\n")
     javac = [_need("javac"), "-d", str(classes), "-cp", f"{jars}/*", str(LAUNCHER)]
     result = subprocess.run(javac, capture_output=True, text=True)
     if result.returncode != 0:
         raise ClusterError(f"javac failed on {LAUNCHER}:\n{(result.stdout + result.stderr)[-4000:]}")
-    (cache / ".fetched").write_text(f"{version} {_digest(LAUNCHER)}\n")
+    (cache / ".fetched").write_text(f"{version} metrics{METRICS_PERIOD} {_digest(LAUNCHER)}\n")
     return cache
 
 
@@ -282,7 +286,11 @@ class MiniHdfs:
             return list(json.load(response).get("beans", []))
 
     def rpc_calls(self) -> int:
-        """RPCs the NameNode has answered on its client port so far (``RpcProcessingTimeNumOps``)."""
+        """RPCs the NameNode has answered on its client port so far (``RpcProcessingTimeNumOps``).
+
+        Waits a little over the metrics period first: JMX serves a snapshot at most that old.
+        """
+        time.sleep(METRICS_PERIOD * 1.5 + 0.5)
         port = self.info["rpc_port"]
         beans = self.jmx(f"Hadoop:service=NameNode,name=RpcActivityForPort{port}")
         return int(beans[0]["RpcProcessingTimeNumOps"]) if beans else 0
