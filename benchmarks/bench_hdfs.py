@@ -6,9 +6,10 @@
    marker's modification time (the NameNode's clock, the same machine) to the
    ``batch-checked`` event. Baseline, in the same run: reading the same directory
    alone with :func:`arlequin_core.io.read_table` (hdfs-native).
-2. Listing: a landing directory holding 10,000 batch directories (``part-00000.parquet``
-   and ``_SUCCESS`` in each, empty: a listing's cost does not depend on file sizes).
-   One poll is timed, and the NameNode's RPCs during it are counted from its JMX
+2. Listing: a landing directory holding 10,000 batch directories (a 4-byte
+   ``part-00000.parquet`` and ``_SUCCESS`` in each: a listing's cost does not depend on file sizes).
+   Polls are timed (the first lists every directory; later ones replay the committed
+   outputs whose mtime did not change), and the NameNode's RPCs during each are counted from its JMX
    (``RpcActivityForPort<port>.RpcProcessingTimeNumOps`` over HTTP). Baseline: one
    ``ls`` of the landing directory alone (what it costs to see the 10,000 names).
 
@@ -133,22 +134,21 @@ def bench_listing(hdfs: MiniHdfs, dirs: int) -> None:
     for i in range(dirs):
         d = f"{path}/batch-{i:05d}"
         fs.client.mkdirs(d, 0o755, True)
-        fs.touch(f"{d}/part-00000.parquet")
+        # Not empty: an empty file closed in the millisecond it was created looks open for writing.
+        fs.pipe_file(f"{d}/part-00000.parquet", b"PAR1")
         fs.touch(f"{d}/_SUCCESS")
     made = time.perf_counter() - t0
     print(f"\n== listing a landing directory of {dirs:,} batch directories (made in {made:.0f} s)")
     source = PollSource({"uri": landing, "interval": 3600}, instance="many")
-    found: list[Any] = []
     polls, rpcs = [], []
-    for _ in range(3):
+    for _ in range(3):  # the first poll lists everything; later ones replay committed outputs
         before = hdfs.rpc_calls()
         t0 = time.perf_counter()
         found = source._list()
         polls.append(time.perf_counter() - t0)
         rpcs.append(hdfs.rpc_calls() - before)
-    assert len(found) == dirs, len(found)
-    base_rpcs = []
-    base = []
+        assert len(found) == dirs, len(found)
+    base, base_rpcs = [], []
     for _ in range(3):
         before = hdfs.rpc_calls()
         t0 = time.perf_counter()
@@ -156,11 +156,16 @@ def bench_listing(hdfs: MiniHdfs, dirs: int) -> None:
         base.append(time.perf_counter() - t0)
         base_rpcs.append(hdfs.rpc_calls() - before)
     assert len(names) == dirs
-    poll_s, base_s = statistics.median(polls), statistics.median(base)
-    poll_rpc, base_rpc = statistics.median(rpcs), statistics.median(base_rpcs)
-    print(f"   one poll: {poll_s:.2f} s, {poll_rpc:,.0f} NameNode RPCs ({poll_rpc / dirs:.2f} per batch directory)")
+    base_s, base_rpc = statistics.median(base), statistics.median(base_rpcs)
+    warm_s, warm_rpc = statistics.median(polls[1:]), statistics.median(rpcs[1:])
+    print(f"   first poll (every directory listed): {polls[0]:.2f} s, {rpcs[0]:,} NameNode RPCs")
+    print(f"   later polls (committed outputs replayed): {warm_s:.3f} s, {warm_rpc:,.0f} NameNode RPCs")
     print(f"   baseline: one ls of the landing directory: {base_s:.3f} s, {base_rpc:,.0f} RPCs")
-    print(f"   ratio poll / ls: {poll_s / base_s:.0f}x time, {poll_rpc / max(base_rpc, 1):.0f}x RPCs")
+    print(
+        f"   ratio to the ls: first poll {polls[0] / base_s:.0f}x time, {rpcs[0] / max(base_rpc, 1):.0f}x RPCs; "
+        f"later polls {warm_s / base_s:.1f}x time, {warm_rpc / max(base_rpc, 1):.1f}x RPCs"
+    )
+    print("   (RPC counts include the DataNode's heartbeats, which share the NameNode's RPC port)")
 
 
 def main() -> int:
