@@ -42,11 +42,12 @@ from arlequin_core.training import models as reg
 from arlequin_core.training import run_log
 from arlequin_core.training.base import Trainer, make_trainer
 from arlequin_core.training.champion import publish_registered
+from arlequin_core.training.data_errors import data_error, is_data_error
 from arlequin_core.training.errors import TrackingError, TrainingError
 from arlequin_core.training.model_errors import heldout_errors
 from arlequin_core.training.pending import Pending
 from arlequin_core.training.profiles import build_profile_file
-from arlequin_core.training.tracking import Tracking, safe_uri, short_error
+from arlequin_core.training.tracking import TAG_MAX, Tracking, clip, safe_uri, short_error
 from arlequin_core.training.validation import Validation, judge, record_verdict
 
 if TYPE_CHECKING:
@@ -175,7 +176,13 @@ def _train_to_pending(
     label = trainer.label  # config errors before any work
     pending = Pending.create(app.home)
     try:
-        trained = trainer.train(data_uris, heldout_uri=str(pending.heldout))
+        try:
+            trained = trainer.train(data_uris, heldout_uri=str(pending.heldout))
+        except (ValueError, TypeError) as exc:
+            if not is_data_error(exc):
+                raise
+            heldout = str(pending.heldout) if pending.heldout.is_file() else None
+            raise data_error(exc, [safe_uri(u) for u in data_uris], heldout, "training") from exc
         source = safe_uri(_normalize_uri(data_uris[0]))
         errors = None
         if app.config.drift.error_detector is not None:
@@ -232,6 +239,7 @@ def _finish(app: App, pending: Pending, trainer: Trainer, promote: bool) -> Retr
     tracking = Tracking.from_config(config)
     pending.state["promote"] = promote
     step = "connect"
+    client: Any = None
     with contextlib.ExitStack() as stack:
         try:
             client = stack.enter_context(tracking.scope())
@@ -259,6 +267,14 @@ def _finish(app: App, pending: Pending, trainer: Trainer, promote: bool) -> Retr
             _mark_failed(pending)
             raise TrainingError(f"{exc}; {_resume_hint(pending)}") from exc
         except Exception as exc:
+            if is_data_error(exc):
+                # The data's fault (an estimator refused it): no resume can help.
+                uris = pending.state.get("data_uris") or ()
+                error = data_error(exc, uris, str(pending.heldout), _DATA_STEP.get(step, ""))
+                _reject_for_data(client, tracking, pending, str(error))
+                log.error("retrain_data_error", step=step, pending_id=pending.id, error=str(error))
+                pending.remove()
+                raise error from exc
             _mark_failed(pending)
             log.error("mlflow_failed", step=step, pending_id=pending.id, error=f"{type(exc).__name__}: {exc}")
             raise TrackingError(
@@ -369,6 +385,27 @@ _STEP_WORDS = {
     "validate": "validating against the champion",
     "promote": "moving the champion alias",
 }
+
+
+#: What a data error interrupted, by step (other steps: just "the data cannot be used").
+_DATA_STEP = {"validate": "scoring the champion on the new data's held-out rows"}
+
+
+def _reject_for_data(client: Any | None, tracking: Tracking, pending: Pending, reason: str) -> None:
+    """Mark what MLflow got of a retrain the data broke: the run FAILED, a registered version rejected."""
+    version = pending.state.get("version")
+    if client is None:
+        return
+    try:
+        if version is not None:
+            client.set_model_version_tag(tracking.model_name, str(version), reg.TAG_REJECTED, "true")
+            client.set_model_version_tag(
+                tracking.model_name, str(version), reg.TAG_REJECTED_REASON, clip(reason, TAG_MAX)
+            )
+        if pending.state.get("run_id"):
+            client.set_terminated(pending.state["run_id"], "FAILED")
+    except Exception as exc:  # best effort: the error to the user is what matters
+        log.warning("reject_version_failed", version=version, error=f"{type(exc).__name__}: {exc}")
 
 
 def _resume_hint(pending: Pending) -> str:
