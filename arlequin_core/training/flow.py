@@ -38,6 +38,7 @@ from arlequin_core.errors import ArlequinError, InputError
 from arlequin_core.events import DriftDetected, ModelRegistered, event_from_dict
 from arlequin_core.logs import get_logger
 from arlequin_core.secrets import redact
+from arlequin_core.training import answers as answer_claims
 from arlequin_core.training import models as reg
 from arlequin_core.training import run_log
 from arlequin_core.training.base import Trainer, make_trainer
@@ -47,7 +48,7 @@ from arlequin_core.training.errors import TrackingError, TrainingError
 from arlequin_core.training.model_errors import heldout_errors
 from arlequin_core.training.pending import Pending
 from arlequin_core.training.profiles import build_profile_file
-from arlequin_core.training.tracking import TAG_MAX, Tracking, clip, safe_uri, short_error
+from arlequin_core.training.tracking import TAG_MAX, Tracking, clip, guard, safe_uri, short_error
 from arlequin_core.training.validation import Validation, judge, record_verdict
 
 if TYPE_CHECKING:
@@ -96,6 +97,7 @@ def retrain(
     batch_ids: list[str] | None = None,
     trainer: Trainer | None = None,
     promote: bool = True,
+    answers: list[str] | None = None,
 ) -> RetrainResult:
     """Train on ``data_uris``, log and register the model, validate it against the champion, promote or reject.
 
@@ -108,6 +110,11 @@ def retrain(
     :param batch_ids: ids of the batches, for lineage (default: the cause's batch id).
     :param trainer: a trainer instance to use (default: ``[training] trainer``).
     :param promote: False to register and validate only (``champion`` does not move).
+    :param answers: ids of the drifted batches this retrain answers (default: the
+        cause's batch). When the registry has a version answering one of them already,
+        or another process sharing the registry is training for it (see
+        :mod:`arlequin_core.training.answers`), nothing is trained: the result has
+        ``extra["skipped"]`` saying why, and no event is published.
     :raises InputError: unreadable data or a bad label column.
     :raises TrainingError: nothing to learn from (one class, no features, ...).
     :raises TrackingError: MLflow failed; the model waits in ``<home>/pending/<id>``.
@@ -116,10 +123,40 @@ def retrain(
         raise InputError("--data", "no training data given")
     if drift_report is None and cause is not None and cause.report_uri:
         drift_report = _read_report(cause.report_uri)
+    answering = list(answers) if answers is not None else ([cause.batch_id] if cause and cause.batch_id else [])
     with _RETRAIN_LOCK:
-        trainer = trainer or make_trainer(app)
-        pending = _train_to_pending(app, trainer, [str(u) for u in data_uris], cause, drift_report, batch_ids)
-        return _finish(app, pending, trainer, promote=promote)
+        tracking = Tracking.from_config(app.config)
+        if answering:
+            with guard(tracking, "checking who answers the drifted batches") as client:
+                other = answer_claims.claim(client, tracking.model_name, answering)
+            if other is not None:
+                why = other.describe(tracking.model_name)
+                log.warning("retrain_skipped", batch_ids=answering, reason=why)
+                return RetrainResult(
+                    model_name=tracking.model_name,
+                    version=other.version or "",
+                    run_id="",
+                    promoted=False,
+                    reason=why,
+                    metrics={},
+                    validation={},
+                    data_uris=tuple(str(u) for u in data_uris),
+                    extra={"skipped": why},
+                )
+        kept = False
+        try:
+            trainer = trainer or make_trainer(app)
+            pending = _train_to_pending(app, trainer, [str(u) for u in data_uris], cause, drift_report, batch_ids)
+            pending.state["answers"] = answering
+            pending.save()
+            try:
+                return _finish(app, pending, trainer, promote=promote)
+            except TrackingError:
+                kept = True  # the model waits in pending/ and is resumed: keep the claim
+                raise
+        finally:
+            if answering and not kept:
+                _release_claims(tracking, answering)
 
 
 def resume(app: App, pending_id: str, *, trainer: Trainer | None = None) -> RetrainResult:
@@ -131,7 +168,10 @@ def resume(app: App, pending_id: str, *, trainer: Trainer | None = None) -> Retr
     with _RETRAIN_LOCK:
         pending = Pending.open(app.config.home, pending_id)
         trainer = trainer or make_trainer(app, pending.state["trainer"])
-        return _finish(app, pending, trainer, promote=pending.state.get("promote", True))
+        result = _finish(app, pending, trainer, promote=pending.state.get("promote", True))
+        if pending.state.get("answers"):
+            _release_claims(Tracking.from_config(app.config), list(pending.state["answers"]))
+        return result
 
 
 def pending_ids(config: ArlequinConfig) -> list[str]:
@@ -254,6 +294,7 @@ def _finish(app: App, pending: Pending, trainer: Trainer, promote: bool) -> Retr
             run_log.log_model(run_id, trainer, pending)
             step = "register"
             version = run_log.register_version(client, tracking, pending, trainer)
+            answer_claims.tag_answers(client, tracking.model_name, version, pending.state.get("answers") or ())
             step = "validate"
             validation = _validate_pending(app, client, tracking, pending)
             step = "promote"
@@ -406,6 +447,14 @@ def _reject_for_data(client: Any | None, tracking: Tracking, pending: Pending, r
             client.set_terminated(pending.state["run_id"], "FAILED")
     except Exception as exc:  # best effort: the error to the user is what matters
         log.warning("reject_version_failed", version=version, error=f"{type(exc).__name__}: {exc}")
+
+
+def _release_claims(tracking: Tracking, batch_ids: list[str]) -> None:
+    try:
+        with tracking.scope() as client:
+            answer_claims.release(client, tracking.model_name, batch_ids)
+    except Exception as exc:  # a claim left behind goes stale after answers.CLAIM_TTL
+        log.warning("retrain_claim_not_released", batch_ids=batch_ids, error=f"{type(exc).__name__}: {exc}")
 
 
 def _resume_hint(pending: Pending) -> str:

@@ -71,7 +71,8 @@ class RetrainSink(DeliveringSink):
             if self._pending_id is not None:
                 result = resume(self.app, self._pending_id)
             else:
-                result = retrain(self.app, uris, cause=newest, batch_ids=batch_ids)
+                answers = [letter.batch_id for letter in letters if letter.batch_id]
+                result = retrain(self.app, uris, cause=newest, batch_ids=batch_ids, answers=answers)
         except TrackingError as exc:
             # MLflow failed after training: keep the model and log it on the next attempt.
             self._pending_id = getattr(exc, "pending_id", None) or self._pending_id
@@ -80,6 +81,8 @@ class RetrainSink(DeliveringSink):
             self._pending_id = None
             raise DeliveryError(str(exc), retryable=False) from exc
         self._pending_id = None
+        if result.extra.get("skipped"):
+            return Receipt(target="(no retrain)", detail={"skipped": result.extra["skipped"]})
         return Receipt(
             target=f"models:/{result.model_name}/{result.version}",
             detail={
