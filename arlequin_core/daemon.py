@@ -362,6 +362,15 @@ class Daemon:
             self._stop_sinks(self.app, self._sinks)
         except Exception as exc:
             log.exception("sinks_stop_failed", error=str(exc))
+        for consumer in self.consumers:  # e.g. the monitor's HTML renderer
+            close = getattr(consumer, "close", None)
+            if callable(close):
+                try:
+                    close()
+                except Exception as exc:
+                    log.exception(
+                        "consumer_close_failed", consumer=getattr(consumer, "name", repr(consumer)), error=str(exc)
+                    )
         self._sinks = []
         if leftover:
             log.warning("batches_left_in_flight", count=len(leftover), batch_ids=leftover)

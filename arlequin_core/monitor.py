@@ -23,9 +23,13 @@ at a time, in order). For each batch it
 3. writes ``<home>/reports/<batch id>.json``;
 4. publishes ``batch-checked`` always, then ``drift-detected`` when the policy says
    so, both caused by the ``data-arrived`` event (``cause_event_id``);
-5. then, when ``[drift] html`` is true, renders ``<home>/reports/<batch id>.html`` and
-   refreshes ``<home>/reports/index.html``, the drift over time of the latest batches
-   (after the verdict: plots cost far more than the statistics).
+5. then, when ``[drift] html`` is true, hands the report to its
+   :class:`~arlequin_core.drift.rendering.ReportRenderer`, which renders
+   ``<home>/reports/<batch id>.html`` in its own thread and refreshes
+   ``<home>/reports/index.html`` (the drift over time) once a burst is rendered. Plots
+   cost far more than the statistics, so neither the verdict nor the next batch waits
+   for them; under a backlog the oldest waiting report gets a placeholder page and is
+   rendered on demand (``arlequin report BATCH``).
 
 A batch that cannot be checked (unreadable, empty, missing columns, no profile yet)
 is answered with ``batch-rejected`` carrying the reason; the batch stays where it is
@@ -38,7 +42,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -56,6 +60,7 @@ from arlequin_core.drift.online_state import (
     state_dir,
 )
 from arlequin_core.drift.profile import ERROR_COLUMN, Profile
+from arlequin_core.drift.rendering import ReportRenderer
 from arlequin_core.drift.report import DriftReport
 from arlequin_core.errors import ArlequinError
 from arlequin_core.events import BatchChecked, BatchRejected, DataArrived, DriftDetected, ModelRegistered
@@ -139,6 +144,12 @@ class Monitor:
         self.profile_provider = profile_provider
         self.model_cache = model_cache if model_cache is not None else VersionCache(latest_only=True)
         self._online_store: OnlineStateStore | None = None
+        #: Draws the HTML reports off the monitor's lane (see :mod:`arlequin_core.drift.rendering`).
+        self.renderer = ReportRenderer()
+
+    def close(self) -> None:
+        """Stop rendering: reports still waiting for plots get their placeholder page."""
+        self.renderer.close()
 
     @classmethod
     def attach(cls, app: App, profile_provider: ProfileProvider) -> Monitor:
@@ -229,9 +240,9 @@ class Monitor:
         self.bus.publish(BatchChecked(drifted=report.drifted, rows=report.rows_cur, **common))
         if report.drifted:
             self.bus.publish(DriftDetected(reason=report.reason, **common))
-        # Plots take far longer than the verdict: render them after it is out, beside the JSON.
+        # Plots take far longer than the verdict: drawn in the renderer's thread, beside the JSON.
         if self.config.drift.html:
-            self._write_html(batch_id, report, profile, table, report_path.with_suffix(".html"))
+            self.renderer.submit(batch_id, report, profile, table, report_path.with_suffix(".html"))
 
     def _check_online(
         self,
@@ -329,14 +340,3 @@ class Monitor:
         tmp.write_text(report.to_json() + "\n", encoding="utf-8")
         tmp.replace(path)
         return path
-
-    @staticmethod
-    def _write_html(batch_id: str, report: DriftReport, profile: Profile, table: Any, path: Path) -> None:
-        from arlequin_core.drift.history import write_history
-        from arlequin_core.drift.html import write_html
-
-        try:
-            write_html(report, profile, table, path)
-            write_history(path.parent)  # drift over time, across batches: reports/index.html
-        except Exception as exc:  # a plot must never cost the verdict
-            log.error("html_report_failed", batch_id=batch_id, error=f"{type(exc).__name__}: {exc}")

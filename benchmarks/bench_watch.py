@@ -5,16 +5,20 @@
    time from the rename to the delivery of its ``batch-checked`` event to a plugin.
    Baseline, in the same process: the time to just read that file with
    :func:`arlequin_core.io.read_table`. Target: latency <= 0.5 s.
-2. Burst: 1,000 small files land in one go; we print the RSS after each 250
-   verdicts and the peak RSS during the burst (target: flat memory).
+2. Burst: 1,000 small files land in one go; we print the time to the last verdict,
+   the RSS after each 250 verdicts and the peak RSS during the burst (target: flat
+   memory). Three figures, in the same run: the real drift monitor with HTML reports
+   on (the default), the real monitor with ``html = false``, and a consumer that only
+   reads the files (the watcher's own cost, the baseline of the ratios). With HTML on
+   we also print how many pages got plots and how many were left to render on
+   demand, and when the renderer was done.
 
 The pipeline is the real one (inotify, ledger, bus, journal with fsync). Latency is
 measured with the real drift monitor (a profile fitted on a reference of the same
 shape; JSON report, with and without the HTML report), and with a consumer that only
-reads the batch, to show what the watcher itself costs. The burst uses the reading
-consumer, so that it measures the watcher's memory, not the detectors'.
+reads the batch, to show what the watcher itself costs.
 
-Run: ``python benchmarks/bench_watch.py [--repeat 10] [--files 1000]``.
+Run: ``python benchmarks/bench_watch.py [--repeat 10] [--files 1000] [--burst-only]``.
 """
 
 from __future__ import annotations
@@ -165,9 +169,10 @@ def bench_latency(root: Path, repeat: int, rows: int, monitor: bool, html: bool)
     print("met" if med <= 0.5 else "MISSED")
 
 
-def bench_burst(root: Path, files: int, rows: int) -> None:
+def bench_burst(root: Path, files: int, rows: int, monitor: bool = False, html: bool = False) -> float:
+    """Land ``files`` small files at once; print the figures; return seconds to the last verdict."""
     process = psutil.Process()
-    app, daemon, _ = start(root)
+    app, daemon, _ = start(root, monitor, html)
     landing = root / "landing"
     # A few distinct payloads, cycled: the burst is about the number of files, and
     # holding 1,000 different tables in memory beforehand would blur the RSS figures.
@@ -187,6 +192,7 @@ def bench_burst(root: Path, files: int, rows: int) -> None:
     before = process.memory_info().rss
     marks: list[tuple[int, int, float]] = []
     step = max(1, files // 4)
+    rendered = ""
     try:
         sampler.start()
         t0 = time.perf_counter()
@@ -196,7 +202,7 @@ def bench_burst(root: Path, files: int, rows: int) -> None:
             os.rename(tmp, landing / f"small-{i:05d}.parquet")
         landed = time.perf_counter() - t0
         next_mark = step
-        deadline = time.monotonic() + 300
+        deadline = time.monotonic() + 1800
         while next_mark <= files and time.monotonic() < deadline:
             counts = daemon.ledger.counts()  # type: ignore[union-attr]
             finished = counts["done"] + counts["rejected"]
@@ -206,19 +212,32 @@ def bench_burst(root: Path, files: int, rows: int) -> None:
             time.sleep(0.005)
         elapsed = time.perf_counter() - t0
         counts = daemon.ledger.counts()  # type: ignore[union-attr]
+        consumer = daemon.consumers[0]
+        if html and isinstance(consumer, Monitor):
+            consumer.renderer.wait_idle(1800)
+            done = time.perf_counter() - t0
+            r = consumer.renderer
+            rendered = (
+                f"   HTML: {r.rendered} pages with plots, {r.deferred} left to `arlequin report` on demand; "
+                f"renderer idle after {done:.2f} s"
+            )
     finally:
         sampling.set()
         sampler.join()
         stop(app, daemon)
-    print(f"== burst: {files:,} files of {rows} rows landed in {landed:.2f} s")
-    print(f"   all verdicts after {elapsed:.2f} s ({files / elapsed:.0f} files/s); ledger: {counts}")
+    what = ("real drift monitor, HTML on" if html else "real drift monitor, html = false") if monitor else "read only"
+    print(f"== burst ({what}): {files:,} files of {rows} rows landed in {landed:.2f} s")
+    print(f"   all verdicts after {elapsed:.2f} s ({files / elapsed:.1f} files/s); ledger: {counts}")
+    if rendered:
+        print(rendered)
     print(f"   RSS before the burst: {before / MB:.1f} MB")
     for n, rss, t in marks:
-        print(f"   RSS after {n:>5} verdicts: {rss / MB:7.1f} MB   ({t:5.2f} s)")
+        print(f"   RSS after {n:>5} verdicts: {rss / MB:7.1f} MB   ({t:6.2f} s)")
     if len(marks) >= 2:
         growth = (marks[-1][1] - marks[0][1]) / MB
         print(f"   growth from {marks[0][0]} to {marks[-1][0]} verdicts: {growth:+.1f} MB")
     print(f"   peak RSS during the burst: {peak[0] / MB:.1f} MB")
+    return elapsed
 
 
 def main(argv: Any = None) -> None:
@@ -227,14 +246,23 @@ def main(argv: Any = None) -> None:
     parser.add_argument("--rows", type=int, default=100_000, help="rows of the latency file")
     parser.add_argument("--files", type=int, default=1000, help="files in the burst")
     parser.add_argument("--burst-rows", type=int, default=200, help="rows per burst file")
+    parser.add_argument("--burst-only", action="store_true", help="skip the latency runs")
     args = parser.parse_args(argv)
     configure_logging("json", "warning")  # one log line per event would dominate the timings
     print(f"bench_watch: {os.cpu_count()} CPUs, journal fsync on, pid {os.getpid()}")
     with tempfile.TemporaryDirectory(prefix="arlequin-bench-") as tmp:
-        bench_latency(Path(tmp) / "monitor-html", args.repeat, args.rows, monitor=True, html=True)
-        bench_latency(Path(tmp) / "monitor", args.repeat, args.rows, monitor=True, html=False)
-        bench_latency(Path(tmp) / "read", args.repeat, args.rows, monitor=False, html=False)
-        bench_burst(Path(tmp) / "burst", args.files, args.burst_rows)
+        if not args.burst_only:
+            bench_latency(Path(tmp) / "monitor-html", args.repeat, args.rows, monitor=True, html=True)
+            bench_latency(Path(tmp) / "monitor", args.repeat, args.rows, monitor=True, html=False)
+            bench_latency(Path(tmp) / "read", args.repeat, args.rows, monitor=False, html=False)
+        with_html = bench_burst(Path(tmp) / "burst-html", args.files, args.burst_rows, monitor=True, html=True)
+        without = bench_burst(Path(tmp) / "burst-monitor", args.files, args.burst_rows, monitor=True, html=False)
+        read = bench_burst(Path(tmp) / "burst-read", args.files, args.burst_rows)
+        print(
+            f"== burst, seconds to the last verdict: monitor + HTML {with_html:.2f}, monitor {without:.2f}, "
+            f"read only {read:.2f}; ratios to read only: {with_html / read:.1f}x, {without / read:.1f}x; "
+            f"HTML on / off: {with_html / without:.2f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The ``watch``, ``status`` and ``retry`` commands."""
+"""The ``watch``, ``status``, ``retry`` and ``report`` commands."""
 
 from __future__ import annotations
 
@@ -246,3 +246,16 @@ def _echo_queued(app: App, batch: Batch, pid: int | None) -> None:
         f"{batch.batch_id}  {batch.uri}: pending again; {who} picks it up within "
         f"{app.config.watch.sweep_interval:g} s (see `arlequin status`)"
     )
+
+
+@click.command("report")
+@click.argument("batch")
+@click.pass_context
+def report_cmd(ctx: click.Context, batch: str) -> None:
+    """Draw the HTML report of a checked batch now (one the watcher left without plots under a backlog)."""
+    from arlequin_core.drift.rendering import render_on_demand
+
+    app = get_app(ctx)
+    with open_ledger(app.home) as ledger:
+        found = resolve_batch(ledger, batch)
+    click.echo(f"report: {render_on_demand(app.config, app.registry, found.batch_id)}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from arlequin_core import hookimpl
 from arlequin_core.hookspecs import Register
-from arlequin_watch.commands import retry_cmd, status_cmd, watch_cmd
+from arlequin_watch.commands import report_cmd, retry_cmd, status_cmd, watch_cmd
 from arlequin_watch.local import LocalSource
 from arlequin_watch.poll import PollSource
 
@@ -18,7 +18,8 @@ def arlequin_register_sources(register: Register) -> None:
 
 @hookimpl
 def arlequin_register_commands(register: Register) -> None:
-    """``watch``, ``status`` and ``retry``."""
+    """``watch``, ``status``, ``retry`` and ``report``."""
     register(watch_cmd)
     register(status_cmd)
     register(retry_cmd)
+    register(report_cmd)

@@ -60,6 +60,7 @@ def test_arlequin_on_data_arrived_publishes_drift_with_the_cause_and_writes_repo
     report = json.loads(Path(drift.report_uri).read_text())
     assert report["drifted_columns"] == ["age", "colour"]
     assert (report["batch_id"], report["model_name"], report["model_version"]) == ("b1", "churn", "7")
+    assert monitor.renderer.wait_idle(60)  # plots are drawn off the monitor's lane
     assert (monitor.reports_dir / "b1.html").read_text().count("data:image/png") == 6
     assert "href='b1.html'" in (monitor.reports_dir / "index.html").read_text()  # drift over time
     journal = [json.loads(line)["name"] for line in app.journal_path.read_text().splitlines()]
@@ -151,3 +152,44 @@ def test_a_batch_whose_row_group_does_not_decode_is_rejected_naming_it(app, setu
     [rejected] = recorder.events
     assert isinstance(rejected, BatchRejected)
     assert "bad.parquet, row group 1 of 3: cannot decode" in rejected.reason and "whole batch" in rejected.reason
+
+
+def test_plots_never_hold_up_verdicts_and_a_backlog_leaves_placeholders_to_render_on_demand(
+    app, make_frame, monkeypatch
+) -> None:
+    import threading
+
+    import arlequin_core.drift.html as html_module
+
+    profile = build_profile(make_frame(1000, 0), app.config, app.registry, source="train.parquet")
+    monitor = Monitor.attach(app, lambda: (profile, "churn", "7"))
+    monitor.renderer.backlog = 2
+    recorder = Recorder()
+    app.host.register_plugin(recorder, "recorder")
+    gate, drawing = threading.Event(), threading.Event()
+    real = html_module.write_html
+
+    def slow_plots(*args, **kwargs):  # the real renderer, held until the test lets it go
+        drawing.set()
+        gate.wait(60)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(html_module, "write_html", slow_plots)
+    for i in range(6):
+        make_frame(800, 10 + i).to_parquet(f"p{i}.parquet")
+        app.bus.publish(DataArrived(batch_id=f"p{i}", uri=f"p{i}.parquet", source="test"))
+    app.bus.join()
+    assert drawing.wait(30)
+    # All six verdicts are out while the first report's plots are still being drawn.
+    assert sorted(e.batch_id for e in recorder.events if isinstance(e, BatchChecked)) == [f"p{i}" for i in range(6)]
+    gate.set()
+    assert monitor.renderer.wait_idle(120)
+    pages = {i: (monitor.reports_dir / f"p{i}.html").read_text() for i in range(6)}
+    drawn = [i for i, page in pages.items() if "data:image/png" in page]
+    waiting = [i for i, page in pages.items() if "arlequin report p" in page]
+    assert 0 in drawn and {4, 5} <= set(drawn)  # the first, and the newest `backlog` ones
+    assert waiting and set(waiting) | set(drawn) == set(range(6)) and not set(waiting) & set(drawn)
+    assert (monitor.renderer.rendered, monitor.renderer.deferred) == (len(drawn), len(waiting))
+    index = (monitor.reports_dir / "index.html").read_text()
+    assert all(f"href='p{i}.html'" in index for i in range(6))
+    monitor.close()
