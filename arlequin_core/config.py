@@ -128,6 +128,10 @@ class DriftSection(Section):
     columns: dict[str, ColumnDriftSection] = Field(default_factory=dict)
     #: Write an HTML report for every checked batch (daemon).
     html: bool = True
+    #: Let a batch that fails the data-quality checks count as drifted (it is never trained on).
+    quality_is_drift: bool = False
+    #: A batch with fewer rows than this share of the recent median is a data-quality finding.
+    quality_min_rows_share: float = Field(default=0.1, ge=0.0, le=1.0)
     #: P-value threshold of the test of a change in a column's missing rate; 0 turns it off.
     missing_threshold: float = Field(default=0.05, ge=0.0, lt=1.0)
     #: Number columns with at most this many distinct reference values are categorical.

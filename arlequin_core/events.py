@@ -27,6 +27,7 @@ __all__ = [
     "BatchRejected",
     "BuildFinished",
     "DataArrived",
+    "DataQualityFailed",
     "DriftDetected",
     "Event",
     "ModelRegistered",
@@ -99,6 +100,8 @@ class BatchChecked(Event):
     model_name: str | None = None
     model_version: str | None = None
     rows: int | None = None
+    #: Data-quality findings (one sentence each); a batch with any is never trained on.
+    quality: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -110,6 +113,26 @@ class DriftDetected(Event):
     reason: str
     drift_share: float
     drifted_columns: tuple[str, ...] = ()
+    report_uri: str | None = None
+    model_name: str | None = None
+    model_version: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataQualityFailed(Event):
+    """A batch failed basic data-quality checks (a column all missing or non-finite, a
+    constant where the reference varies, far fewer rows than usual).
+
+    Published before its ``batch-checked``. The batch is never used for training;
+    ``counts_as_drift`` says whether ``[drift] quality_is_drift`` lets it count as drift.
+    """
+
+    name: ClassVar[str] = "data-quality-failed"
+    uri: str
+    findings: tuple[str, ...]
+    rules: tuple[str, ...] = ()
+    columns: tuple[str, ...] = ()
+    counts_as_drift: bool = False
     report_uri: str | None = None
     model_name: str | None = None
     model_version: str | None = None
@@ -190,6 +213,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         DataArrived,
         BatchChecked,
         DriftDetected,
+        DataQualityFailed,
         BatchRejected,
         ModelRegistered,
         SinkDelivered,

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         BatchRejected,
         BuildFinished,
         DataArrived,
+        DataQualityFailed,
         DriftDetected,
         Event,
         ModelRegistered,
@@ -130,6 +131,15 @@ def arlequin_on_drift_detected(event: DriftDetected) -> None:
     """The drift policy judged a batch drifted (``drift-detected``).
 
     :param event: why, which columns, the report URI and the serving model.
+    """
+
+
+@hookspec
+def arlequin_on_data_quality_failed(event: DataQualityFailed) -> None:
+    """A batch failed basic data-quality checks (``data-quality-failed``); it is never trained on.
+
+    :param event: the batch URI, one sentence per finding, the rules and columns at
+        fault, and whether the finding counts as drift (``[drift] quality_is_drift``).
     """
 
 

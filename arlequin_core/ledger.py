@@ -47,6 +47,8 @@ LEDGER_NAME = "ledger.db"
 State = Literal["seen", "processing", "done", "rejected"]
 STATES: tuple[State, ...] = ("seen", "processing", "done", "rejected")
 _SCHEMA_VERSION = 1
+#: The reason of a ``done`` batch that failed the data-quality checks (the retrain sink skips those).
+QUALITY_PREFIX = "data quality: "
 #: Seconds a verdict is retried while the ledger cannot write (a full disk) before giving up.
 VERDICT_RETRY_SECONDS = 30.0
 
@@ -374,8 +376,9 @@ class LedgerPlugin:
 
     @hookimpl
     def arlequin_on_batch_checked(self, event: BatchChecked) -> None:
-        """A verdict: the batch is ``done``."""
-        self._finish(event.batch_id, "done", drifted=event.drifted, verdict_event_id=event.event_id)
+        """A verdict: the batch is ``done`` (with its data-quality findings as reason: never trained on)."""
+        reason = QUALITY_PREFIX + "; ".join(event.quality) if event.quality else None
+        self._finish(event.batch_id, "done", drifted=event.drifted, reason=reason, verdict_event_id=event.event_id)
 
     @hookimpl
     def arlequin_on_batch_rejected(self, event: BatchRejected) -> None:

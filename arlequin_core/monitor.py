@@ -21,9 +21,12 @@ at a time, in order). For each batch it
    become the column ``__error__``; a batch without labels has that column skipped,
    with the reason, and its other columns checked as usual;
 3. writes ``<home>/reports/<batch id>.json``;
-4. publishes ``batch-checked`` always, then ``drift-detected`` when the policy says
+4. runs the data-quality checks (:mod:`arlequin_core.drift.quality`); a batch with
+   findings gets a ``quality`` section in its report, a ``data-quality-failed`` event,
+   and does not count as drifted unless ``[drift] quality_is_drift``;
+5. publishes ``batch-checked`` always, then ``drift-detected`` when the policy says
    so, both caused by the ``data-arrived`` event (``cause_event_id``);
-5. then, when ``[drift] html`` is true, hands the report to its
+6. then, when ``[drift] html`` is true, hands the report to its
    :class:`~arlequin_core.drift.rendering.ReportRenderer`, which renders
    ``<home>/reports/<batch id>.html`` in its own thread and refreshes
    ``<home>/reports/index.html`` (the drift over time) once a burst is rendered. Plots
@@ -40,6 +43,7 @@ journals them as ``plugin-failed``.
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -50,6 +54,7 @@ import pyarrow as pa
 from arlequin_core import hookimpl
 from arlequin_core.cache import VersionCache
 from arlequin_core.config import ArlequinConfig
+from arlequin_core.drift import quality
 from arlequin_core.drift.check import check_batch
 from arlequin_core.drift.engines import check_uri, choose_engine
 from arlequin_core.drift.online_state import (
@@ -63,7 +68,14 @@ from arlequin_core.drift.profile import ERROR_COLUMN, Profile
 from arlequin_core.drift.rendering import ReportRenderer
 from arlequin_core.drift.report import DriftReport
 from arlequin_core.errors import ArlequinError
-from arlequin_core.events import BatchChecked, BatchRejected, DataArrived, DriftDetected, ModelRegistered
+from arlequin_core.events import (
+    BatchChecked,
+    BatchRejected,
+    DataArrived,
+    DataQualityFailed,
+    DriftDetected,
+    ModelRegistered,
+)
 from arlequin_core.io import read_table
 from arlequin_core.logs import get_logger
 from arlequin_core.registry import ComponentRegistry
@@ -146,6 +158,7 @@ class Monitor:
         self._online_store: OnlineStateStore | None = None
         #: Draws the HTML reports off the monitor's lane (see :mod:`arlequin_core.drift.rendering`).
         self.renderer = ReportRenderer()
+        self._recent: deque[int] | None = None
 
     def close(self) -> None:
         """Stop rendering: reports still waiting for plots get their placeholder page."""
@@ -226,6 +239,7 @@ class Monitor:
             )
             return
         report.batch_id, report.model_name, report.model_version = batch_id, model_name, model_version
+        found = self._quality(profile, event.uri, report, table if engine == "memory" else None, engine, batch_id)
         report_path = self._write_json(batch_id, report)
         common = {
             "uri": event.uri,
@@ -237,12 +251,63 @@ class Monitor:
             "batch_id": batch_id,
             "cause_event_id": event.event_id,
         }
-        self.bus.publish(BatchChecked(drifted=report.drifted, rows=report.rows_cur, **common))
+        if found:
+            self.bus.publish(
+                DataQualityFailed(
+                    findings=tuple(f.message for f in found),
+                    rules=tuple(f.rule for f in found),
+                    columns=tuple(f.column for f in found if f.column),
+                    counts_as_drift=self.config.drift.quality_is_drift,
+                    **{k: v for k, v in common.items() if k not in ("drift_share", "drifted_columns")},
+                )
+            )
+        quality = tuple(f.message for f in found)
+        self.bus.publish(BatchChecked(drifted=report.drifted, rows=report.rows_cur, quality=quality, **common))
         if report.drifted:
             self.bus.publish(DriftDetected(reason=report.reason, **common))
         # Plots take far longer than the verdict: drawn in the renderer's thread, beside the JSON.
         if self.config.drift.html:
             self.renderer.submit(batch_id, report, profile, table, report_path.with_suffix(".html"))
+
+    def _quality(
+        self, profile: Profile, uri: str, report: DriftReport, table: pa.Table | None, engine: str, batch_id: str
+    ) -> list[quality.Finding]:
+        """Run the data-quality checks (:mod:`arlequin_core.drift.quality`) and put their findings in ``report``.
+
+        A batch with findings does not count as drifted unless ``[drift] quality_is_drift``.
+        """
+        if engine == "spark":
+            return []  # the batch is not read on this machine; see docs/operations.md
+        try:
+            scanned = quality.tally_table(profile, table) if table is not None else quality.scan(profile, uri)
+        except (ArlequinError, OSError, pa.ArrowException) as exc:
+            log.warning("quality_check_failed", batch_id=batch_id, uri=uri, error=str(exc))
+            return []
+        recent = self._recent_rows()
+        found = quality.findings(profile, scanned, recent, self.config.drift.quality_min_rows_share)
+        if not found:
+            recent.append(report.rows_cur)
+            return []
+        report.quality = [f.to_dict() for f in found]
+        log.warning("data_quality_failed", batch_id=batch_id, uri=uri, findings=[f.message for f in found])
+        if report.drifted and not self.config.drift.quality_is_drift:
+            report.drifted = False
+            report.reason = (
+                "not counted as drift: the batch failed data-quality checks ([drift] quality_is_drift = false); "
+                f"the drift tests said: {report.reason}"
+            )
+        elif not report.drifted and self.config.drift.quality_is_drift:
+            report.drifted = True
+            report.reason = (
+                f"the batch failed data-quality checks ([drift] quality_is_drift = true): {found[0].message}"
+            )
+        return found
+
+    def _recent_rows(self) -> deque[int]:
+        """Row counts of the latest batches without findings ("usual"), read once from the reports."""
+        if self._recent is None:
+            self._recent = deque(quality.recent_rows(self.reports_dir), maxlen=quality.HISTORY)
+        return self._recent
 
     def _check_online(
         self,

@@ -53,7 +53,10 @@ def render_html(report: DriftReport, profile: Profile, current: Any | None = Non
             values, _ = column_values(table, cp.name, cp.kind, report.uri or "current batch")
             plots[result.column] = _plot(cp.summary, summarize_like(cp.summary, values), result)
     title = title or f"Drift report: {report.uri or 'batch'}"
-    parts = [_HEAD.format(title=_e(title)), _verdict(report), _overview(report, profile), _table(report)]
+    parts = [_HEAD.format(title=_e(title)), _verdict(report)]
+    if report.quality:
+        parts.append(_quality(report))
+    parts += [_overview(report, profile), _table(report)]
     if report.skipped or report.extra_columns:
         parts.append(_untested(report))
     for result in report.columns:
@@ -96,6 +99,14 @@ def _verdict(report: DriftReport) -> str:
     else:
         css, head = "ok", "No drift"
     return f'<div class="verdict {css}"><h1>{head}</h1><p>{_e(report.reason)}</p></div>'
+
+
+def _quality(report: DriftReport) -> str:
+    items = "".join(f"<li>{_e(f.get('message', ''))}</li>" for f in report.quality)
+    return (
+        '<div class="verdict drift"><h2>Data quality</h2><p>This batch failed basic data-quality checks; '
+        f"it is not used for training.</p><ul>{items}</ul></div>"
+    )
 
 
 def _overview(report: DriftReport, profile: Profile) -> str:

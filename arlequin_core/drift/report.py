@@ -109,6 +109,8 @@ class DriftReport:
     #: What computed the report: ``memory`` (the whole batch as one Arrow table), ``arrow``
     #: (streamed by row groups) or ``spark`` (partition states merged on the driver).
     engine: str = "memory"
+    #: Data-quality findings (:class:`arlequin_core.drift.quality.Finding` dicts); set by the monitor.
+    quality: list[dict[str, Any]] = field(default_factory=list)
 
     def column(self, name: str) -> ColumnResult:
         """The result of column ``name``.

@@ -127,22 +127,16 @@ def retrain(
     with _RETRAIN_LOCK:
         tracking = Tracking.from_config(app.config)
         if answering:
-            with guard(tracking, "checking who answers the drifted batches") as client:
-                other = answer_claims.claim(client, tracking.model_name, answering)
+            try:
+                with guard(tracking, "checking who answers the drifted batches") as client:
+                    other = answer_claims.claim(client, tracking.model_name, answering)
+            except TrackingError as exc:
+                # MLflow is down: train anyway (the model waits in pending/); the registry is
+                # asked again before the model is registered.
+                log.warning("retrain_claim_unchecked", batch_ids=answering, error=str(exc))
+                other = None
             if other is not None:
-                why = other.describe(tracking.model_name)
-                log.warning("retrain_skipped", batch_ids=answering, reason=why)
-                return RetrainResult(
-                    model_name=tracking.model_name,
-                    version=other.version or "",
-                    run_id="",
-                    promoted=False,
-                    reason=why,
-                    metrics={},
-                    validation={},
-                    data_uris=tuple(str(u) for u in data_uris),
-                    extra={"skipped": why},
-                )
+                return _skipped(tracking, other, data_uris, answering)
         kept = False
         try:
             trainer = trainer or make_trainer(app)
@@ -293,6 +287,12 @@ def _finish(app: App, pending: Pending, trainer: Trainer, promote: bool) -> Retr
             step = "model"
             run_log.log_model(run_id, trainer, pending)
             step = "register"
+            if not pending.done("register"):
+                other = answer_claims.answered_by(client, tracking.model_name, pending.state.get("answers") or ())
+                if other is not None:  # answered meanwhile by a process sharing the registry
+                    client.set_terminated(run_id, "KILLED")
+                    pending.remove()
+                    return _skipped(tracking, other, pending.state["data_uris"], pending.state["answers"])
             version = run_log.register_version(client, tracking, pending, trainer)
             answer_claims.tag_answers(client, tracking.model_name, version, pending.state.get("answers") or ())
             step = "validate"
@@ -447,6 +447,23 @@ def _reject_for_data(client: Any | None, tracking: Tracking, pending: Pending, r
             client.set_terminated(pending.state["run_id"], "FAILED")
     except Exception as exc:  # best effort: the error to the user is what matters
         log.warning("reject_version_failed", version=version, error=f"{type(exc).__name__}: {exc}")
+
+
+def _skipped(tracking: Tracking, other: Any, data_uris: Any, answering: list[str]) -> RetrainResult:
+    """The result of a retrain not done: another version answers (or is answering) the drift."""
+    why = other.describe(tracking.model_name)
+    log.warning("retrain_skipped", batch_ids=answering, reason=why)
+    return RetrainResult(
+        model_name=tracking.model_name,
+        version=other.version or "",
+        run_id="",
+        promoted=False,
+        reason=why,
+        metrics={},
+        validation={},
+        data_uris=tuple(str(u) for u in data_uris),
+        extra={"skipped": why},
+    )
 
 
 def _release_claims(tracking: Tracking, batch_ids: list[str]) -> None:

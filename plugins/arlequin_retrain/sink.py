@@ -9,7 +9,7 @@ from pydantic import Field
 from arlequin_core import hookimpl
 from arlequin_core.errors import ArlequinError
 from arlequin_core.events import DriftDetected, Event
-from arlequin_core.ledger import open_ledger
+from arlequin_core.ledger import QUALITY_PREFIX, open_ledger
 from arlequin_core.sinks.delivering import DeliveringSink, Receipt
 from arlequin_core.sinks.retry import DeliveryError
 from arlequin_core.sinks.settings import SinkSettings
@@ -66,6 +66,14 @@ class RetrainSink(DeliveringSink):
         stale = self._superseded(letters, champion_info)
         if stale:
             return Receipt(target="(no retrain)", detail={"skipped": stale})
+        unusable = self._failed_quality(letters)
+        letters = [letter for letter in letters if letter.batch_id not in unusable]
+        if not letters:
+            return Receipt(
+                target="(no retrain)",
+                detail={"skipped": "the drifted batches failed data-quality checks: " + "; ".join(unusable.values())},
+            )
+        newest = letters[-1].event  # type: ignore[assignment]
         uris, batch_ids = self._window(letters)
         try:
             if self._pending_id is not None:
@@ -112,6 +120,16 @@ class RetrainSink(DeliveringSink):
             f"champion is now version {current}, trained since: its own checks decide"
         )
 
+    def _failed_quality(self, letters: list[Letter]) -> dict[str, str]:
+        """Batch id -> findings, for the letters whose batch failed the data-quality checks."""
+        found: dict[str, str] = {}
+        with open_ledger(self.app.home) as ledger:
+            for letter in letters:
+                batch = ledger.get(letter.batch_id) if letter.batch_id else None
+                if batch is not None and (batch.reason or "").startswith(QUALITY_PREFIX):
+                    found[batch.batch_id] = batch.reason or ""
+        return found
+
     def _window(self, letters: list[Letter]) -> tuple[list[str], list[str]]:
         """The drifted batches, then the latest checked ones, up to ``window``; oldest first.
 
@@ -125,6 +143,8 @@ class RetrainSink(DeliveringSink):
             for batch in ledger.batches(states=["done"], limit=self.window * 4):
                 if len(chosen) >= self.window:
                     break
+                if (batch.reason or "").startswith(QUALITY_PREFIX):
+                    continue  # garbage never becomes training data
                 chosen.setdefault(batch.batch_id, batch.uri)
         items = list(chosen.items())[: self.window]
         items.reverse()

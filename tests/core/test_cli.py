@@ -197,7 +197,7 @@ def test_no_command_is_added_by_hand_and_the_core_registers_its_own() -> None:
 def test_help_lists_core_and_plugin_commands() -> None:
     result = _run("--help")
     listed = {line.split()[0] for line in result.output.split("Commands:")[1].splitlines() if line.strip()}
-    assert listed == CORE_COMMANDS | {"watch", "status", "retry", "generate"}
+    assert listed == CORE_COMMANDS | {"watch", "status", "retry", "report", "generate"}
 
 
 def test_core_commands_stay_with_every_plugin_disabled() -> None:
