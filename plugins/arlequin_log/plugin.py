@@ -15,6 +15,7 @@ _QUIET = {"name", "created_at", "cause_event_id"}
 LEVELS = {
     "drift-detected": "warning",
     "batch-rejected": "warning",
+    "data-quality-failed": "warning",
     "sink-failed": "error",
     "plugin-failed": "error",
 }

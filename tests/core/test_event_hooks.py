@@ -16,6 +16,7 @@ from arlequin_core.events import (
     BatchRejected,
     BuildFinished,
     DataArrived,
+    DataQualityFailed,
     DriftDetected,
     Event,
     ModelRegistered,
@@ -55,6 +56,11 @@ def test_arlequin_on_batch_checked(capsys) -> None:
 
 def test_arlequin_on_drift_detected(capsys) -> None:
     _deliver(DriftDetected(batch_id="b", uri="u", reason="amount drifted", drift_share=0.6), capsys)
+
+
+def test_arlequin_on_data_quality_failed(capsys) -> None:
+    finding = "column 'amount': all 300 values are missing"
+    _deliver(DataQualityFailed(batch_id="b", uri="u", findings=(finding,), rules=("missing",)), capsys)
 
 
 def test_arlequin_on_batch_rejected(capsys) -> None:

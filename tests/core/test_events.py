@@ -19,8 +19,22 @@ from arlequin_core.events import (
 
 SAMPLES = {
     "data-arrived": {"uri": "hdfs://nn/data/b1", "source": "poll", "size_bytes": 123},
-    "batch-checked": {"uri": "u", "drifted": True, "drift_share": 0.5, "drifted_columns": ("a",), "rows": 10},
+    "batch-checked": {
+        "uri": "u",
+        "drifted": True,
+        "drift_share": 0.5,
+        "drifted_columns": ("a",),
+        "rows": 10,
+        "quality": ("column 'b': 3 infinite",),
+    },
     "drift-detected": {"uri": "u", "reason": "r", "drift_share": 0.5, "drifted_columns": ("a", "b")},
+    "data-quality-failed": {
+        "uri": "u",
+        "findings": ("column 'a': all 10 values are missing",),
+        "rules": ("missing",),
+        "columns": ("a",),
+        "counts_as_drift": False,
+    },
     "batch-rejected": {"uri": "u", "reason": "truncated", "error_type": "InputError"},
     "model-registered": {
         "model_name": "m",
