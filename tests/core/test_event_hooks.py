@@ -123,6 +123,7 @@ EXAMPLES = [
     SinkFailed(sink="webhook", error="503 after 5 tries"),
     BuildFinished(sink="jenkins", build_url="http://ci/job/x/7/", result="SUCCESS"),
     PluginFailed(plugin="p", hook="arlequin_on_data_arrived", error="boom"),
+    DataQualityFailed(batch_id="b", uri="u", findings=("column 'a': all 3 values are missing",)),
 ]
 
 
