@@ -10,6 +10,7 @@ import click
 from arlequin_core.app import get_app
 from arlequin_core.events import EVENT_TYPES
 from arlequin_core.journal import read_journal
+from arlequin_core.logs import terminal_safe
 
 
 @click.command("events")
@@ -87,7 +88,7 @@ def history_cmd(ctx: click.Context, html_out: str | None, last: int) -> None:
         verdict = "DRIFT   " if report.drifted else "no drift"
         click.echo(
             f"{report.created_at[:19]}  {verdict}  share {report.drift_share:4.0%}  "
-            f"model {report.model_version or '-':>3}  {report.uri or report.batch_id}  "
-            f"{', '.join(report.drifted_columns)}"
+            f"model {report.model_version or '-':>3}  {terminal_safe(report.uri or report.batch_id or '')}  "
+            f"{terminal_safe(', '.join(report.drifted_columns))}"
         )
     click.echo(f"drift over time: {write_history(reports_dir, html_out)}")

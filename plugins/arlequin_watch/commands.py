@@ -16,7 +16,7 @@ from arlequin_core.daemon import Daemon, DaemonError, DaemonLock, build_sources,
 from arlequin_core.errors import EXIT_DRIFT, EXIT_INTERNAL, EXIT_USAGE, ArlequinError
 from arlequin_core.journal import read_journal
 from arlequin_core.ledger import LEDGER_NAME, Batch, Ledger, LedgerError, open_ledger
-from arlequin_core.logs import get_logger
+from arlequin_core.logs import get_logger, terminal_safe
 
 log = get_logger(__name__)
 
@@ -152,12 +152,14 @@ def status_cmd(ctx: click.Context, n_events: int, as_json: bool) -> None:
         click.echo("rejected (latest first; `arlequin retry BATCH` processes one again):")
         for b in data["rejected"]:
             reason = (b["reason"] or "").splitlines() or [""]  # the first line says it; --json has all
-            click.echo(f"  {b['batch_id']}  {b['uri']}\n      {reason[0]}")
+            click.echo(f"  {b['batch_id']}  {terminal_safe(b['uri'])}\n      {terminal_safe(reason[0])}")
     if data["events"]:
         click.echo(f"last {len(data['events'])} events:")
         for e in data["events"]:
             where = e.get("uri") or e.get("model_version") or e.get("plugin") or ""
-            click.echo(f"  {e['created_at']}  {e['name']:<16} {e.get('batch_id') or '-':<16}  {where}")
+            click.echo(
+                f"  {e['created_at']}  {e['name']:<16} {e.get('batch_id') or '-':<16}  {terminal_safe(str(where))}"
+            )
 
 
 # --------------------------------------------------------------------------- #
@@ -227,7 +229,8 @@ def retry_cmd(ctx: click.Context, batch: str, timeout: float | None) -> None:
     finally:
         daemon.stop(timeout=0 if timeout == 0 else None)
     after = result[0] if result else target
-    click.echo(f"{after.batch_id}  {after.uri}: {after.state}" + (f" ({after.reason})" if after.reason else ""))
+    shown = f"{after.batch_id}  {terminal_safe(after.uri)}: {after.state}"
+    click.echo(shown + (f" ({terminal_safe(after.reason)})" if after.reason else ""))
     if not daemon.drained or after.state not in ("done", "rejected"):
         click.echo("error: no verdict in time; the batch is processed again at the next `arlequin watch`", err=True)
         sys.stdout.flush()

@@ -203,3 +203,22 @@ def test_retry_with_a_watcher_running_leaves_the_batch_to_it(app: App, landing: 
     assert result.exit_code == 0, result.output
     assert f"pending again; the running watcher (pid {os.getpid()}) picks it up" in result.output
     wait_for(lambda: daemon.ledger.counts()["done"] == 1, what="the running daemon to process it")
+
+
+def test_status_and_history_escape_names_that_could_forge_lines_or_move_the_cursor(app: App, landing: Path) -> None:
+    from arlequin_core.drift.report import DriftReport
+
+    forged = "x.parquet\n  0123456789abcdef  /etc/fake.parquet: done \x1b[2J.parquet"
+    _process(app, landing, [forged], columns=["nope"])  # rejected: its name is in the reason too
+    status = CliRunner().invoke(main, ["status", "--events", "5"])
+    assert status.exit_code == 0, status.output
+    assert "\x1b" not in status.output and "/etc/fake.parquet: done \\x1b[2J" in status.output
+    assert not any(line.lstrip().startswith("0123456789abcdef") for line in status.output.splitlines())
+    assert "x.parquet\\n  0123456789abcdef" in status.output
+    reports = app.home / "reports"
+    reports.mkdir(parents=True)
+    report = DriftReport(True, 1.0, ["a\x1b[31m"], "r", [], 10, 10, "holm", 0.5, uri=str(landing / forged))
+    (reports / "b.json").write_text(report.to_json())
+    history = CliRunner().invoke(main, ["history"])
+    assert history.exit_code == 0, history.output
+    assert "\x1b" not in history.output and "x.parquet\\n  0123456789abcdef" in history.output
