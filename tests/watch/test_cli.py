@@ -222,3 +222,14 @@ def test_status_and_history_escape_names_that_could_forge_lines_or_move_the_curs
     history = CliRunner().invoke(main, ["history"])
     assert history.exit_code == 0, history.output
     assert "\x1b" not in history.output and "x.parquet\\n  0123456789abcdef" in history.output
+
+
+def test_an_unset_variable_in_a_plugin_section_reaches_the_user_instead_of_no_such_command(isolated: Path) -> None:
+    (isolated / "landing").mkdir()
+    config = isolated / "x.toml"
+    config.write_text('[sinks.jenkins]\nenabled = true\nurl = "http://ci/"\njob = "j"\nuser = "u"\n')
+    config.write_text(config.read_text() + 'token = "${ARL_TEST_UNSET_WATCH_TOKEN}"\n')
+    result = CliRunner().invoke(main, ["--config", str(config), "watch", "landing"])
+    assert result.exit_code == 2
+    assert "No such command" not in result.output
+    assert "sinks.jenkins.token: environment variable ARL_TEST_UNSET_WATCH_TOKEN is not set" in result.output
