@@ -27,7 +27,7 @@ at a time, in order). For each batch it
 5. publishes ``batch-checked`` always, then ``drift-detected`` when the policy says
    so, both caused by the ``data-arrived`` event (``cause_event_id``);
 6. then, when ``[drift] html`` is true, hands the report to its
-   :class:`~arlequin_core.drift.rendering.ReportRenderer`, which renders
+   :class:`~arlequin_core.rendering.ReportRenderer`, which renders
    ``<home>/reports/<batch id>.html`` in its own thread and refreshes
    ``<home>/reports/index.html`` (the drift over time) once a burst is rendered. Plots
    cost far more than the statistics, so neither the verdict nor the next batch waits
@@ -65,7 +65,6 @@ from arlequin_core.drift.online_state import (
     state_dir,
 )
 from arlequin_core.drift.profile import ERROR_COLUMN, Profile
-from arlequin_core.drift.rendering import ReportRenderer
 from arlequin_core.drift.report import DriftReport
 from arlequin_core.errors import ArlequinError
 from arlequin_core.events import (
@@ -79,6 +78,7 @@ from arlequin_core.events import (
 from arlequin_core.io import read_table
 from arlequin_core.logs import get_logger
 from arlequin_core.registry import ComponentRegistry
+from arlequin_core.rendering import ReportRenderer
 
 if TYPE_CHECKING:
     from arlequin_core.app import App
@@ -156,7 +156,7 @@ class Monitor:
         self.profile_provider = profile_provider
         self.model_cache = model_cache if model_cache is not None else VersionCache(latest_only=True)
         self._online_store: OnlineStateStore | None = None
-        #: Draws the HTML reports off the monitor's lane (see :mod:`arlequin_core.drift.rendering`).
+        #: Draws the HTML reports off the monitor's lane (see :mod:`arlequin_core.rendering`).
         self.renderer = ReportRenderer()
         self._recent: deque[int] | None = None
 

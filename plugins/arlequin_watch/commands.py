@@ -256,7 +256,7 @@ def _echo_queued(app: App, batch: Batch, pid: int | None) -> None:
 @click.pass_context
 def report_cmd(ctx: click.Context, batch: str) -> None:
     """Draw the HTML report of a checked batch now (one the watcher left without plots under a backlog)."""
-    from arlequin_core.drift.rendering import render_on_demand
+    from arlequin_core.rendering import render_on_demand
 
     app = get_app(ctx)
     with open_ledger(app.home) as ledger:
