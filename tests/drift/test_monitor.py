@@ -132,6 +132,7 @@ def test_the_monitor_checks_with_the_configured_engine_and_the_report_names_it(a
     assert checked.rows == 2000 and drift.drifted_columns == ("age", "colour")
     report = json.loads(Path(drift.report_uri).read_text())
     assert report["engine"] == engine
+    assert monitor.renderer.wait_idle(60)  # plots are drawn off the monitor's lane
     assert (monitor.reports_dir / f"e-{engine}.html").read_text().count("data:image/png") == 6
 
 
