@@ -17,6 +17,7 @@ from arlequin_core.errors import EXIT_DRIFT, EXIT_INTERNAL, EXIT_USAGE, Arlequin
 from arlequin_core.journal import read_journal
 from arlequin_core.ledger import LEDGER_NAME, Batch, Ledger, LedgerError, open_ledger
 from arlequin_core.logs import get_logger, terminal_safe
+from arlequin_core.sources.base import Landed
 
 log = get_logger(__name__)
 
@@ -186,6 +187,29 @@ def resolve_batch(ledger: Ledger, ref: str) -> Batch:
     return matches[0]  # one URI: its newest version
 
 
+def current_version(ledger: Ledger, batch: Batch) -> Batch:
+    """The batch holding what is at ``batch.uri`` now: ``batch`` itself, a newer version, or a new one.
+
+    A local file whose size or mtime changed since ``batch`` was recorded, with no newer
+    version in the ledger (no watcher saw it), is recorded now as a new pending batch.
+    """
+    versions = [b for b in ledger.find(batch.uri) if b.uri == batch.uri]
+    newest = versions[0] if versions else batch
+    if newest.seq > batch.seq:
+        return newest
+    if batch.kind != "file" or "://" in batch.uri:
+        return batch
+    try:
+        st = os.stat(batch.uri)
+    except OSError:
+        return batch  # gone: the retry says so
+    landed = Landed(batch.uri, st.st_size, st.st_mtime, "file", batch.source)
+    if landed.batch_id == batch.batch_id:
+        return batch
+    ledger.observe(landed)
+    return ledger.get(landed.batch_id) or batch
+
+
 @click.command("retry")
 @click.argument("batch")
 @click.option(
@@ -211,6 +235,16 @@ def retry_cmd(ctx: click.Context, batch: str, timeout: float | None) -> None:
     consumers = default_consumers(app) if pid is None else []
     with open_ledger(app.home) as ledger:
         target = resolve_batch(ledger, batch)
+        current = current_version(ledger, target)
+        if current.batch_id != target.batch_id:
+            # The file was replaced: its new content is a batch of its own. Checking the old id
+            # again would check the new bytes twice, under two ids (two retrains for one file).
+            what = f"{target.batch_id}  {terminal_safe(target.uri)}: the file was replaced since; its content now"
+            if current.state not in ("rejected", "seen"):
+                click.echo(f"{what} is batch {current.batch_id} ({current.state}): nothing to retry")
+                return
+            click.echo(f"{what} is batch {current.batch_id}: processing that one")
+            target = current
         try:
             target = ledger.reset(target.batch_id)
         except LedgerError as exc:

@@ -233,3 +233,20 @@ def test_an_unset_variable_in_a_plugin_section_reaches_the_user_instead_of_no_su
     assert result.exit_code == 2
     assert "No such command" not in result.output
     assert "sinks.jenkins.token: environment variable ARL_TEST_UNSET_WATCH_TOKEN is not set" in result.output
+
+
+def test_retry_of_a_replaced_file_checks_its_new_content_once_under_one_id(app: App, landing: Path) -> None:
+    _process(app, landing, ["a.parquet"], columns=["x", "z"])  # rejected: no column z
+    (old,) = _batches().values()
+    land(landing / "a.parquet", rows=5, start=100)  # replaced while no watcher runs
+    runner = CliRunner()
+    first = runner.invoke(main, ["retry", old.batch_id], env={"ARLEQUIN_TEST_COLUMNS": "x"})
+    assert first.exit_code == 0, first.output
+    assert "the file was replaced since" in first.output and "processing that one" in first.output
+    again = runner.invoke(main, ["retry", old.batch_id], env={"ARLEQUIN_TEST_COLUMNS": "x"})
+    assert again.exit_code == 0 and "(done): nothing to retry" in again.output
+    _process(app, landing, [], columns=["x"])  # a watcher starts: the new content is known already
+    arrived = [e for e in journal_events(HOME, "data-arrived") if e.uri.endswith("a.parquet")]
+    assert len(arrived) == 2  # the old content once, the new content once
+    with open_ledger(HOME) as ledger:
+        assert sorted(b.state for b in ledger.batches()) == ["done", "rejected"]
