@@ -181,12 +181,24 @@ class TrainingSection(Section):
     """``[training]``: how models are trained, validated and promoted."""
 
     trainer: str = "sklearn-logreg"
+    #: The model of trainer ``sklearn``: any scikit-learn-compatible estimator as
+    #: ``"module:Class"``; ``params`` are its keyword arguments (see docs/training.md).
+    estimator: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
+    #: ``classification`` or ``regression``; None: inferred from the label (see docs/training.md).
+    task: Literal["classification", "regression"] | None = None
     #: A rule that makes the label (see docs/training.md) when no label column exists.
     label_rule: str | None = None
     #: Metric that decides promotion, and how much worse than the champion is tolerated.
-    metric: Literal["roc_auc", "pr_auc", "f1", "precision", "recall", "log_loss"] = "roc_auc"
+    metric: Literal["roc_auc", "pr_auc", "f1", "precision", "recall", "log_loss", "rmse", "mae", "r2"] = "roc_auc"
     tolerance: float = Field(default=0.0, ge=0.0)
+    #: Promotion rule on the paired test's interval: ``non_inferior`` (promote unless
+    #: significantly worse by more than ``tolerance``) or ``superior`` (only when significantly better).
+    promote: Literal["non_inferior", "superior"] = "non_inferior"
+    #: Confidence level of the paired test's interval.
+    confidence: float = Field(default=0.95, gt=0.0, lt=1.0)
+    #: Resamples of the paired bootstrap (metrics other than roc_auc; seeded by ``seed``).
+    resamples: int = Field(default=1000, ge=100)
     test_size: float = Field(default=0.2, gt=0.0, lt=1.0)
     seed: int = 0
     #: Retrain on the last N batches.

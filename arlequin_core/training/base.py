@@ -56,6 +56,8 @@ class TrainedModel:
         reference the drift profile is built from.
     :param heldout_uri: where the held-out rows were written (Parquet file or directory).
     :param example: up to :data:`EXAMPLE_ROWS` rows of model input (a pandas DataFrame).
+    :param extra: anything else worth keeping (e.g. ``fit_seconds``).
+    :param task: ``classification`` or ``regression`` (decides the metrics and the paired test).
     """
 
     model: Any
@@ -68,6 +70,7 @@ class TrainedModel:
     heldout_uri: str
     example: Any
     extra: dict[str, Any] = field(default_factory=dict)
+    task: str = "classification"
 
 
 class Trainer(ABC):
@@ -103,7 +106,7 @@ class Trainer(ABC):
 
     @abstractmethod
     def score(self, model: Any, data: Any, where: str = "data") -> tuple[np.ndarray, np.ndarray]:
-        """Labels and positive-class probabilities of the labelled rows of ``data``.
+        """Labels and positive-class probabilities (regression: numeric labels and predictions) of the labelled rows.
 
         :param model: a model from :meth:`train` or :meth:`load` (of this trainer).
         :param data: like :meth:`train`'s ``data``.
@@ -124,8 +127,11 @@ class Trainer(ABC):
         """Load a model saved by :meth:`save` (a path) or logged by :meth:`log_model` (any MLflow model URI)."""
 
     @abstractmethod
-    def pip_requirements(self) -> list[str]:
-        """Exact requirements of the logged model (given explicitly: inferring them costs seconds)."""
+    def pip_requirements(self, model: Any = None) -> list[str]:
+        """Exact requirements of the logged model (given explicitly: inferring them costs seconds).
+
+        :param model: the model being logged, when its requirements depend on it (e.g. its estimator's package).
+        """
 
 
 def make_trainer(app: App, name: str | None = None, **options: Any) -> Trainer:

@@ -1,10 +1,18 @@
-"""Where the binary label comes from: a column (``[data] label``) or a rule (``[training] label_rule``).
+"""Where the label comes from: a column (``[data] label``) or a rule (``[training] label_rule``).
 
-The label is 1 (positive) or 0. A label column may be boolean or numeric with values
-0 and 1 only; anything else is an error naming the column and showing bad values.
-Rows whose label is missing (a null in the column, or a rule that is null) are left
-out of training and scoring and counted. Columns a rule reads are never features:
-they are the outcome the label is made from, and would leak it.
+Classification: the label is 1 (positive) or 0. A label column may be boolean or
+numeric with values 0 and 1 only; anything else is an error naming the column and
+showing bad values. Regression: the label is a number (a numeric column, or a rule
+that gives a number, e.g. ``revenue - cost``).
+
+The task is ``[training] task`` when set, else inferred from the label
+(:meth:`LabelSpec.infer_task`): a rule that gives a condition, a boolean column, or
+a numeric column whose non-missing values are all 0 or 1 is classification; a rule
+that gives a number, or any other numeric column, is regression.
+
+Rows whose label is missing (a null or NaN in the column, or a rule that is null)
+are left out of training and scoring and counted. Columns a rule reads are never
+features: they are the outcome the label is made from, and would leak it.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from arlequin_core.training.rule import LabelRule
 
 #: Name of the label column the trainers add to their frames (never a data column).
 LABEL = "__arlequin_label__"
+TASKS = ("classification", "regression")
 
 
 @dataclass(frozen=True)
@@ -64,6 +73,67 @@ class LabelSpec:
         """``column:NAME`` or ``rule:TEXT`` (logged as an MLflow param)."""
         return f"rule:{self.rule.text}" if self.rule is not None else f"column:{self.column}"
 
+    # ------------------------------------------------------------------ the task
+    def task(self, data: Any, configured: str | None, where: str = "data") -> str:
+        """``configured`` (``[training] task``) when set, else :meth:`infer_task` on ``data``."""
+        return configured if configured is not None else self.infer_task(data, where)
+
+    def infer_task(self, data: Any, where: str = "data") -> str:
+        """``classification`` or ``regression`` from the label of a pyarrow Table or pandas DataFrame.
+
+        See the module docstring for the rule. :raises InputError: the label column is
+        absent, or neither boolean nor numeric.
+        """
+        if self.rule is not None:
+            from arlequin_core.training.rule_numpy import column_types
+
+            kind = self.rule.result_type(column_types(data, self.rule.columns))
+            return "regression" if kind == "number" else "classification"
+        raw = self._raw(data, where)
+        if pa.types.is_boolean(raw.type) or pa.types.is_null(raw.type):
+            return "classification"
+        if not _is_numeric(raw.type):
+            raise InputError(where, _not_numeric(self.column, raw.type))
+        values = raw.cast(pa.float64()).drop_null().to_numpy(zero_copy_only=False)
+        values = values[~np.isnan(values)]
+        return "classification" if np.isin(values, (0.0, 1.0)).all() else "regression"
+
+    def targets(self, data: Any, task: str, where: str = "data") -> tuple[np.ndarray, np.ndarray]:
+        """The label of every row for ``task``: :meth:`labels` (classification) or :meth:`numbers`."""
+        return self.numbers(data, where) if task == "regression" else self.labels(data, where)
+
+    def numbers(self, data: Any, where: str = "data") -> tuple[np.ndarray, np.ndarray]:
+        """The numeric label (regression target) of every row of a pyarrow Table or pandas DataFrame.
+
+        :returns: ``(values, missing)``: float64 (0 where missing), and True where the row has none.
+        :raises InputError: the label column is absent or not numeric.
+        :raises LabelRuleError: the rule does not give a number.
+        """
+        if self.rule is not None:
+            from arlequin_core.training.rule_numpy import evaluate_number
+
+            return evaluate_number(self.rule, data)
+        raw = self._raw(data, where)
+        if not _is_numeric(raw.type) and not pa.types.is_null(raw.type):
+            raise InputError(where, _not_numeric(self.column, raw.type))
+        values = pc.fill_null(raw.cast(pa.float64()), np.nan).to_numpy(zero_copy_only=False)
+        missing = ~np.isfinite(values)
+        return np.where(missing, 0.0, values), missing
+
+    def _raw(self, data: Any, where: str) -> Any:
+        assert self.column is not None
+        names = data.column_names if isinstance(data, pa.Table) else list(data.columns)
+        if self.column not in names:
+            raise InputError(
+                where, f"label column {self.column!r} ([data] label) is missing; columns: {', '.join(map(str, names))}"
+            )
+        raw = data.column(self.column) if isinstance(data, pa.Table) else pa.Array.from_pandas(data[self.column])
+        if isinstance(raw, pa.ChunkedArray):
+            raw = raw.combine_chunks()
+        if pa.types.is_dictionary(raw.type):
+            raw = raw.cast(raw.type.value_type)
+        return raw
+
     # ------------------------------------------------------------------ pandas / arrow
     def labels(self, data: Any, where: str = "data") -> tuple[np.ndarray, np.ndarray]:
         """The label of every row of a pyarrow Table or pandas DataFrame.
@@ -88,6 +158,51 @@ class LabelSpec:
         return _binary_from_arrow(raw, self.column, where)
 
     # ------------------------------------------------------------------ spark
+    def spark_task(self, df: Any, configured: str | None, where: str = "data") -> str:
+        """:meth:`task` for a Spark DataFrame (a label column's 0/1 check is one Spark job)."""
+        if configured is not None:
+            return configured
+        from pyspark.sql import functions as F
+
+        from arlequin_core.training.rule_spark import quote, spark_value_type
+
+        if self.rule is not None:
+            types = {f.name: spark_value_type(f.dataType) for f in df.schema.fields}
+            return "regression" if self.rule.result_type(types) == "number" else "classification"
+        assert self.column is not None
+        if self.column not in df.columns:
+            raise InputError(
+                where, f"label column {self.column!r} ([data] label) is missing; columns: {', '.join(df.columns)}"
+            )
+        kind = spark_value_type(df.schema[self.column].dataType)
+        if kind == "bool":
+            return "classification"
+        if kind != "number":
+            raise InputError(where, _not_numeric(self.column, df.schema[self.column].dataType.simpleString()))
+        value = F.col(quote(self.column)).cast("double")
+        other = df.filter(value.isNotNull() & ~F.isnan(value) & ~value.isin(0.0, 1.0)).limit(1).count()
+        return "regression" if other else "classification"
+
+    def spark_target(self, df: Any, task: str, where: str = "data") -> Any:
+        """The label for ``task`` as a double Spark column (null where missing)."""
+        if task != "regression":
+            return self.spark_label(df, where)
+        from pyspark.sql import functions as F
+
+        from arlequin_core.training.rule_spark import compile_rule, quote, spark_value_type
+
+        if self.rule is not None:
+            return F.nanvl(compile_rule(self.rule, df.schema, number=True).cast("double"), F.lit(None).cast("double"))
+        assert self.column is not None
+        if self.column not in df.columns:
+            raise InputError(
+                where, f"label column {self.column!r} ([data] label) is missing; columns: {', '.join(df.columns)}"
+            )
+        dtype = df.schema[self.column].dataType
+        if spark_value_type(dtype) != "number":
+            raise InputError(where, _not_numeric(self.column, dtype.simpleString()))
+        return F.nanvl(F.col(quote(self.column)).cast("double"), F.lit(None).cast("double"))
+
     def spark_label(self, df: Any, where: str = "data") -> Any:
         """The label as a double Spark column (null where missing).
 
@@ -123,6 +238,17 @@ class LabelSpec:
             f"label column {self.column!r} has type {field.dataType.simpleString()}; "
             "it must be boolean or numeric 0/1 (or set [training] label_rule to derive it)",
         )
+
+
+def _is_numeric(t: Any) -> bool:
+    return bool(pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t))
+
+
+def _not_numeric(column: str | None, type_: Any) -> str:
+    return (
+        f"label column {column!r} has type {type_}; it must be boolean or numeric "
+        "(or set [training] label_rule to derive it)"
+    )
 
 
 def _not_binary(column: str, examples: list[Any]) -> str:

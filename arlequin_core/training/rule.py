@@ -1,7 +1,8 @@
 """The label rule language: a small, safe expression language, parsed and type-checked.
 
 A rule such as ``amount > 100 and country in ['FR', 'DE'] or not is_trial`` makes a
-binary label from other columns when the data has no label column. It is tokenised
+binary label from other columns when the data has no label column; a rule that gives
+a number (``revenue - cost``) makes a numeric label, the target of a regression. It is tokenised
 and parsed by recursive descent into an AST; nothing is ever ``eval``-ed. The AST is
 evaluated on pandas/Arrow data by :mod:`arlequin_core.training.rule_numpy` and
 compiled to a pyspark ``Column`` by :mod:`arlequin_core.training.rule_spark`; both
@@ -27,8 +28,8 @@ Types and semantics (SQL three-valued logic):
 
 * Every value is a ``number``, a ``string`` or a ``bool``; both sides of a comparison
   have the same type, ``<``/``>`` need numbers or strings, ``and``/``or``/``not``
-  need bools, the whole rule is a bool. Type errors are reported before any data is
-  touched.
+  need bools, the whole rule is a bool (a label) or a number (a regression
+  target). Type errors are reported before any data is touched.
 * A missing value (null, and NaN: **NaN is null**) makes comparisons and arithmetic
   null; ``and``/``or`` follow Kleene logic (``null and false`` is false, ``null or
   true`` is true); ``x in [...]`` is null when ``x`` is; ``is null`` is never null.
@@ -388,22 +389,33 @@ class LabelRule:
     def __repr__(self) -> str:
         return f"LabelRule({self.text!r})"
 
-    def check(self, column_types: Mapping[str, ValueType | None]) -> dict[int, ValueType]:
+    def check(
+        self, column_types: Mapping[str, ValueType | None], allow: tuple[ValueType, ...] = ("bool",)
+    ) -> dict[int, ValueType]:
         """Type-check against the data's columns; return each node's type by ``id``.
 
         :param column_types: every column of the data -> ``number``, ``string``,
             ``bool``, or None for a type rules cannot use (timestamps, lists, ...).
+        :param allow: the types the whole rule may have: ``("bool",)`` for a
+            classification label, ``("number",)`` for a regression target.
         :raises LabelRuleError: an unknown column, an unusable column type, a type
-            mismatch, or a rule that is not a condition.
+            mismatch, or a rule whose type is not allowed.
         """
         types: dict[int, ValueType] = {}
         result = self._type(self.ast, column_types, types)
-        if result != "bool":
+        if result not in allow:
             start, end = span(self.ast)
-            raise LabelRuleError(
-                self.text, start, end - start, f"the rule gives a {result}, but it must be a condition (true/false)"
-            )
+            wanted = " or ".join({"bool": "a condition (true/false)", "number": "a number"}.get(a, a) for a in allow)
+            raise LabelRuleError(self.text, start, end - start, f"the rule gives a {result}, but it must be {wanted}")
         return types
+
+    def result_type(self, column_types: Mapping[str, ValueType | None]) -> ValueType:
+        """The type of the whole rule on data with these columns (``bool`` or ``number`` make a label).
+
+        :raises LabelRuleError: as :meth:`check`, or a rule that gives a string.
+        """
+        types = self.check(column_types, allow=("bool", "number"))
+        return types[id(self.ast)]
 
     def _fail(self, node: Node, problem: str) -> LabelRuleError:
         start, end = span(node)

@@ -85,6 +85,21 @@ def evaluate(rule: LabelRule, data: Any) -> tuple[np.ndarray, np.ndarray]:
     return values, nulls
 
 
+def evaluate_number(rule: LabelRule, data: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Evaluate a rule that gives a number (a regression target) on every row of ``data``.
+
+    :returns: ``(values, nulls)``: float64 values (0.0 where null) and a bool array.
+    :raises LabelRuleError: unknown column, type mismatch, or the rule is not a number.
+    """
+    types = rule.check(column_types(data, rule.columns), allow=("number",))
+    table = _as_table(data, rule.columns)
+    n = table.num_rows
+    values, nulls = _Evaluator(table, types).eval(rule.ast)
+    values = np.broadcast_to(np.asarray(values, dtype=np.float64), (n,))
+    nulls = np.broadcast_to(np.asarray(nulls, dtype=bool), (n,)) | ~np.isfinite(values)
+    return np.where(nulls, 0.0, values), nulls
+
+
 class _Evaluator:
     def __init__(self, table: pa.Table, types: dict[int, ValueType]) -> None:
         self.table = table

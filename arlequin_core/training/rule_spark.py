@@ -32,13 +32,15 @@ def quote(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
-def compile_rule(rule: LabelRule, schema: Any) -> Any:
+def compile_rule(rule: LabelRule, schema: Any, number: bool = False) -> Any:
     """The rule as a boolean Spark ``Column`` (null where the rule is null).
 
     :param schema: the DataFrame's ``StructType``.
+    :param number: the rule gives a number (a regression target) instead of a condition.
     :raises LabelRuleError: unknown column or type mismatch.
     """
-    types = rule.check({f.name: spark_value_type(f.dataType) for f in schema.fields})
+    allow = ("number",) if number else ("bool",)
+    types = rule.check({f.name: spark_value_type(f.dataType) for f in schema.fields}, allow=allow)
     floating = {f.name for f in schema.fields if type(f.dataType).__name__ in ("DoubleType", "FloatType")}
     return _Compiler(types, floating).compile(rule.ast)
 

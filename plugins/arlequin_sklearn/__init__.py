@@ -1,5 +1,7 @@
-"""Built-in plugin ``sklearn``: the embedded default trainer ``sklearn-logreg``.
+"""Built-in plugin ``sklearn``: the trainers ``sklearn`` (any scikit-learn-compatible
+estimator, ``[training] estimator = "module:Class"``) and ``sklearn-logreg`` (the
+embedded default, logistic regression).
 
-Logistic regression on scikit-learn, in-process, logged with ``mlflow.sklearn``.
+In-process, logged with ``mlflow.sklearn`` in the skops format.
 Disable it with ``ARLEQUIN_DISABLE_PLUGINS=sklearn``.
 """

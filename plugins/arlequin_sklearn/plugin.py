@@ -8,8 +8,9 @@ from arlequin_core.hookspecs import Register
 
 @hookimpl
 def arlequin_register_trainers(register: Register) -> None:
-    """Register ``sklearn-logreg``."""
+    """Register ``sklearn`` (any estimator) and ``sklearn-logreg``."""
     # Imported here so loading the plugin does not import scikit-learn.
-    from arlequin_sklearn.trainer import SklearnLogregTrainer
+    from arlequin_sklearn.trainer import SklearnLogregTrainer, SklearnTrainer
 
+    register(SklearnTrainer)
     register(SklearnLogregTrainer)

@@ -1,18 +1,32 @@
-"""The embedded default trainer ``sklearn-logreg``: scikit-learn, in-process.
+"""The scikit-learn trainers: ``sklearn`` (any estimator) and ``sklearn-logreg``, in-process.
 
 Model: a :class:`~sklearn.pipeline.Pipeline` of a ``ColumnTransformer``
 (numeric: median imputation then standard scaling; categorical: missing values to
 ``"__missing__"`` then one-hot encoding with ``handle_unknown="ignore"``, so a
-category unseen in training is all zeros rather than an error) and a
-``LogisticRegression`` (``[training] params`` are its keyword arguments).
+category unseen in training is all zeros rather than an error) and the estimator:
+
+* ``sklearn``: ``[training] estimator`` (``"module:Class"``, see
+  :mod:`arlequin_sklearn.estimator`), by default ``LogisticRegression(max_iter=1000)``
+  for classification and ``Ridge`` for regression; ``[training] params`` are its
+  keyword arguments. One-hot columns stay sparse for estimators that take sparse
+  input and are dense (float32) for those that do not (e.g. HistGradientBoosting).
+* ``sklearn-logreg``: always ``LogisticRegression`` (the embedded default).
+
+The task (``[training] task``, else inferred from the label:
+:meth:`~arlequin_core.training.labels.LabelSpec.infer_task`) decides the split
+(stratified by the label for classification), what ``score`` returns
+(positive-class probabilities, or predictions) and the metrics.
 
 Input of the model (its MLflow signature): numeric features as doubles, categorical
-features as strings (booleans as ``"true"``/``"false"``, like Spark's cast).
+features as strings (booleans as ``"true"``/``"false"``, like Spark's cast). Logged
+with ``mlflow.sklearn`` (the pipeline is a scikit-learn object whatever the
+estimator) in the skops format, with the estimator's own distribution pinned in the
+pip requirements.
 """
 
 from __future__ import annotations
 
-import inspect
+import time
 from typing import Any
 
 import numpy as np
@@ -26,11 +40,11 @@ from arlequin_core.io import read_table, write_table_atomic
 from arlequin_core.training.base import EXAMPLE_ROWS, TrainedModel, Trainer
 from arlequin_core.training.errors import TrainingError
 from arlequin_core.training.features import FeatureSpec, infer_features
-from arlequin_core.training.metrics import compute_metrics
+from arlequin_core.training.metrics import task_metrics
+from arlequin_sklearn.estimator import DEFAULT_ESTIMATORS, accepts_sparse, build_estimator, distribution_of
 
 MISSING = "__missing__"
-#: scikit-learn's default of 100 iterations stops short on wide one-hot data.
-DEFAULT_PARAMS: dict[str, Any] = {"max_iter": 1000}
+LOGREG = DEFAULT_ESTIMATORS["classification"]
 
 
 def read_batches(data: Any, config: ArlequinConfig) -> tuple[pa.Table, str]:
@@ -93,31 +107,42 @@ def _features_of(model: Any) -> FeatureSpec:
     return FeatureSpec(tuple(kinds.get("numeric", ())), tuple(kinds.get("categorical", ())))
 
 
-def build_pipeline(features: FeatureSpec, params: dict[str, Any]) -> Any:
-    """The unfitted scikit-learn pipeline for ``features``.
+def task_of(model: Any) -> str:
+    """``classification`` or ``regression``: what the fitted pipeline's estimator is."""
+    from sklearn.base import is_regressor
 
-    :raises ConfigError: ``params`` has a key LogisticRegression does not take.
+    return "regression" if is_regressor(model.named_steps["model"]) else "classification"
+
+
+def build_pipeline(
+    features: FeatureSpec,
+    params: dict[str, Any],
+    estimator: str = LOGREG,
+    task: str = "classification",
+) -> Any:
+    """The unfitted scikit-learn pipeline for ``features``, ending in ``estimator`` built with ``params``.
+
+    :raises ConfigError: a bad estimator or parameter (see :func:`arlequin_sklearn.estimator.build_estimator`).
     """
     from sklearn.compose import ColumnTransformer
     from sklearn.impute import SimpleImputer
-    from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    valid = set(inspect.signature(LogisticRegression).parameters)
-    unknown = sorted(set(params) - valid)
-    if unknown:
-        raise ConfigError(
-            f"[training] params: {', '.join(unknown)} not accepted by sklearn-logreg (LogisticRegression); "
-            f"valid: {', '.join(sorted(valid))}"
-        )
+    model = build_estimator(estimator, params, task)
+    sparse = accepts_sparse(model)
     numeric = Pipeline([("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler())])
+    onehot = (
+        OneHotEncoder(handle_unknown="ignore")
+        if sparse
+        else OneHotEncoder(handle_unknown="ignore", sparse_output=False, dtype=np.float32)
+    )
     categorical = Pipeline(
         [
             # NaN and None both mean missing (pandas gives either, depending on the source).
             ("impute_nan", SimpleImputer(strategy="constant", fill_value=MISSING)),
             ("impute_none", SimpleImputer(missing_values=None, strategy="constant", fill_value=MISSING)),
-            ("onehot", OneHotEncoder(handle_unknown="ignore")),
+            ("onehot", onehot),
         ]
     )
     transformers = []
@@ -125,110 +150,148 @@ def build_pipeline(features: FeatureSpec, params: dict[str, Any]) -> Any:
         transformers.append(("numeric", numeric, list(features.numeric)))
     if features.categorical:
         transformers.append(("categorical", categorical, list(features.categorical)))
-    return Pipeline(
-        [
-            ("features", ColumnTransformer(transformers, remainder="drop")),
-            ("model", LogisticRegression(**{**DEFAULT_PARAMS, **params})),
-        ]
-    )
+    columns = ColumnTransformer(transformers, remainder="drop", **({} if sparse else {"sparse_threshold": 0.0}))
+    return Pipeline([("features", columns), ("model", model)])
 
 
-def split_indices(y: np.ndarray, test_size: float, seed: int, where: str) -> tuple[np.ndarray, np.ndarray]:
-    """Train and held-out row indices: stratified by the label when each class has 2+ rows.
+def split_indices(
+    y: np.ndarray, test_size: float, seed: int, where: str, task: str = "classification"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Train and held-out row indices; stratified by the label when each class has 2+ rows (classification).
 
-    :raises TrainingError: fewer than two classes, or too few rows to hold any out.
+    :raises TrainingError: fewer than two classes (classification), or too few rows to hold any out.
     """
     from sklearn.model_selection import train_test_split
 
-    counts = np.bincount(y, minlength=2)
-    if (counts == 0).any():
-        only = 1 if counts[1] else 0
-        raise TrainingError(
-            f"{where}: every labelled row has label {only} ({int(counts.sum())} rows); a classifier needs both classes"
-        )
+    stratify = None
+    if task == "classification":
+        counts = np.bincount(y.astype(np.int64), minlength=2)
+        if (counts == 0).any():
+            only = 1 if counts[1] else 0
+            raise TrainingError(
+                f"{where}: every labelled row has label {only} ({int(counts.sum())} rows); "
+                "a classifier needs both classes"
+            )
+        stratify = y if counts.min() >= 2 else None
     if len(y) < 4:
         raise TrainingError(f"{where}: only {len(y)} labelled rows; at least 4 are needed to train and hold out")
-    stratify = y if counts.min() >= 2 else None
     idx = np.arange(len(y))
     train, test = train_test_split(idx, test_size=test_size, random_state=seed, stratify=stratify)
     return np.sort(train), np.sort(test)
 
 
-class SklearnLogregTrainer(Trainer):
-    """Logistic regression with scikit-learn (see the module docstring)."""
+def _loggable(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if isinstance(v, (int, float, str, bool))}
 
-    name = "sklearn-logreg"
+
+class SklearnTrainer(Trainer):
+    """Any scikit-learn-compatible estimator (see the module docstring)."""
+
+    name = "sklearn"
     flavor = "sklearn"
+
+    def estimator_spec(self, task: str) -> str:
+        """The ``module:Class`` this trainer fits for ``task``."""
+        return self.config.training.estimator or DEFAULT_ESTIMATORS[task]
+
+    def check_config(self) -> None:
+        """Raise ConfigError for a bad ``[training] estimator``/``params`` before any data is read."""
+        if self.config.training.estimator is not None:
+            build_estimator(self.config.training.estimator, self.config.training.params, self.config.training.task)
+
+    @staticmethod
+    def predict_scores(model: Any, x: pd.DataFrame, task: str) -> np.ndarray:
+        """Positive-class probabilities (classification) or predictions (regression), shape ``(n,)``."""
+        if task == "regression":
+            return np.asarray(model.predict(x), dtype=np.float64).ravel()
+        return np.asarray(model.predict_proba(x)[:, 1], dtype=np.float64)
 
     def train(self, data: Any, **kwargs: Any) -> TrainedModel:
         heldout_uri = kwargs["heldout_uri"]
         config = self.config
         label = self.label
+        self.check_config()
         table, where = read_batches(data, config)
-        y_all, missing = label.labels(table, where)
+        task = label.task(table, config.training.task, where)
+        spec = self.estimator_spec(task)
+        build_estimator(spec, config.training.params, task)  # the task fits the estimator, before the split
+        y_all, missing = label.targets(table, task, where)
         labelled = table.filter(pa.array(~missing)) if missing.any() else table
         y = y_all[~missing]
-        train_idx, test_idx = split_indices(y, config.training.test_size, config.training.seed, where)
+        train_idx, test_idx = split_indices(y, config.training.test_size, config.training.seed, where, task)
         train_rows = labelled.take(pa.array(train_idx))
         test_rows = labelled.take(pa.array(test_idx))
         features = infer_features(train_rows, config, label.source_columns)
-        params = {**DEFAULT_PARAMS, **config.training.params}
-        pipeline = build_pipeline(features, config.training.params)
+        pipeline = build_pipeline(features, config.training.params, spec, task)
         x_train = model_input(train_rows, features, where)
+        started = time.perf_counter()
         try:
             pipeline.fit(x_train, y[train_idx])
         except ValueError as exc:
-            raise TrainingError(f"{where}: scikit-learn could not fit: {exc}") from None
+            raise TrainingError(f"{where}: {spec} could not fit: {exc}") from None
+        fit_seconds = time.perf_counter() - started
         write_table_atomic(test_rows, heldout_uri, "parquet")
-        proba = pipeline.predict_proba(model_input(test_rows, features, where))[:, 1]
-        metrics = compute_metrics(y[test_idx], proba)
-        effective = {k: v for k, v in pipeline.named_steps["model"].get_params().items() if v is not None}
+        scores = self.predict_scores(pipeline, model_input(test_rows, features, where), task)
+        metrics = task_metrics(task, y[test_idx], scores)
+        effective = _loggable(pipeline.named_steps["model"].get_params())
         return TrainedModel(
             model=pipeline,
             trainer=self.name,
             features=features,
             metrics=metrics,
-            params={**effective, **params},
+            params={**effective, **config.training.params, "estimator": spec, "task": task},
             rows={"train": len(train_idx), "heldout": len(test_idx), "unlabelled": int(missing.sum())},
             reference=train_rows,
             heldout_uri=heldout_uri,
             example=x_train.head(EXAMPLE_ROWS).reset_index(drop=True),
+            extra={"fit_seconds": fit_seconds},
+            task=task,
         )
 
     def score(self, model: Any, data: Any, where: str = "data") -> tuple[np.ndarray, np.ndarray]:
         table, name = read_batches(data, self.config)
         where = where if where != "data" else name
-        y, missing = self.label.labels(table, where)
+        task = task_of(model)
+        y, missing = self.label.targets(table, task, where)
         if missing.any():
             table = table.filter(pa.array(~missing))
             y = y[~missing]
         if len(y) == 0:
             raise InputError(where, "no labelled rows to score")
-        proba = model.predict_proba(model_input(table, _features_of(model), where))[:, 1]
-        return y.astype(np.int64), proba
+        scores = self.predict_scores(model, model_input(table, _features_of(model), where), task)
+        return (y.astype(np.float64) if task == "regression" else y.astype(np.int64)), scores
 
-    def pip_requirements(self) -> list[str]:
+    def pip_requirements(self, model: Any = None) -> list[str]:
+        """scikit-learn, numpy, pandas, scipy, skops; and the estimator's own distribution (e.g. lightgbm)."""
         import scipy
         import sklearn
         import skops
 
-        return [
+        requirements = [
             f"scikit-learn=={sklearn.__version__}",
             f"numpy=={np.__version__}",
             f"pandas=={pd.__version__}",
             f"scipy=={scipy.__version__}",
             f"skops=={skops.__version__}",
         ]
+        if model is not None:
+            estimator = model.named_steps["model"]
+            dist = distribution_of(type(estimator).__module__ + ":")
+            if dist is not None and dist[0] not in ("scikit-learn", "numpy", "scipy", "pandas"):
+                requirements.append(f"{dist[0]}=={dist[1]}")
+        return requirements
 
     def _trusted_types(self, model: Any) -> list[str]:
-        """Types skops must trust to load ``model``: only numpy/scipy/scikit-learn ones are expected."""
+        """Types skops must trust to load ``model``: numpy/scipy/scikit-learn ones, and the estimator's package's."""
         import skops.io
 
         cached = self.options.get("_trusted")
         if cached is not None and cached[0] is model:
             return cached[1]
         untrusted = skops.io.get_untrusted_types(data=skops.io.dumps(model))
-        foreign = [t for t in untrusted if not t.startswith(("numpy.", "scipy.", "sklearn."))]
+        package = type(model.named_steps["model"]).__module__.split(".")[0]
+        allowed = tuple(f"{name}." for name in dict.fromkeys(("numpy", "scipy", "sklearn", package)))
+        foreign = [t for t in untrusted if not t.startswith(allowed)]
         if foreign:
             raise TrainingError(f"the fitted pipeline holds unexpected types {foreign}; refusing to trust them")
         # Saving and logging the same model would serialise it once more just to ask this again.
@@ -242,7 +305,7 @@ class SklearnLogregTrainer(Trainer):
             "skops_trusted_types": self._trusted_types(model),
             "signature": self._signature(model, example),
             "input_example": example,
-            "pip_requirements": self.pip_requirements(),
+            "pip_requirements": self.pip_requirements(model),
         }
 
     def _signature(self, model: Any, example: pd.DataFrame) -> Any:
@@ -265,3 +328,25 @@ class SklearnLogregTrainer(Trainer):
         import mlflow.sklearn
 
         return mlflow.sklearn.load_model(uri)
+
+
+class SklearnLogregTrainer(SklearnTrainer):
+    """Logistic regression with scikit-learn: the embedded default (classification only)."""
+
+    name = "sklearn-logreg"
+
+    def estimator_spec(self, task: str) -> str:
+        if task != "classification":
+            raise ConfigError(
+                "trainer sklearn-logreg is logistic regression (classification) but the task is regression; "
+                "set [training] trainer = 'sklearn' (optionally with [training] estimator)"
+            )
+        return LOGREG
+
+    def check_config(self) -> None:
+        if self.config.training.estimator is not None:
+            raise ConfigError(
+                f"[training] estimator = {self.config.training.estimator!r} needs [training] trainer = 'sklearn' "
+                "(trainer sklearn-logreg is always LogisticRegression)"
+            )
+        build_estimator(LOGREG, self.config.training.params, "classification")

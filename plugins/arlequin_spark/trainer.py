@@ -244,7 +244,7 @@ class SparkLogregTrainer(Trainer):
             raise InputError(where, "no labelled rows to score")
         return y, p
 
-    def pip_requirements(self) -> list[str]:
+    def pip_requirements(self, model: Any = None) -> list[str]:
         import pyspark
 
         return [f"pyspark=={pyspark.__version__}", f"pandas=={pd.__version__}", f"numpy=={np.__version__}"]

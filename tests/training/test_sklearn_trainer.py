@@ -85,7 +85,9 @@ def test_one_class_is_a_training_error_naming_the_data(trainer, write_batch, iso
 
 def test_unknown_params_are_a_config_error(isolated: Path, write_batch) -> None:
     trainer = SklearnLogregTrainer(make_config(isolated / ".arlequin", training={"params": {"regParam": 0.1}}))
-    with pytest.raises(ConfigError, match="regParam not accepted by sklearn-logreg"):
+    with pytest.raises(
+        ConfigError, match=r"\[training\] params: regParam not accepted by sklearn.linear_model:LogisticRegression"
+    ):
         trainer.train([write_batch("b1", n=200)], heldout_uri=str(isolated / "h.parquet"))
 
 

@@ -16,6 +16,7 @@ def test_arlequin_register_trainers_registers_sklearn_and_spark() -> None:
     assert not host.failures, host.failures
     entries = {e.name: e for e in host.registry.entries("trainer")}
     assert entries["sklearn-logreg"].origin == "sklearn"
+    assert entries["sklearn"].origin == "sklearn"
     assert entries["spark-logreg"].origin == "spark"
     for entry in entries.values():
         assert issubclass(entry.obj, Trainer)
@@ -26,6 +27,8 @@ def test_arlequin_register_trainers_registers_sklearn_and_spark() -> None:
 
 def test_disabled_plugin_loses_its_trainer_and_lookup_lists_the_known_ones() -> None:
     app = App(ArlequinConfig.model_validate({"plugins": {"disable": ["spark"]}}))
-    assert app.registry.names("trainer") == ["sklearn-logreg"]
-    with pytest.raises(UnknownComponentError, match="unknown trainer 'spark-logreg'; known trainers: sklearn-logreg"):
+    assert app.registry.names("trainer") == ["sklearn", "sklearn-logreg"]
+    with pytest.raises(
+        UnknownComponentError, match="unknown trainer 'spark-logreg'; known trainers: sklearn, sklearn-logreg"
+    ):
         make_trainer(app, "spark-logreg")
