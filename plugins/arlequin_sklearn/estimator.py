@@ -82,9 +82,9 @@ def build_estimator(spec: str, params: dict[str, Any], task: str | None) -> Any:
     merged = {**DEFAULT_PARAMS.get(spec, {}), **params}
     try:
         estimator = cls(**merged)
-        validate = getattr(estimator, "_validate_params", None)
-        if callable(validate):  # scikit-learn's own parameter constraints, checked before any data is read
-            validate()
+        if hasattr(estimator, "_parameter_constraints"):
+            # scikit-learn's own parameter constraints, checked before any data is read.
+            estimator._validate_params()
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"[training] params refused by {spec}: {exc}") from None
     if task is None:

@@ -45,6 +45,8 @@ from arlequin_sklearn.estimator import DEFAULT_ESTIMATORS, accepts_sparse, build
 
 MISSING = "__missing__"
 LOGREG = DEFAULT_ESTIMATORS["classification"]
+#: Standard-library types an estimator may hold that skops does not trust by default (LightGBM keeps one).
+_SAFE_STDLIB_TYPES = frozenset({"collections.OrderedDict"})
 
 
 def read_batches(data: Any, config: ArlequinConfig) -> tuple[pa.Table, str]:
@@ -291,7 +293,7 @@ class SklearnTrainer(Trainer):
         untrusted = skops.io.get_untrusted_types(data=skops.io.dumps(model))
         package = type(model.named_steps["model"]).__module__.split(".")[0]
         allowed = tuple(f"{name}." for name in dict.fromkeys(("numpy", "scipy", "sklearn", package)))
-        foreign = [t for t in untrusted if not t.startswith(allowed)]
+        foreign = [t for t in untrusted if not t.startswith(allowed) and t not in _SAFE_STDLIB_TYPES]
         if foreign:
             raise TrainingError(f"the fitted pipeline holds unexpected types {foreign}; refusing to trust them")
         # Saving and logging the same model would serialise it once more just to ask this again.

@@ -16,6 +16,16 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 
 @pytest.fixture(autouse=True)
+def one_native_thread() -> Iterator[None]:
+    """One OpenMP/BLAS thread per test: on a shared 2-core machine, OpenMP's spinning threads
+    make a small HistGradientBoosting fit 20x slower than one thread does."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        yield
+
+
+@pytest.fixture(autouse=True)
 def mlflow_globals_restored() -> Iterator[None]:
     """Tests point MLflow's process-wide URIs at their own store: put them back for the next test."""
     from arlequin_core.training.tracking import _restore, _snapshot
