@@ -12,11 +12,11 @@ export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(wildcard examples/*/pyproject.toml)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10+ is required; set PYTHON=python3.x")'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]' -e examples/arlequin-welch
+	$(BIN)/python -m pip install --quiet -e '.[dev]' -e examples/arlequin-welch -e examples/arlequin-scorecard
 	@touch $@
 
 demo: $(STAMP)
