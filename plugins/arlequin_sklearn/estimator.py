@@ -12,12 +12,12 @@ spec, a module that does not import, a missing class, a parameter the class refu
 
 from __future__ import annotations
 
-import importlib
 import importlib.metadata
 import inspect
 from typing import Any
 
 from arlequin_core.errors import ConfigError
+from arlequin_core.training import classes
 
 #: The estimator when ``[training] estimator`` is not set, by task.
 DEFAULT_ESTIMATORS = {
@@ -32,28 +32,17 @@ DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
 
 
 def load_class(spec: str) -> type:
-    """The class named by ``spec`` (``"package.module:Class"``).
+    """The scikit-learn-compatible estimator class named by ``spec`` (``"package.module:Class"``).
 
     :raises ConfigError: naming ``[training] estimator``.
     """
-    module_name, sep, class_name = spec.partition(":")
-    if not sep or not module_name or not class_name:
-        raise ConfigError(
-            f"[training] estimator = {spec!r}: expected 'module:Class', "
-            "e.g. 'sklearn.ensemble:HistGradientBoostingClassifier'"
-        )
     try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ConfigError(
-            f"[training] estimator = {spec!r}: module {module_name!r} cannot be imported ({exc}); is it installed?"
-        ) from None
-    obj: Any = module
-    for part in class_name.split("."):
-        obj = getattr(obj, part, None)
-        if obj is None:
-            raise ConfigError(f"[training] estimator = {spec!r}: module {module_name!r} has no {class_name!r}")
-    if not inspect.isclass(obj) or not hasattr(obj, "fit") or not hasattr(obj, "get_params"):
+        obj = classes.load_class(spec, example="sklearn.ensemble:HistGradientBoostingClassifier")
+    except ConfigError as exc:
+        if "is not a class" not in str(exc):
+            raise
+        obj = None
+    if obj is None or not hasattr(obj, "fit") or not hasattr(obj, "get_params"):
         raise ConfigError(
             f"[training] estimator = {spec!r} is not a scikit-learn-compatible estimator class "
             "(it needs fit and get_params)"

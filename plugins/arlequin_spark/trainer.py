@@ -1,4 +1,4 @@
-"""The trainer ``spark-logreg``: a pyspark.ml Pipeline, for data that lives in a cluster.
+"""The Spark trainers ``spark`` (any pyspark.ml predictor) and ``spark-logreg``: pyspark.ml Pipelines.
 
 Pipeline stages (every preparation step is inside the model, so the logged model
 takes the raw columns):
@@ -10,19 +10,32 @@ takes the raw columns):
 4. ``StringIndexer(handleInvalid="keep")`` + ``OneHotEncoder`` on the categorical
    features: a category unseen in training falls in the extra "keep" bucket, which
    one-hot encodes to all zeros;
-5. ``VectorAssembler`` of everything, then ``LogisticRegression`` (``[training] params``
-   are its parameters, e.g. ``regParam``, ``maxIter``).
+5. ``VectorAssembler`` of everything, then the estimator (``[training] params`` are
+   its parameters, e.g. ``regParam``, ``maxIter``, ``maxDepth``):
+
+   * ``spark``: ``[training] estimator = "module:Class"`` naming a pyspark.ml
+     predictor, e.g. ``pyspark.ml.classification:GBTClassifier``,
+     ``pyspark.ml.regression:GBTRegressor``, ``pyspark.ml.regression:LinearRegression``;
+     by default ``LogisticRegression`` (classification) or ``LinearRegression``
+     (regression). Classifiers must give probabilities (``ProbabilisticClassifier``).
+   * ``spark-logreg``: always ``LogisticRegression``.
+
+The task is ``[training] task``, else inferred from the label like the scikit-learn
+trainer does (:meth:`~arlequin_core.training.labels.LabelSpec.spark_task`, one Spark
+job for a numeric label column).
 
 The SparkSession is the one passed as ``spark=``, else the active one, else a new
 one from ``[spark]`` (``master``, default ``local[*]``, and ``conf``; see
 :mod:`arlequin_core.spark_session`). Held-out metrics are computed on the driver from
-(label, probability) pairs with the same code as the scikit-learn trainer. The
-training rows are collected to the driver as Arrow to build the drift profile.
+(label, probability or prediction) pairs with the same code as the scikit-learn
+trainer. The training rows are collected to the driver as Arrow to build the drift
+profile.
 """
 
 from __future__ import annotations
 
 import inspect
+import time
 from typing import Any
 
 import numpy as np
@@ -35,7 +48,7 @@ from arlequin_core.training.base import EXAMPLE_ROWS, TrainedModel, Trainer
 from arlequin_core.training.errors import TrainingError
 from arlequin_core.training.features import FeatureSpec, infer_features
 from arlequin_core.training.labels import LABEL
-from arlequin_core.training.metrics import compute_metrics
+from arlequin_core.training.metrics import task_metrics
 from arlequin_core.training.rule_spark import quote
 from arlequin_spark.preflight import check_hdfs, check_master
 
@@ -47,13 +60,60 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def build_pipeline(features: FeatureSpec, params: dict[str, Any]) -> Any:
+#: The estimator of trainer ``spark`` when ``[training] estimator`` is not set, by task.
+DEFAULT_ESTIMATORS = {
+    "classification": "pyspark.ml.classification:LogisticRegression",
+    "regression": "pyspark.ml.regression:LinearRegression",
+}
+LOGREG = DEFAULT_ESTIMATORS["classification"]
+
+
+def build_estimator(spec: str, params: dict[str, Any], task: str | None) -> Any:
+    """An unfitted pyspark.ml predictor ``spec`` with ``params``, checked for ``task`` (None: either).
+
+    :raises ConfigError: naming ``[training] estimator`` or ``[training] params``.
+    """
+    from pyspark.ml import Predictor
+    from pyspark.ml.classification import ProbabilisticClassifier
+    from pyspark.ml.regression import Regressor
+
+    from arlequin_core.training.classes import load_class
+
+    cls = load_class(spec, example="pyspark.ml.classification:GBTClassifier")
+    if not issubclass(cls, Predictor):
+        raise ConfigError(f"[training] estimator = {spec!r} is not a pyspark.ml predictor (pyspark.ml.Predictor)")
+    is_classifier, is_regressor = issubclass(cls, ProbabilisticClassifier), issubclass(cls, Regressor)
+    if task == "classification" and not is_classifier:
+        raise ConfigError(
+            f"[training] estimator = {spec!r} is not a probabilistic classifier, but the task is classification"
+        )
+    if task == "regression" and not is_regressor:
+        raise ConfigError(f"[training] estimator = {spec!r} is not a regressor, but the task is regression")
+    if task is None and not (is_classifier or is_regressor):
+        raise ConfigError(f"[training] estimator = {spec!r} is neither a probabilistic classifier nor a regressor")
+    valid = set(inspect.signature(cls.__init__).parameters) - {"self"}
+    unknown = sorted(set(params) - valid)
+    if unknown:
+        raise ConfigError(
+            f"[training] params: {', '.join(unknown)} not accepted by {spec}; valid: {', '.join(sorted(valid))}"
+        )
+    columns = {"featuresCol": "__features", "labelCol": LABEL}
+    if is_classifier:
+        columns["probabilityCol"] = PROBABILITY
+    try:
+        return cls(**{**columns, **params})
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"[training] params refused by {spec}: {exc}") from None
+
+
+def build_pipeline(
+    features: FeatureSpec, params: dict[str, Any], estimator: str = LOGREG, task: str = "classification"
+) -> Any:
     """The unfitted pyspark.ml Pipeline for ``features`` (see the module docstring).
 
-    :raises ConfigError: ``params`` has a key Spark's LogisticRegression does not take.
+    :raises ConfigError: a bad estimator or parameter (see :func:`build_estimator`).
     """
     from pyspark.ml import Pipeline
-    from pyspark.ml.classification import LogisticRegression
     from pyspark.ml.feature import (
         Imputer,
         OneHotEncoder,
@@ -63,13 +123,7 @@ def build_pipeline(features: FeatureSpec, params: dict[str, Any]) -> Any:
         VectorAssembler,
     )
 
-    valid = set(inspect.signature(LogisticRegression.__init__).parameters) - {"self"}
-    unknown = sorted(set(params) - valid)
-    if unknown:
-        raise ConfigError(
-            f"[training] params: {', '.join(unknown)} not accepted by spark-logreg (pyspark LogisticRegression); "
-            f"valid: {', '.join(sorted(valid))}"
-        )
+    model = build_estimator(estimator, params, task)
     num = [f"__num_{i}" for i in range(len(features.numeric))]
     cat = [f"__cat_{i}" for i in range(len(features.categorical))]
     selects = ["*"]
@@ -96,18 +150,31 @@ def build_pipeline(features: FeatureSpec, params: dict[str, Any]) -> Any:
             OneHotEncoder(inputCols=indexed, outputCols=onehot, handleInvalid="keep"),
         ]
         assembled += onehot
-    stages += [
-        VectorAssembler(inputCols=assembled, outputCol="__features"),
-        LogisticRegression(**{"featuresCol": "__features", "labelCol": LABEL, "probabilityCol": PROBABILITY, **params}),
-    ]
+    stages += [VectorAssembler(inputCols=assembled, outputCol="__features"), model]
     return Pipeline(stages=stages)
 
 
-class SparkLogregTrainer(Trainer):
-    """Logistic regression with pyspark.ml (see the module docstring)."""
+def task_of(model: Any) -> str:
+    """``classification`` or ``regression``: what the fitted PipelineModel's last stage is."""
+    from pyspark.ml.classification import ProbabilisticClassificationModel
 
-    name = "spark-logreg"
+    return "classification" if isinstance(model.stages[-1], ProbabilisticClassificationModel) else "regression"
+
+
+class SparkTrainer(Trainer):
+    """Any pyspark.ml predictor (see the module docstring)."""
+
+    name = "spark"
     flavor = "spark"
+
+    def estimator_spec(self, task: str) -> str:
+        """The ``module:Class`` this trainer fits for ``task``."""
+        return self.config.training.estimator or DEFAULT_ESTIMATORS[task]
+
+    def check_config(self) -> None:
+        """Raise ConfigError for a bad ``[training] estimator``/``params`` before any data is read."""
+        if self.config.training.estimator is not None:
+            build_estimator(self.config.training.estimator, self.config.training.params, self.config.training.task)
 
     @property
     def spark(self) -> Any:
@@ -169,18 +236,25 @@ class SparkLogregTrainer(Trainer):
         heldout_uri = kwargs["heldout_uri"]
         config = self.config
         label = self.label
+        self.check_config()
         df, where = self.read(data)
-        with_label = df.withColumn(LABEL, label.spark_label(df, where))
+        task = label.spark_task(df, config.training.task, where)
+        spec = self.estimator_spec(task)
+        build_estimator(spec, config.training.params, task)
+        with_label = df.withColumn(LABEL, label.spark_target(df, task, where))
         labelled = with_label.filter(F.col(LABEL).isNotNull()).persist(StorageLevel.MEMORY_AND_DISK)
         try:
-            counts = {int(r[0]): int(r[1]) for r in labelled.groupBy(LABEL).count().collect()}
             total = df.count()
-            n = sum(counts.values())
-            if len(counts) < 2:
-                only = next(iter(counts), 0)
-                raise TrainingError(
-                    f"{where}: every labelled row has label {only} ({n} rows); a classifier needs both classes"
-                )
+            if task == "classification":
+                counts = {int(r[0]): int(r[1]) for r in labelled.groupBy(LABEL).count().collect()}
+                n = sum(counts.values())
+                if len(counts) < 2:
+                    only = next(iter(counts), 0)
+                    raise TrainingError(
+                        f"{where}: every labelled row has label {only} ({n} rows); a classifier needs both classes"
+                    )
+            else:
+                n = labelled.count()
             if n < 4:
                 raise TrainingError(f"{where}: only {n} labelled rows; at least 4 are needed to train and hold out")
             t = config.training.test_size
@@ -190,19 +264,21 @@ class SparkLogregTrainer(Trainer):
             reference = train_df.drop(LABEL).toArrow()
             features = infer_features(reference, config, label.source_columns)
             params = dict(config.training.params)
-            pipeline = build_pipeline(features, params)
+            pipeline = build_pipeline(features, params, spec, task)
+            started = time.perf_counter()
             try:
                 model = pipeline.fit(train_df)
             except Exception as exc:
-                raise TrainingError(f"{where}: Spark could not fit: {str(exc).splitlines()[0]}") from None
+                raise TrainingError(f"{where}: Spark could not fit {spec}: {str(exc).splitlines()[0]}") from None
+            fit_seconds = time.perf_counter() - started
             test_df.drop(LABEL).write.mode("overwrite").parquet(heldout_uri)
-            y, proba = self._score_frame(model, test_df)
+            y, scores = self._score_frame(model, test_df)
             if len(y) == 0:
                 raise TrainingError(f"{where}: the held-out split is empty; lower [training] test_size or add rows")
-            metrics = compute_metrics(y, proba)
+            metrics = task_metrics(task, y, scores)
             example = train_df.select(*[quote(c) for c in features.columns]).limit(EXAMPLE_ROWS).toPandas()
-            lr = model.stages[-1]
-            effective = {p.name: v for p, v in lr.extractParamMap().items() if isinstance(v, (int, float, str, bool))}
+            last = model.stages[-1]
+            effective = {p.name: v for p, v in last.extractParamMap().items() if isinstance(v, (int, float, str, bool))}
             rows = {"train": reference.num_rows, "heldout": len(y), "unlabelled": total - n}
             train_df.unpersist()
         finally:
@@ -212,22 +288,34 @@ class SparkLogregTrainer(Trainer):
             trainer=self.name,
             features=features,
             metrics=metrics,
-            params={**effective, **params, "spark_master": self.spark.sparkContext.master},
+            params={
+                **effective,
+                **params,
+                "estimator": spec,
+                "task": task,
+                "spark_master": self.spark.sparkContext.master,
+            },
             rows=rows,
             reference=reference,
             heldout_uri=heldout_uri,
             example=example,
+            extra={"fit_seconds": fit_seconds},
+            task=task,
         )
 
     def _score_frame(self, model: Any, labelled: Any) -> tuple[np.ndarray, np.ndarray]:
         from pyspark.ml.functions import vector_to_array
         from pyspark.sql import functions as F
 
-        out = model.transform(labelled).select(
-            F.col(LABEL).cast("int").alias("y"), vector_to_array(F.col(PROBABILITY))[1].alias("p")
-        )
-        table = out.toArrow()
-        return table.column("y").to_numpy().astype(np.int64), table.column("p").to_numpy().astype(np.float64)
+        if task_of(model) == "classification":
+            y = F.col(LABEL).cast("int").alias("y")
+            score = vector_to_array(F.col(PROBABILITY))[1].alias("p")
+        else:
+            y, score = F.col(LABEL).cast("double").alias("y"), F.col("prediction").cast("double").alias("p")
+        table = model.transform(labelled).select(y, score).toArrow()
+        ys = table.column("y").to_numpy()
+        ys = ys.astype(np.int64) if task_of(model) == "classification" else ys.astype(np.float64)
+        return ys, table.column("p").to_numpy().astype(np.float64)
 
     def score(self, model: Any, data: Any, where: str = "data") -> tuple[np.ndarray, np.ndarray]:
         from pyspark.errors import AnalysisException
@@ -235,7 +323,8 @@ class SparkLogregTrainer(Trainer):
 
         df, name = self.read(data)
         where = where if where != "data" else name
-        labelled = df.withColumn(LABEL, self.label.spark_label(df, where)).filter(F.col(LABEL).isNotNull())
+        target = self.label.spark_target(df, task_of(model), where)
+        labelled = df.withColumn(LABEL, target).filter(F.col(LABEL).isNotNull())
         try:
             y, p = self._score_frame(model, labelled)
         except AnalysisException as exc:
@@ -283,3 +372,25 @@ class SparkLogregTrainer(Trainer):
 
         self.spark  # noqa: B018 - mlflow.spark loads into the active session: make sure there is ours
         return mlflow.spark.load_model(uri)
+
+
+class SparkLogregTrainer(SparkTrainer):
+    """Logistic regression with pyspark.ml (classification only)."""
+
+    name = "spark-logreg"
+
+    def estimator_spec(self, task: str) -> str:
+        if task != "classification":
+            raise ConfigError(
+                "trainer spark-logreg is logistic regression (classification) but the task is regression; "
+                "set [training] trainer = 'spark' (optionally with [training] estimator)"
+            )
+        return LOGREG
+
+    def check_config(self) -> None:
+        if self.config.training.estimator is not None:
+            raise ConfigError(
+                f"[training] estimator = {self.config.training.estimator!r} needs [training] trainer = 'spark' "
+                "(trainer spark-logreg is always LogisticRegression)"
+            )
+        build_estimator(LOGREG, self.config.training.params, "classification")

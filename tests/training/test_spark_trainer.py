@@ -99,3 +99,60 @@ def test_csv_batches_are_read_by_spark(spark, make_app, isolated: Path) -> None:
     app = make_app()
     trained = SparkLogregTrainer(app.config, spark=spark).train([str(path)], heldout_uri=str(isolated / "h"))
     assert trained.metrics["roc_auc"] > 0.8
+
+
+@pytest.mark.parametrize(
+    ("spec", "params"),
+    [
+        ("pyspark.ml.classification:GBTClassifier", {"maxIter": 10, "maxDepth": 3}),
+        ("pyspark.ml.regression:LinearRegression", {"regParam": 0.01}),
+        ("pyspark.ml.regression:GBTRegressor", {"maxIter": 10, "maxDepth": 3}),
+    ],
+)
+def test_spark_estimators_of_both_tasks_fit_save_load_and_score_alike(
+    spark, make_app, isolated: Path, spec: str, params: dict
+) -> None:
+    from test_estimators import regression_frame
+
+    from arlequin_core.training.metrics import task_metrics
+    from arlequin_spark.trainer import SparkTrainer
+
+    regression = ".regression:" in spec
+    path = isolated / "batch.parquet"
+    (regression_frame(1500, seed=6) if regression else labelled_frame(n=1500, seed=6)).to_parquet(path)
+    app = make_app(
+        data={"label": "amount" if regression else "y"},
+        training={"trainer": "spark", "estimator": spec, "params": params},
+    )
+    trainer = SparkTrainer(app.config, spark=spark)
+    heldout = str(isolated / "heldout")
+    trained = trainer.train([str(path)], heldout_uri=heldout)
+    assert trained.task == ("regression" if regression else "classification")
+    assert trained.params["estimator"] == spec
+    assert type(trained.model.stages[-1]).__name__.startswith(spec.rpartition(":")[2])
+    if regression:
+        assert trained.metrics["r2"] > 0.6
+    else:
+        assert trained.metrics["roc_auc"] > 0.8
+    trainer.save(trained.model, str(isolated / "model"), trained.example)
+    y, scores = trainer.score(trainer.load(str(isolated / "model")), [heldout])
+    assert task_metrics(trained.task, y, scores) == pytest.approx(trained.metrics)
+
+
+def test_spark_estimator_errors_name_the_key(spark, make_app, write_batch, isolated: Path) -> None:
+    from arlequin_core.errors import ConfigError
+    from arlequin_spark.trainer import SparkTrainer
+
+    uri = write_batch("b", n=100)
+    cases = [
+        ({"estimator": "pyspark.ml.feature:StandardScaler"}, "is not a pyspark.ml predictor"),
+        ({"estimator": "pyspark.ml.regression:GBTRegressor"}, "is not a probabilistic classifier, but the task is"),
+        (
+            {"estimator": "pyspark.ml.classification:GBTClassifier", "params": {"depth": 3}},
+            r"\[training\] params: depth not accepted by pyspark.ml.classification:GBTClassifier; valid: ",
+        ),
+    ]
+    for training, message in cases:
+        app = make_app(training={"trainer": "spark", **training})
+        with pytest.raises(ConfigError, match=message):
+            SparkTrainer(app.config, spark=spark).train([uri], heldout_uri=str(isolated / "h"))

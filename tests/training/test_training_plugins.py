@@ -18,6 +18,7 @@ def test_arlequin_register_trainers_registers_sklearn_and_spark() -> None:
     assert entries["sklearn-logreg"].origin == "sklearn"
     assert entries["sklearn"].origin == "sklearn"
     assert entries["spark-logreg"].origin == "spark"
+    assert entries["spark"].origin == "spark"
     for entry in entries.values():
         assert issubclass(entry.obj, Trainer)
         if entry.origin in ("sklearn", "spark"):
