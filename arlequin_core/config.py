@@ -189,8 +189,9 @@ class TrainingSection(Section):
     task: Literal["classification", "regression"] | None = None
     #: A rule that makes the label (see docs/training.md) when no label column exists.
     label_rule: str | None = None
-    #: Metric that decides promotion, and how much worse than the champion is tolerated.
-    metric: Literal["roc_auc", "pr_auc", "f1", "precision", "recall", "log_loss", "rmse", "mae", "r2"] = "roc_auc"
+    #: Metric that decides promotion (None: roc_auc for classification, rmse for regression),
+    #: and how much worse than the champion is tolerated (``promote = "non_inferior"``).
+    metric: Literal["roc_auc", "pr_auc", "f1", "precision", "recall", "log_loss", "rmse", "mae", "r2"] | None = None
     tolerance: float = Field(default=0.0, ge=0.0)
     #: Promotion rule on the paired test's interval: ``non_inferior`` (promote unless
     #: significantly worse by more than ``tolerance``) or ``superior`` (only when significantly better).

@@ -162,6 +162,9 @@ class ModelRegistered(Event):
     promoted: bool
     reason: str = ""
     metrics: dict[str, float] = field(default_factory=dict)
+    #: The challenger/champion verdict: metric, rule, method, difference, interval
+    #: (``low``, ``high``), ``p_value``, ``passed`` (empty for hand promotions and rollbacks).
+    validation: dict[str, Any] = field(default_factory=dict)
     batch_ids: tuple[str, ...] = ()
 
 

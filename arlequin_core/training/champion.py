@@ -17,6 +17,7 @@ running daemon follows them. Every MLflow call goes through
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -145,7 +146,19 @@ def _version_row(client: Any, v: Any, aliases: list[str]) -> dict[str, Any]:
         "trainer": tags.get(reg.TAG_TRAINER, ""),
         "metrics": {k: metrics[k] for k in sorted(metrics) if "." not in k},
         "reason": tags.get(reg.TAG_REJECTED_REASON, ""),
+        "task": tags.get(reg.TAG_TASK, "classification"),
+        "validation": _validation_of(tags),
     }
+
+
+def _validation_of(tags: dict[str, str]) -> dict[str, Any]:
+    """The version's verdict against the champion it was compared with ({} when never validated)."""
+    try:
+        recorded = json.loads(tags.get(reg.TAG_VALIDATION, "{}"))
+    except ValueError:
+        return {}
+    keys = ("metric", "rule", "method", "champion_version", "difference", "low", "high", "p_value", "passed")
+    return {k: recorded.get(k) for k in keys} if recorded else {}
 
 
 def champion_info(config: ArlequinConfig) -> dict[str, Any] | None:

@@ -16,6 +16,7 @@ import click
 
 from arlequin_core.app import get_app
 from arlequin_core.training.errors import EXIT_REJECTED
+from arlequin_core.training.metrics import promotion_metric
 
 
 def _fmt(value: Any) -> str:
@@ -148,9 +149,12 @@ def models_group(ctx: click.Context, as_json: bool) -> None:
     if not rows:
         click.echo(f"no versions of {app.config.mlflow.model_name!r} yet; run `arlequin train --data URI`")
         return
-    metric = app.config.training.metric
-    keys = [metric, *[k for k in ("roc_auc", "pr_auc", "f1", "log_loss") if k != metric]]
-    click.echo(f"{'version':>7}  {'aliases':<22} {'status':<29} {'created':<17} " + " ".join(f"{k:>9}" for k in keys))
+    task = rows[-1].get("task", "classification")
+    metric = promotion_metric(app.config.training.metric, task)
+    shown = ("roc_auc", "pr_auc", "f1", "log_loss") if task == "classification" else ("rmse", "mae", "r2")
+    keys = [metric, *[k for k in shown if k != metric]]
+    header = f"{'version':>7}  {'aliases':<22} {'status':<29} {'created':<17} " + " ".join(f"{k:>9}" for k in keys)
+    click.echo(f"{header}  vs champion (difference, interval, p)")
     for row in rows:
         created = (
             datetime.fromtimestamp(row["created"] / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M")
@@ -158,7 +162,19 @@ def models_group(ctx: click.Context, as_json: bool) -> None:
             else ""
         )
         values = " ".join(f"{_fmt(row['metrics'].get(k, float('nan'))):>9}" for k in keys)
-        click.echo(f"{row['version']:>7}  {','.join(row['aliases']):<22} {row['status']:<29} {created:<17} {values}")
+        line = f"{row['version']:>7}  {','.join(row['aliases']):<22} {row['status']:<29} {created:<17} {values}"
+        click.echo(f"{line}  {_verdict(row.get('validation') or {})}".rstrip())
+
+
+def _verdict(v: dict[str, Any]) -> str:
+    """``v2 roc_auc +0.0123 [-0.0031, +0.0277] p=0.12 delong non_inferior: passed`` (empty when never compared)."""
+    if not v or v.get("difference") is None:
+        return ""
+    word = "passed" if v.get("passed") else "rejected"
+    return (
+        f"v{v.get('champion_version')} {v.get('metric')} {v['difference']:+.4f} "
+        f"[{v['low']:+.4f}, {v['high']:+.4f}] p={v['p_value']:.3g} {v.get('method')} {v.get('rule')}: {word}"
+    )
 
 
 @models_group.command("rollback")

@@ -247,6 +247,7 @@ def _train_to_pending(
         metrics=trained.metrics,
         params=trained.params,
         rows=trained.rows,
+        task=trained.task,
         has_profile=has_profile,
         has_drift_report=drift_report is not None,
         train_seconds=round(time.perf_counter() - started, 3),
@@ -296,7 +297,7 @@ def _finish(app: App, pending: Pending, trainer: Trainer, promote: bool) -> Retr
             version = run_log.register_version(client, tracking, pending, trainer)
             answer_claims.tag_answers(client, tracking.model_name, version, pending.state.get("answers") or ())
             step = "validate"
-            validation = _validate_pending(app, client, tracking, pending)
+            validation = _validate_pending(app, client, tracking, pending, trainer)
             step = "promote"
             promoted, previous, reason = _decide(client, tracking, pending, validation, promote)
             client.set_terminated(run_id, "FINISHED")
@@ -353,23 +354,29 @@ def _finish(app: App, pending: Pending, trainer: Trainer, promote: bool) -> Retr
 # --------------------------------------------------------------------------- #
 
 
-def _validate_pending(app: App, client: Any, tracking: Tracking, pending: Pending) -> Validation:
-    """The new version against the champion, both scored on the new data's held-out rows."""
+def _validate_pending(app: App, client: Any, tracking: Tracking, pending: Pending, trainer: Trainer) -> Validation:
+    """The new version against the champion, both scored row by row on the new data's held-out rows."""
     if pending.done("validate"):
         return Validation(**pending.state["validation"])
-    metric = app.config.training.metric
+    heldout = [str(pending.heldout)]
+    scored = trainer.score(trainer.load(str(pending.model_dir)), heldout, where="held-out rows")
     validation, scores = judge(
         app,
         client,
         tracking,
         version=str(pending.state["version"]),
-        challenger=float(pending.state["metrics"][metric]),
-        data=[str(pending.heldout)],
-        rows=int(pending.state["rows"].get("heldout", 0)),
+        scored=scored,
+        task=pending.state.get("task", "classification"),
+        data=heldout,
         fresh=True,
     )
     if scores is not None:
-        client.log_batch(pending.state["run_id"], metrics=run_log.metrics_of("validation.champion", scores))
+        test = {k: getattr(validation, k) for k in ("difference", "low", "high", "p_value")}
+        tested = {f"validation.{k}": v for k, v in test.items() if v is not None}
+        client.log_batch(
+            pending.state["run_id"],
+            metrics=run_log.metrics_of("validation.champion", scores) + run_log.metrics_of(None, tested),
+        )
     pending.mark("validate", validation=validation.to_dict())
     return validation
 
@@ -405,6 +412,7 @@ def _publish(app: App, result: RetrainResult, pending: Pending) -> ModelRegister
         promoted=result.promoted,
         reason=result.reason,
         metrics={k: float(v) for k, v in result.metrics.items() if not math.isnan(float(v))},
+        validation=Validation(**result.validation).summary(),
         batch_ids=batch_ids,
         batch_id=batch_ids[-1] if batch_ids else None,
         cause_event_id=event_from_dict(cause).event_id if cause else None,

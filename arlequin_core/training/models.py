@@ -30,6 +30,8 @@ TAG_HISTORY = "arlequin.champion_history"
 TAG_ROLLED_BACK = "arlequin.rolled_back"
 TAG_FORCED = "arlequin.forced"
 TAG_PENDING = "arlequin.pending_id"
+#: ``classification`` or ``regression``: what the version predicts (decides the metric and the paired test).
+TAG_TASK = "arlequin.task"
 
 #: MLflow tag values are limited (5000 characters for registry tags); keep the tail of long histories.
 _MAX_HISTORY = 200

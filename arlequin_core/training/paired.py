@@ -265,7 +265,7 @@ def compare_paired(
         else:
             z = norm.ppf(1.0 - alpha / 2.0)
             p_value = float(2.0 * norm.sf(abs(d) / se))
-            low, high = d - z * se, d + z * se
+            low, high = float(d - z * se), float(d + z * se)
         return PairedComparison(metric, "delong", auc_a, auc_b, d, low, high, p_value, confidence, int(y.size))
     full_a, full_b, diffs = paired_bootstrap(metric, y, a, b, resamples=resamples, seed=seed)
     d = full_a - full_b

@@ -22,6 +22,7 @@ from arlequin_core.logs import get_logger
 from arlequin_core.secrets import redact
 from arlequin_core.training import models as reg
 from arlequin_core.training.base import Trainer
+from arlequin_core.training.metrics import promotion_metric
 from arlequin_core.training.pending import Pending
 from arlequin_core.training.profiles import PROFILE_ARTIFACT
 from arlequin_core.training.tracking import PARAM_MAX, TAG_MAX, Tracking, clip, safe_uri
@@ -161,10 +162,11 @@ def register_version(client: Any, tracking: Tracking, pending: Pending, trainer:
         with contextlib.redirect_stderr(chatter):
             version = mlflow.register_model(pending.state["model_uri"], name, await_registration_for=60)
         log.debug("mlflow_register_model", output=chatter.getvalue().strip())
-    tags = {reg.TAG_TRAINER: trainer.name, reg.TAG_PENDING: pending.id}
+    task = pending.state.get("task", "classification")
+    tags = {reg.TAG_TRAINER: trainer.name, reg.TAG_PENDING: pending.id, reg.TAG_TASK: task}
     for key, value in tags.items():
         client.set_model_version_tag(name, version.version, key, value)
-    metric = tracking.config.training.metric
+    metric = promotion_metric(tracking.config.training.metric, task)
     client.set_model_version_tag(
         name, version.version, f"arlequin.heldout.{metric}", str(pending.state["metrics"][metric])
     )

@@ -91,7 +91,10 @@ def test_validate_require_pass_exits_4_on_rejection_and_0_without(cli, write_bat
     recent = write_batch("recent", n=1000, seed=3)
     out = cli("validate", "--data", recent, toml=CRIPPLED)
     assert out.exit_code == 0, out.output
-    assert "verdict: REJECTED: worse than the champion: log_loss challenger" in out.stdout
+    assert (
+        "verdict: REJECTED: significantly worse than the champion by more than 0 (non_inferior): log_loss challenger"
+        in out.stdout
+    )
     assert "challenger v2" in out.stdout
     assert "champion v1" in out.stdout
     out = cli("validate", "--data", recent, "--require-pass", toml=CRIPPLED)
@@ -132,6 +135,12 @@ def test_promote_refuses_a_rejected_version_without_force_then_rollback(cli, wri
     assert lines[0].split()[:4] == ["version", "aliases", "status", "created"]
     assert lines[1].split()[:2] == ["1", "champion"]
     assert lines[2].split()[:3] == ["2", "challenger", "rejected,forced,rolled-back"]
+    # The verdict of version 2 against version 1: the paired test's difference, interval and p-value.
+    assert lines[0].endswith("vs champion (difference, interval, p)")
+    assert " v1 log_loss +" in lines[2] and " bootstrap non_inferior: rejected" in lines[2]
+    verdict = rows["2"]["validation"]
+    assert (verdict["metric"], verdict["method"], verdict["passed"]) == ("log_loss", "bootstrap", False)
+    assert verdict["low"] > 0 and 0 <= verdict["p_value"] < 0.05  # log loss: worse is a positive difference
 
     out = cli("models", "rollback")
     assert out.exit_code == 2

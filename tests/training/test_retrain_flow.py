@@ -52,7 +52,11 @@ def test_two_datasets_give_two_versions_and_the_second_is_promoted_only_when_it_
     third = retrain(strict, [write_batch("newer", n=3000, seed=3, concept="x2")])
     assert third.version == "3"
     assert not third.promoted
-    assert third.reason.startswith("worse than the champion: log_loss challenger")
+    assert third.reason.startswith(
+        "significantly worse than the champion by more than 0 (non_inferior): log_loss challenger"
+    )
+    assert third.validation["method"] == "bootstrap"
+    assert third.validation["low"] > 0  # log loss: a positive difference is worse
     client = client_of(app)
     v3 = client.get_model_version("arlequin-model", "3")
     assert v3.tags[reg.TAG_REJECTED] == "true"
