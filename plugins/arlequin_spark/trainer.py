@@ -97,13 +97,13 @@ def build_estimator(spec: str, params: dict[str, Any], task: str | None) -> Any:
         raise ConfigError(
             f"[training] params: {', '.join(unknown)} not accepted by {spec}; valid: {', '.join(sorted(valid))}"
         )
-    columns = {"featuresCol": "__features", "labelCol": LABEL}
-    if is_classifier:
-        columns["probabilityCol"] = PROBABILITY
     try:
-        return cls(**{**columns, **params})
+        estimator = cls(**{"featuresCol": "__features", "labelCol": LABEL, **params})
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"[training] params refused by {spec}: {exc}") from None
+    if is_classifier:  # not every classifier's __init__ takes probabilityCol (GBTClassifier's does not)
+        estimator.set(estimator.probabilityCol, PROBABILITY)
+    return estimator
 
 
 def build_pipeline(
@@ -173,6 +173,7 @@ class SparkTrainer(Trainer):
 
     def check_config(self) -> None:
         """Raise ConfigError for a bad ``[training] estimator``/``params`` before any data is read."""
+        self.spark  # noqa: B018 - pyspark.ml estimators are JVM objects: building one needs the session
         if self.config.training.estimator is not None:
             build_estimator(self.config.training.estimator, self.config.training.params, self.config.training.task)
 
@@ -393,4 +394,5 @@ class SparkLogregTrainer(SparkTrainer):
                 f"[training] estimator = {self.config.training.estimator!r} needs [training] trainer = 'spark' "
                 "(trainer spark-logreg is always LogisticRegression)"
             )
+        self.spark  # noqa: B018 - building the estimator needs the session
         build_estimator(LOGREG, self.config.training.params, "classification")
