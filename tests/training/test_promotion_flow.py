@@ -128,5 +128,5 @@ def test_superior_keeps_the_champion_against_a_challenger_of_the_same_quality(ma
     assert result.reason.startswith("not significantly better than the champion (superior): roc_auc")
     assert result.validation["low"] <= 0  # the interval does not lie above 0
     client = client_of(app)
-    assert client.get_registered_model("arlequin-model").aliases["champion"] == "1"
+    assert str(client.get_registered_model("arlequin-model").aliases["champion"]) == "1"
     assert client.get_model_version("arlequin-model", "2").tags["arlequin.rejected"] == "true"
