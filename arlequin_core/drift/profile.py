@@ -372,6 +372,15 @@ def build_profile(
         error_detector = _fit_errors(errors, config, registry)
         columns[ERROR_COLUMN] = error_detector[0]
         data["error_column"] = ERROR_COLUMN
+    # A critical column the data leaves untested (entirely missing) is the data's fault, not the config's.
+    untestable = [c for c in config.drift.critical if "every value is missing" in skipped.get(c, "")]
+    if untestable:
+        raise InputError(
+            source or "the reference data",
+            "; ".join(f"critical column {c!r}: {skipped[c].removeprefix('not tested: ')}" for c in untestable)
+            + ": this data cannot be the reference of a model; fix the batches (or drop the column from "
+            "[drift] critical if it is really gone)",
+        )
     check_columns_exist(config, list(columns))
     profile = Profile(
         columns=columns,

@@ -158,3 +158,17 @@ def test_the_retrain_window_skips_batches_that_failed_the_quality_checks(make_fr
         sink.close()
         assert good_id in ids and bad_id not in ids
         ledger.close()
+
+
+def test_a_reference_whose_critical_column_is_entirely_missing_blames_the_data_not_the_config(make_frame) -> None:
+    from arlequin_core.errors import ConfigError, InputError
+
+    with _app(critical=["age"]) as app:
+        frame = make_frame(500, 0)
+        frame["age"] = np.nan
+        with pytest.raises(InputError) as info:
+            build_profile(frame, app.config, app.registry, source="window.parquet")
+        assert not isinstance(info.value, ConfigError)
+        message = str(info.value)
+        assert message.startswith("window.parquet: critical column 'age': every value is missing in the reference")
+        assert "not a tested column" not in message
