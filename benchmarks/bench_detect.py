@@ -12,6 +12,10 @@ cur)`` for numeric columns (on numpy arrays prepared beforehand) and
 pyarrow's ``value_counts``, the fastest counting available) for categorical columns.
 That is what one writes without fit-once: the reference is sorted/counted every time.
 
+Effect sizes (issue 14): the check is also timed, alternating in the same run, on the
+same profile without its effect summaries (what a profile written before them does:
+no effect is computed); the ratio after / before is printed.
+
 Memory: while scoring, Python/numpy allocations are traced with ``tracemalloc`` and
 Arrow allocations with a proxy memory pool; their peaks are added up (an upper bound:
 the two peaks need not coincide). The batch held as Arrow is ``table.nbytes``; the
@@ -29,6 +33,8 @@ Run: ``python benchmarks/bench_detect.py [--rows 10000,100000,1000000] [--repeat
 from __future__ import annotations
 
 import argparse
+import copy
+import dataclasses
 import os
 import statistics
 import time
@@ -122,6 +128,15 @@ def run(rows: int, repeat: int, registry, config: ArlequinConfig) -> None:
         n: batch.column(n).to_numpy() if n.startswith("num") else batch.column(n) for n in batch.column_names
     }
     our_median, our_best = timed(ours, repeat)
+    # Before/after effect sizes (issue 14), alternated in the same run: the same profile
+    # without its effect summaries (as profiles written before them) skips every effect.
+    plain = copy.copy(profile)
+    plain.columns = {n: dataclasses.replace(cp, effect={}) for n, cp in profile.columns.items()}
+    plain._fitted = dict(profile._fitted)
+    before, after = [], []
+    for _ in range(repeat):
+        before.append(timed(lambda: check_batch(plain, batch, config, registry), 1)[0])
+        after.append(timed(ours, 1)[0])
     base_median, base_best = timed(lambda: baseline(prepared_ref, prepared_cur), repeat)
     working = peak_working_memory(ours)
     batch_bytes = batch.nbytes
@@ -139,6 +154,8 @@ def run(rows: int, repeat: int, registry, config: ArlequinConfig) -> None:
     print(f"  ours  check_batch  median {our_median:8.3f} s   best {our_best:8.3f} s")
     print(f"  scipy baseline     median {base_median:8.3f} s   best {base_best:8.3f} s")
     print(f"  speed-up (baseline / ours, medians): {base_median / our_median:6.1f}x")
+    b, a = statistics.median(before), statistics.median(after)
+    print(f"  effect sizes: before (none) median {b:8.3f} s   after (with effects) {a:8.3f} s   ratio {a / b:5.2f}")
     print(
         f"  peak working memory while scoring: {working / 2**20:.1f} MiB  ->  "
         f"(batch + working) / batch = {(batch_bytes + working) / batch_bytes:.2f}"

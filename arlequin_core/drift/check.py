@@ -165,24 +165,24 @@ def _score_column(
         state = category_counts(values)
         score = detector.score_category_counts(state) if _counts_score(detector) else detector.score(values)
     finish_result(result, score)
-    return add_effects(result, cp, effect_state(cp, state))
+    presorted = cp.kind == "numeric" and not detector.info.online
+    return add_effects(result, cp, effect_state(cp, state, presorted=presorted))
 
 
-def effect_state(cp: ColumnProfile, values: Any) -> NumericBatch | CategoricalBatch | None:
+def effect_state(cp: ColumnProfile, values: Any, *, presorted: bool = False) -> NumericBatch | CategoricalBatch | None:
     """The batch side of ``cp``'s effect sizes from its values, or None when the profile has no effect summary.
 
-    :param values: numeric: the non-missing values (sorted ascending is fastest); categorical:
-        the batch's ``{category key: count}``.
+    :param values: numeric: the values (``presorted``: ascending without NaN, the fast
+        path); categorical: the batch's ``{category key: count}``.
     """
     if not cp.effect:
         return None
     if cp.kind == "categorical":
         return CategoricalBatch.from_counts(categorical_reference(cp), values)
     cuts = numeric_reference(cp).cuts
-    array = np.asarray(values, dtype=np.float64)
-    if array.size > 1 and bool(np.all(array[1:] >= array[:-1])):
-        return NumericBatch.from_sorted(array, cuts)
-    return NumericBatch.from_values(array, cuts)
+    if presorted:
+        return NumericBatch.from_sorted(values, cuts)
+    return NumericBatch.from_values(np.asarray(values, dtype=np.float64), cuts)
 
 
 def add_effects(result: ColumnResult, cp: ColumnProfile, state: NumericBatch | CategoricalBatch | None) -> ColumnResult:
