@@ -120,6 +120,12 @@ class DriftSection(Section):
     threshold: float | None = None
     #: A p-value test flags a column only when its effect is at least this large too.
     min_effect: MinEffectSection = Field(default_factory=MinEffectSection)
+    #: Calibrate each column's min_effect on the reference at fit time for batches of this
+    #: many rows (0: off; see arlequin_core.drift.calibrate) ...
+    calibrate_rows: int = Field(default=0, ge=0)
+    #: ... at this quantile of the no-change effects of that many reference chunks.
+    calibrate_quantile: float = Field(default=0.99, ge=0.5, le=1.0)
+    calibrate_draws: int = Field(default=200, ge=1)
     #: None (default): the batch drifted when any tested column drifted. A share: when at
     #: least this share of columns drifted ...
     drift_share: float | None = Field(default=None, gt=0.0, le=1.0)

@@ -6,8 +6,8 @@ categorical columns with 3, 40 and 2 categories), at 1e3, 1e4, 1e5 and 1e6 rows 
 Each pair goes through ``build_profile`` and ``check_batch`` with the default policy
 (KS / chi-squared, Holm over the batch's tests at 0.05, ``min_effect`` 0.05, drift when
 any column drifts). Printed per size: pairs, false alarms, the rate with its 95 %
-Clopper–Pearson interval, and the same rate under the old rule (any column with a
-corrected p-value below 0.05, no effect floor) for comparison. The verdict's level is
+Clopper–Pearson interval, and ("p only") the rate at which some column had a corrected
+p-value below 0.05 (the verdict without the effect floor), for comparison. The verdict's level is
 alpha = 0.05: the rate must not exceed it.
 
 Run: ``python benchmarks/bench_false_alarm.py [--pairs 400,200,100,20]``
@@ -60,8 +60,10 @@ def main() -> None:
     pairs = [int(p) for p in args.pairs.split(",")]
     registry = PluginHost().load().registry
     config = ArlequinConfig()
-    print(f"{'rows':>9} {'pairs':>6} {'alarms':>7} {'rate':>7} {'95% CI':>16} {'old rule':>9} {'seconds':>8}")
+    print(f"{'rows':>9} {'pairs':>6} {'alarms':>7} {'rate':>7} {'95% CI':>16} {'p only':>9} {'seconds':>8}")
     for rows, count in zip(SIZES, pairs, strict=True):
+        if count == 0:
+            continue
         alarms = old = 0
         start = time.perf_counter()
         for seed in range(count):

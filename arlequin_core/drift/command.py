@@ -74,6 +74,13 @@ from arlequin_core.errors import EXIT_DRIFT
     help="Call the batch drifted only when at least this share of columns drifted (default: any column).",
 )
 @click.option("--critical", "critical", multiple=True, metavar="COLUMN", help="A column whose drift is always drift.")
+@click.option(
+    "--calibrate-rows",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Calibrate each column's minimum effect on the reference for batches of this many rows "
+    "([drift] calibrate_rows; needs reference data).",
+)
 @click.pass_context
 def detect_cmd(
     ctx: click.Context,
@@ -90,6 +97,7 @@ def detect_cmd(
     correction: str | None,
     drift_share: float | None,
     critical: tuple[str, ...],
+    calibrate_rows: int | None,
 ) -> None:
     """Test the batch CUR for drift against the reference REF.
 
@@ -115,8 +123,13 @@ def detect_cmd(
         drift_share=drift_share,
         critical=critical,
     )
-    if detectors and reference.lower().endswith(".json"):
-        raise click.UsageError("--detector needs reference data: a saved profile keeps the detectors it was fitted on")
+    if calibrate_rows:
+        config = config.model_copy(update={"drift": config.drift.model_copy(update={"calibrate_rows": calibrate_rows})})
+    if (detectors or calibrate_rows) and reference.lower().endswith(".json"):
+        raise click.UsageError(
+            "--detector and --calibrate-rows need reference data: a saved profile keeps what it was fitted with "
+            "(arlequin calibrate recalibrates one)"
+        )
     fmt = config.data.format
     if reference.lower().endswith(".json"):
         profile = Profile.load(reference)
@@ -197,3 +210,49 @@ def _line(result: ColumnResult) -> str:
     if unseen:
         text += f"  {unseen} unseen categor{'y' if unseen == 1 else 'ies'}"
     return text
+
+
+@click.command("calibrate")
+@click.option("--profile", "-p", "profile_path", required=True, type=click.Path(dir_okay=False), help="A profile.")
+@click.option("--reference", "-r", required=True, metavar="REF", help="The reference data the profile was fitted on.")
+@click.option("--batch-rows", required=True, type=click.IntRange(min=1), help="Expected rows per batch.")
+@click.option("--quantile", type=click.FloatRange(0.5, 1.0), default=None, help="Default [drift] calibrate_quantile.")
+@click.option("--draws", type=click.IntRange(min=1), default=None, help="Default [drift] calibrate_draws.")
+@click.option("--out", "-o", type=click.Path(dir_okay=False), default=None, help="Write here (default: in place).")
+@click.pass_context
+def calibrate_cmd(
+    ctx: click.Context,
+    profile_path: str,
+    reference: str,
+    batch_rows: int,
+    quantile: float | None,
+    draws: int | None,
+    out: str | None,
+) -> None:
+    """Calibrate a profile's minimum effects on its reference for batches of BATCH_ROWS rows.
+
+    Chunks of that many reference rows are compared with the reference; each column's
+    minimum effect becomes the chosen quantile of their effects where that is above
+    [drift] min_effect (see docs/detectors.md, "Calibration").
+    """
+    from arlequin_core.drift.calibrate import calibrate_profile
+    from arlequin_core.drift.profile import Profile
+    from arlequin_core.io import read_table
+
+    drift = get_app(ctx).config.drift
+    profile = Profile.load(profile_path)
+    table = read_table(reference, get_app(ctx).config.data.format)
+    calibrate_profile(
+        profile,
+        table,
+        batch_rows,
+        quantile=drift.calibrate_quantile if quantile is None else quantile,
+        draws=drift.calibrate_draws if draws is None else draws,
+        where=reference,
+    )
+    target = out or profile_path
+    profile.save(target)
+    for name, cp in profile.columns.items():
+        if cp.calibration:
+            click.echo(f"  {name:<20} {cp.kind:<12} calibrated min effect {cp.calibration['min_effect']:.4f}")
+    click.echo(f"calibrated for batches of {batch_rows:,} rows: {target}")

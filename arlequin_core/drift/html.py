@@ -117,6 +117,7 @@ def _overview(report: DriftReport, profile: Profile) -> str:
         ("Drifted columns", f"{len(report.drifted_columns)} of {len(report.columns)} ({_pct(report.drift_share)})"),
         ("Batch drifts when", _rule(report)),
         ("Multiple-testing correction", report.correction),
+        ("Minimum effect", _calibration(profile)),
         ("Missing-rate test level", _num(report.missing_threshold) if report.missing_threshold else "off"),
         ("Checked at", report.created_at),
     ]
@@ -134,6 +135,17 @@ def _rule(report: DriftReport) -> str:
     return rule + (
         "; a p-value test flags a column when its corrected p-value is below the level "
         "and its effect (D numeric, TV categorical) reaches the minimum"
+    )
+
+
+def _calibration(profile: Profile) -> str:
+    calibrated = [cp.calibration for cp in profile.columns.values() if cp.calibration]
+    if not calibrated:
+        return "[drift] min_effect (not calibrated)"
+    c = calibrated[0]
+    return (
+        f"calibrated on the reference for batches of {c['batch_rows']:,} rows "
+        f"({100 * c['quantile']:g} % quantile of {c['draws']} no-change chunks), where above [drift] min_effect"
     )
 
 

@@ -182,7 +182,19 @@ def test_closed_pipe_is_not_an_internal_error() -> None:
 # One path for commands: the core's come through arlequin_register_commands too
 # --------------------------------------------------------------------------- #
 
-CORE_COMMANDS = {"config", "detect", "events", "history", "models", "plugins", "promote", "sinks", "train", "validate"}
+CORE_COMMANDS = {
+    "calibrate",
+    "config",
+    "detect",
+    "events",
+    "history",
+    "models",
+    "plugins",
+    "promote",
+    "sinks",
+    "train",
+    "validate",
+}
 
 
 def test_no_command_is_added_by_hand_and_the_core_registers_its_own() -> None:
