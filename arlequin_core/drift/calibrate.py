@@ -32,11 +32,13 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from arlequin_core.config import ArlequinConfig
 from arlequin_core.drift.check import add_effects, effect_state
 from arlequin_core.drift.columns import as_table, category_counts, sorted_values
-from arlequin_core.drift.profile import ERROR_COLUMN, Profile, column_values
+from arlequin_core.drift.profile import ERROR_COLUMN, Profile, build_profile, column_values, sample_rows
 from arlequin_core.drift.report import ColumnResult
 from arlequin_core.errors import InputError
+from arlequin_core.registry import ComponentRegistry
 
 
 def calibrate_profile(
@@ -95,4 +97,24 @@ def calibrate_profile(
                 "seed": int(seed),
                 "min_effect": float(np.quantile(values, quantile)),
             }
+    return profile
+
+
+def build_calibrated_profile(
+    reference: pa.Table | Any, config: ArlequinConfig, registry: ComponentRegistry, *, source: str | None = None
+) -> Profile:
+    """:func:`~arlequin_core.drift.profile.build_profile`, then :func:`calibrate_profile` when
+    ``[drift] calibrate_rows`` is set (on the same, possibly sampled, reference rows)."""
+    profile = build_profile(reference, config, registry, source=source)
+    drift = config.drift
+    if drift.calibrate_rows:
+        table = sample_rows(as_table(reference, source or "reference"), drift.reference_sample)
+        calibrate_profile(
+            profile,
+            table,
+            drift.calibrate_rows,
+            quantile=drift.calibrate_quantile,
+            draws=drift.calibrate_draws,
+            where=source or "reference",
+        )
     return profile

@@ -108,9 +108,10 @@ def detect_cmd(
     --critical). Exit status 0: no drift (or columns drifted below the share, with a
     warning); 3: drift; 2: bad input or usage.
     """
+    from arlequin_core.drift.calibrate import build_calibrated_profile
     from arlequin_core.drift.engines import check_uri
     from arlequin_core.drift.options import policy_overrides
-    from arlequin_core.drift.profile import Profile, build_profile
+    from arlequin_core.drift.profile import Profile
     from arlequin_core.io import read_table
 
     app = get_app(ctx)
@@ -134,7 +135,7 @@ def detect_cmd(
     if reference.lower().endswith(".json"):
         profile = Profile.load(reference)
     else:
-        profile = build_profile(read_table(reference, fmt), config, app.registry, source=reference)
+        profile = build_calibrated_profile(read_table(reference, fmt), config, app.registry, source=reference)
     if save_profile:
         profile.save(save_profile)
     checked = check_uri(profile, current, config, app.registry, engine=engine)

@@ -391,17 +391,6 @@ def build_profile(
         sampled_from=total_rows if total_rows != table.num_rows else None,
     )
     profile._fitted.update({p.column: d for p, d in zip(plans, detectors, strict=True) if p.column in columns})
-    if config.drift.calibrate_rows:
-        from arlequin_core.drift.calibrate import calibrate_profile
-
-        calibrate_profile(
-            profile,
-            table,
-            config.drift.calibrate_rows,
-            quantile=config.drift.calibrate_quantile,
-            draws=config.drift.calibrate_draws,
-            where=where,
-        )
     if error_detector is not None:
         profile._fitted[ERROR_COLUMN] = error_detector[1]
     return profile

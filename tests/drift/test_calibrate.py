@@ -15,7 +15,7 @@ from scipy import stats
 from arlequin_core.cli import main
 from arlequin_core.config import ArlequinConfig
 from arlequin_core.drift import Profile, build_profile, check_batch
-from arlequin_core.drift.calibrate import calibrate_profile
+from arlequin_core.drift.calibrate import build_calibrated_profile, calibrate_profile
 from arlequin_core.errors import EXIT_DRIFT, EXIT_OK, InputError
 
 
@@ -55,7 +55,7 @@ def test_calibration_stops_daily_rhythm_from_raising_false_alarms(registry):
     config = ArlequinConfig()
     plain = build_profile(reference, config, registry)
     before = check_batch(plain, today, config, registry)
-    calibrated = build_profile(
+    calibrated = build_calibrated_profile(
         reference,
         config.model_copy(update={"drift": config.drift.model_copy(update={"calibrate_rows": 2000})}),
         registry,
