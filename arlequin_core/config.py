@@ -5,10 +5,13 @@ Where the file comes from: ``--config PATH``, else ``$ARLEQUIN_CONFIG``, else
 which the embedded mode works.
 
 Strings may hold ``${ENV_VAR}`` (a missing variable is an error naming the key) or
-``${file:/path/to/secret}`` (the file's content, stripped). Values interpolated into
-keys that look secret (``token``, ``password``, ``secret``, ``key``, ``credential``)
-and every :class:`pydantic.SecretStr` field are registered with
-:mod:`arlequin_core.secrets`, so they are masked in logs, journals and ``config show``.
+``${file:/path/to/secret}`` (the file's content, stripped). A key or variable name
+looks secret when it contains one of :data:`SECRET_KEY_PARTS` (any case):
+``token``, ``password``, ``passwd``, ``secret``, ``api_key``, ``apikey``,
+``credential``, ``hmac_key``. What ``${file:...}`` reads, what ``${ENV_VAR}`` gives to a
+key or from a variable that looks secret, and every :class:`pydantic.SecretStr` field
+are registered with :mod:`arlequin_core.secrets`, so they are masked in logs and
+journals; ``config show`` also masks any value of a key that looks secret.
 
 Errors name the file, the key and what was expected. Unknown keys are errors, so a
 typo is never silently ignored. Plugin sections (``[sinks.<name>]``,
@@ -35,7 +38,9 @@ from arlequin_core.errors import ConfigError
 from arlequin_core.secrets import MASK, register_secret
 
 DEFAULT_CONFIG_NAME = "arlequin.toml"
-_SECRET_KEY = re.compile(r"(token|password|passwd|secret|api_key|apikey|credential|hmac_key)", re.I)
+#: A key (or environment variable) whose name contains one of these holds a secret.
+SECRET_KEY_PARTS = ("token", "password", "passwd", "secret", "api_key", "apikey", "credential", "hmac_key")
+_SECRET_KEY = re.compile("|".join(map(re.escape, SECRET_KEY_PARTS)), re.I)
 _INTERP = re.compile(r"\$\{([^}]*)\}")
 
 M = TypeVar("M", bound=BaseModel)

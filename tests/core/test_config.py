@@ -148,3 +148,20 @@ def test_spark_section_is_shared_and_the_old_training_key_names_its_new_place(tm
     with pytest.raises(ConfigError) as info:
         load_config(old)
     assert f"{old}: key training.spark_master: this key moved: set [spark] master instead" in str(info.value)
+
+
+def test_the_docstring_lists_exactly_the_secret_looking_key_names(tmp_path: Path, monkeypatch) -> None:
+    import re
+
+    import arlequin_core.config as config_module
+
+    doc = " ".join(config_module.__doc__.split())
+    sentence = doc.split("looks secret when it contains one of", 1)[1].split(". ", 1)[0]
+    listed = re.findall(r"``([a-z_]+)``", sentence)
+    assert sorted(listed) == sorted(config_module.SECRET_KEY_PARTS)
+    # And each listed name does what the docstring says: an interpolated value under it is masked.
+    for n, part in enumerate(listed):
+        monkeypatch.setenv(f"ARL_PLAIN_{n}", f"value-of-{part}-{n}-xyz")
+        (tmp_path / "a.toml").write_text(f'[sinks.x]\n{part} = "${{ARL_PLAIN_{n}}}"\n')
+        load_config(tmp_path / "a.toml")
+        assert redact(f"value-of-{part}-{n}-xyz") == MASK, part
