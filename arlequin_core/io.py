@@ -21,6 +21,7 @@ import fsspec
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+from fsspec.implementations.local import LocalFileSystem
 
 from arlequin_core.errors import InputError
 
@@ -109,6 +110,20 @@ def read_table(uri: str | os.PathLike[str], fmt: Format = "auto", columns: list[
         raise InputError(uri, f"part files have incompatible schemas: {exc}") from None
 
 
+def _open_input(fs: fsspec.AbstractFileSystem, file: str) -> Any:
+    """A readable file for pyarrow: a native Arrow file for a local path, else fsspec's.
+
+    Arrow reads a Python file object from its own C++ I/O threads, which call back into
+    Python; one still finishing when the process exits is killed by the interpreter's
+    shutdown mid C++ frame, and the process aborts (exit 134, ``terminate called without
+    an active exception``): seen on ``arlequin detect``'s quick error exits. A native file
+    keeps Python out of Arrow's threads, so every exit is orderly.
+    """
+    if isinstance(fs, LocalFileSystem):
+        return pa.OSFile(file, "rb")
+    return fs.open(file, "rb")
+
+
 def _read_one(fs: fsspec.AbstractFileSystem, file: str, shown: str, kind: str, columns: list[str] | None) -> pa.Table:
     try:
         size = fs.size(file)
@@ -117,7 +132,7 @@ def _read_one(fs: fsspec.AbstractFileSystem, file: str, shown: str, kind: str, c
     if not size:
         raise InputError(shown, "file is empty (0 bytes)")
     try:
-        with fs.open(file, "rb") as f:
+        with _open_input(fs, file) as f:
             if kind == "parquet":
                 table = pq.read_table(f, columns=columns)
             else:

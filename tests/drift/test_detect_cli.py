@@ -105,3 +105,34 @@ def test_detect_internal_error_exits_1(files, monkeypatch):
     monkeypatch.setattr("arlequin_core.drift.engines.check_uri", broken)
     result = detect("-r", "ref.parquet", "-c", "same.parquet")
     assert result.exit_code == EXIT_INTERNAL and "internal error: RuntimeError: boom" in result.output
+
+
+@pytest.mark.slow
+def test_wrong_schema_exits_2_every_time_never_aborts(tmp_path) -> None:
+    """A batch with none of the reference's columns: exit 2 with the message, in every run.
+
+    It used to abort (SIGABRT, exit 134, ``terminate called without an active exception``)
+    about 1 run in 8: Arrow's I/O threads, reading a Python file object, still finishing
+    when the quick error exit shut the interpreter down. Run in fresh processes, many times.
+    """
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(0)
+    pq.write_table(pa.table({"a": rng.normal(size=5000), "b": rng.integers(0, 5, 5000).astype(str)}), "ref.parquet")
+    pq.write_table(pa.table({"x": rng.normal(size=5000)}), "wrong_schema.parquet")
+    arlequin = str(Path(sys.executable).parent / "arlequin")
+    codes = []
+    for n in range(16):
+        engine = ("memory", "arrow")[n % 2]
+        args = ["detect", "--engine", engine, "--reference", "ref.parquet", "--current", "wrong_schema.parquet"]
+        done = subprocess.run([arlequin, *args], capture_output=True, text=True, timeout=300)
+        assert "terminate called" not in done.stderr, done.stderr
+        assert "missing columns 'a', 'b'" in done.stderr
+        codes.append(done.returncode)
+    assert codes == [2] * 16
