@@ -46,20 +46,29 @@ def configure_logging(fmt: str = "auto", level: str = "info") -> None:
         renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
     else:
         renderer = structlog.processors.JSONRenderer()
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            _redact_processor,
-            renderer,
-        ],
+        processors=[*shared, _redact_processor, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=False,
     )
+    # Records of the stdlib (libraries, and Python warnings such as numpy's RuntimeWarning
+    # through logging.captureWarnings) are rendered like ours: one JSON line each in JSON mode.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, _redact_processor, renderer],
+        )
+    )
     # Quiet chatty libraries (py4j, urllib3, alembic) unless debugging.
-    logging.basicConfig(level=max(numeric, logging.WARNING), stream=sys.stderr, force=True)
+    logging.basicConfig(level=max(numeric, logging.WARNING), handlers=[handler], force=True)
+    logging.captureWarnings(True)
 
 
 def get_logger(name: str | None = None) -> Any:

@@ -55,3 +55,26 @@ def test_bad_level_and_format() -> None:
         configure_logging("json", "loud")
     with pytest.raises(ValueError, match="log format"):
         resolve_format("xml")
+
+
+def test_python_warnings_are_json_lines_in_json_mode(tmp_path) -> None:
+    """numpy's RuntimeWarning (and any warnings.warn) is one JSON line, not plain text."""
+    import subprocess
+    import sys
+
+    script = (
+        "import warnings, numpy as np\n"
+        "from arlequin_core.logs import configure_logging, get_logger\n"
+        "configure_logging('json', 'info')\n"
+        "get_logger('t').info('before')\n"
+        "np.array([1.0]) / np.array([0.0])\n"
+        "warnings.warn('mean of empty slice', RuntimeWarning)\n"
+        "import logging; logging.getLogger('urllib3').warning('retrying')\n"
+    )
+    proc = subprocess.run([sys.executable, "-W", "default", "-c", script], capture_output=True, text=True, check=True)
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    records = [json.loads(line) for line in lines]  # every line is JSON
+    messages = [r["event"] for r in records]
+    assert any("divide by zero" in m for m in messages), messages
+    assert any("mean of empty slice" in m for m in messages), messages
+    assert any(r["event"] == "retrying" and r["level"] == "warning" for r in records), records
