@@ -113,6 +113,16 @@ class MinEffectSection(Section):
     missing: float = Field(default=0.05, ge=0.0, le=1.0)
 
 
+class PerformanceDropSection(Section):
+    """``[drift.performance_drop]``: how far the champion's estimated performance may fall."""
+
+    #: The estimated metric watched (CBPE: docs/performance.md).
+    metric: Literal["roc_auc", "precision", "recall", "f1"] = "roc_auc"
+    #: Allowed drop below the champion's held-out value (absolute, in the metric's units);
+    #: never smaller than the batch's own sampling noise (3 standard deviations).
+    max_drop: float = Field(default=0.05, ge=0.0, le=1.0)
+
+
 class DriftSection(Section):
     """``[drift]``: which tests run and how their results become one verdict."""
 
@@ -160,6 +170,18 @@ class DriftSection(Section):
     engine: Literal["auto", "memory", "arrow", "spark"] = "auto"
     #: With ``engine = "auto"`` and a ``[spark] master``, batches larger than this go to Spark.
     spark_min_bytes: int = Field(default=2 << 30, ge=0)
+    #: Estimate the champion's performance on every batch (CBPE) when its profile has a calibrator.
+    performance: bool = True
+    #: A batch whose estimated metric falls this far is drift whatever the columns say; None: off.
+    performance_drop: PerformanceDropSection | None = Field(default_factory=PerformanceDropSection)
+    #: What makes a batch drift (and retrain): the column tests, the estimated performance, or either.
+    retrain_on: Literal["columns", "performance", "either"] = "either"
+    #: The multivariate detectors and the champion's performance estimate use a seeded uniform
+    #: sample of at most this many rows of a batch (0: all rows); see arlequin_core.drift.sample.
+    #: 20,000 rows bound the estimate's band to about +-0.01 ROC AUC and keep both cheap at any batch size.
+    sample_rows: int = Field(default=20_000, ge=0)
+    #: Detectors over all feature columns together (docs/detectors.md): "pca", "classifier".
+    multivariate: list[Literal["pca", "classifier"]] = Field(default_factory=lambda: ["pca"])
 
     @field_validator("min_effect", mode="before")
     @classmethod

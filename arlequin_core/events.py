@@ -102,6 +102,12 @@ class BatchChecked(Event):
     rows: int | None = None
     #: Data-quality findings (one sentence each); a batch with any is never trained on.
     quality: tuple[str, ...] = ()
+    #: The column tests' verdict alone (``drifted`` also weighs the estimated performance).
+    columns_drifted: bool | None = None
+    #: The champion's estimated metrics on the batch (CBPE), when computed.
+    estimated_performance: dict[str, float] | None = None
+    #: Whether ``[drift] performance_drop`` says the performance dropped (None: not judged).
+    performance_dropped: bool | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

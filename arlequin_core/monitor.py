@@ -57,6 +57,7 @@ from arlequin_core.config import ArlequinConfig
 from arlequin_core.drift import quality
 from arlequin_core.drift.check import check_batch
 from arlequin_core.drift.engines import check_uri, choose_engine
+from arlequin_core.drift.multivariate import add_multivariate
 from arlequin_core.drift.online_state import (
     OnlineStateStore,
     online_columns,
@@ -66,6 +67,7 @@ from arlequin_core.drift.online_state import (
 )
 from arlequin_core.drift.profile import ERROR_COLUMN, Profile
 from arlequin_core.drift.report import DriftReport
+from arlequin_core.drift.sample import sample_table
 from arlequin_core.errors import ArlequinError
 from arlequin_core.events import (
     BatchChecked,
@@ -77,6 +79,7 @@ from arlequin_core.events import (
 )
 from arlequin_core.io import read_table
 from arlequin_core.logs import get_logger
+from arlequin_core.performance.harm import weigh_performance
 from arlequin_core.registry import ComponentRegistry
 from arlequin_core.rendering import ReportRenderer
 
@@ -215,7 +218,7 @@ class Monitor:
                 engine = choose_engine(profile, event.uri, self.config, self.registry)
             if engine != "memory":  # streamed (arrow) or on Spark: the batch is never held whole
                 checked = check_uri(profile, event.uri, self.config, self.registry, engine=engine)
-                report, table = checked.report, checked.plots
+                report, table, rows = checked.report, checked.plots, checked.sample
             else:
                 table = read_table(event.uri, self.config.data.format)
                 table, skip = self._with_errors(profile, table, event.uri, batch_id, model_name, model_version)
@@ -226,6 +229,9 @@ class Monitor:
                     profile, report = self._check_online(
                         profile, table, event.uri, batch_id, model_name, model_version, skip
                     )
+                rows = sample_table(table, self.config.drift.sample_rows)
+                if profile.multivariate:
+                    add_multivariate(report, profile, rows, self.config, event.uri)
         except ArlequinError as exc:
             log.warning("batch_rejected", batch_id=batch_id, uri=event.uri, reason=str(exc))
             self.bus.publish(
@@ -239,6 +245,10 @@ class Monitor:
             )
             return
         report.batch_id, report.model_name, report.model_version = batch_id, model_name, model_version
+        weigh_performance(
+            report, profile, rows, self.config, self.registry, model_name, model_version, self.model_cache
+        )
+        # After the estimate: a batch that fails the data-quality checks is not drift, whatever it says.
         found = self._quality(profile, event.uri, report, table if engine == "memory" else None, engine, batch_id)
         report_path = self._write_json(batch_id, report)
         common = {
@@ -262,7 +272,21 @@ class Monitor:
                 )
             )
         quality = tuple(f.message for f in found)
-        self.bus.publish(BatchChecked(drifted=report.drifted, rows=report.rows_cur, quality=quality, **common))
+        perf = report.performance or {}
+        estimated = {
+            m: v["estimated"] if np.isfinite(v["estimated"]) else None for m, v in perf.get("metrics", {}).items()
+        } or None
+        self.bus.publish(
+            BatchChecked(
+                drifted=report.drifted,
+                rows=report.rows_cur,
+                columns_drifted=report.columns_drifted,
+                estimated_performance=estimated,
+                performance_dropped=perf.get("dropped"),
+                quality=quality,
+                **common,
+            )
+        )
         if report.drifted:
             self.bus.publish(DriftDetected(reason=report.reason, **common))
         # Plots take far longer than the verdict: drawn in the renderer's thread, beside the JSON.

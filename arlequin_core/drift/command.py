@@ -7,6 +7,7 @@ the file and the problem), 1 internal error.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -14,15 +15,19 @@ from arlequin_core.app import get_app
 from arlequin_core.drift.report import ColumnResult, DriftReport
 from arlequin_core.errors import EXIT_DRIFT
 
+if TYPE_CHECKING:
+    from arlequin_core.config import ArlequinConfig
+
 
 @click.command("detect")
 @click.option(
     "--reference",
     "-r",
     "reference",
-    required=True,
+    default=None,
     metavar="REF",
-    help="Reference data (Parquet, CSV, Spark directory, any fsspec URI) or a saved profile (.json).",
+    help="Reference data (Parquet, CSV, Spark directory, any fsspec URI) or a saved profile (.json). "
+    "Default: the serving model's (the champion in [mlflow]), with its estimated performance on the batch.",
 )
 @click.option("--current", "-c", "current", required=True, metavar="CUR", help="The batch to test (Parquet or CSV).")
 @click.option("--json", "json_out", type=click.Path(dir_okay=False), default=None, help="Write the report as JSON.")
@@ -84,7 +89,7 @@ from arlequin_core.errors import EXIT_DRIFT
 @click.pass_context
 def detect_cmd(
     ctx: click.Context,
-    reference: str,
+    reference: str | None,
     current: str,
     json_out: str | None,
     html_out: str | None,
@@ -99,7 +104,7 @@ def detect_cmd(
     critical: tuple[str, ...],
     calibrate_rows: int | None,
 ) -> None:
-    """Test the batch CUR for drift against the reference REF.
+    """Test the batch CUR for drift against the reference REF (default: the serving model's).
 
     Each feature column gets the test configured in [drift] (KS for numeric,
     chi-squared for categorical by default); a p-value test flags a column when its
@@ -132,7 +137,10 @@ def detect_cmd(
             "(arlequin calibrate recalibrates one)"
         )
     fmt = config.data.format
-    if reference.lower().endswith(".json"):
+    model_name = model_version = None
+    if reference is None:  # the serving model's reference, and the model itself for its estimated performance
+        profile, model_name, model_version = _champion(config)
+    elif reference.lower().endswith(".json"):
         profile = Profile.load(reference)
     else:
         profile = build_calibrated_profile(read_table(reference, fmt), config, app.registry, source=reference)
@@ -140,6 +148,11 @@ def detect_cmd(
         profile.save(save_profile)
     checked = check_uri(profile, current, config, app.registry, engine=engine)
     report = checked.report
+    if model_name is not None:
+        from arlequin_core.performance.harm import weigh_performance
+
+        report.model_name, report.model_version = model_name, model_version
+        weigh_performance(report, profile, checked.sample, config, app.registry, model_name, model_version)
     if json_out:
         path = Path(json_out)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -153,6 +166,8 @@ def detect_cmd(
         click.echo(f"  engine: {report.engine}, {report.rows_cur:,} rows")
         for line in column_table(report):
             click.echo("  " + line)
+        for line in _performance_lines(report):
+            click.echo(line)
         for path, what in ((json_out, "JSON"), (html_out, "HTML"), (save_profile, "profile")):
             if path:
                 click.echo(f"  {what}: {path}")
@@ -172,7 +187,7 @@ def verdict_line(report: DriftReport) -> str:
 def column_table(report: DriftReport) -> list[str]:
     """One line per tested column: test, corrected p-value or distance, effect sizes, floor, verdict."""
     lines = [f"{'column':<20} {'detector':<14} {'score':<16} {'effect':<28} {'min':>5}  verdict"]
-    for result in report.columns:
+    for result in [*report.columns, *report.multivariate]:
         lines.append(_line(result))
     return lines
 
@@ -191,6 +206,8 @@ def _line(result: ColumnResult) -> str:
         effect = f"D={effects['ks_d']:.3f} W/sd={effects['wasserstein']:.3f}"
     elif "tv" in effects:
         effect = f"TV={effects['tv']:.3f} JS={effects['jensen_shannon']:.3f} V={effects['cramers_v']:.3f}"
+    elif result.kind == "multivariate" and "effect" in result.details:
+        effect = f"|dm|/sd={result.details['effect']:.3f}"
     else:
         effect = "-"
     floor = f"{result.min_effect:.3g}" if result.score_kind == "p_value" else "-"
@@ -257,3 +274,38 @@ def calibrate_cmd(
         if cp.calibration:
             click.echo(f"  {name:<20} {cp.kind:<12} calibrated min effect {cp.calibration['min_effect']:.4f}")
     click.echo(f"calibrated for batches of {batch_rows:,} rows: {target}")
+
+
+def _champion(config: ArlequinConfig) -> tuple[Any, str, str]:
+    """The champion's profile, name and version, or a usage error saying how to get one."""
+    from arlequin_core.training.champion import champion_profile
+
+    found = champion_profile(config)
+    if found is None:
+        raise click.UsageError(
+            f"no --reference given and no champion model {config.mlflow.model_name!r} ([mlflow]) to measure "
+            "against yet; train one with `arlequin train --data REFERENCE`, or pass --reference"
+        )
+    return found
+
+
+def _performance_lines(report: Any) -> list[str]:
+    """The estimated performance for a person's terminal (empty when none was computed)."""
+    perf = report.performance or {}
+    if "skipped" in perf:
+        return [f"  estimated performance: none ({perf['skipped']})"]
+    lines = []
+    for metric, m in perf.get("metrics", {}).items():
+        band = f"{m['lower']:.4f}-{m['upper']:.4f}"
+        line = f"    {metric:<10} {m['estimated']:.4f}  band {band}  held-out {m['reference']:.4f}"
+        if "realised" in m:
+            line += f"  realised {m['realised']:.4f}"
+        lines.append(line)
+    if lines:
+        scored = f"{perf.get('rows', 0):,} rows scored"
+        lines.insert(
+            0, f"  estimated performance of the champion (CBPE, {perf.get('calibration')} calibration, {scored}):"
+        )
+        if perf.get("reason"):
+            lines.append(f"  {perf['reason']}")
+    return lines

@@ -47,6 +47,8 @@ class Checked:
     plots: Any
     #: The batch as a table, when the engine read it whole (memory); else None.
     table: Any = None
+    #: A uniform sample of the batch's rows (:mod:`arlequin_core.drift.sample`), when rows were needed.
+    sample: Any = None
 
 
 def choose_engine(profile: Profile, uri: str, config: ArlequinConfig, registry: ComponentRegistry) -> str:
@@ -91,6 +93,10 @@ def check_uri(
 ) -> Checked:
     """Check the batch at ``uri`` with ``engine`` (default ``[drift] engine``).
 
+    The columns are checked by the engine; the multivariate detectors then score the
+    batch's row sample (:mod:`arlequin_core.drift.sample`, the same rows on the memory and
+    arrow engines) and the policy decides with their rows too.
+
     :raises EngineUnsupportedError: the named engine cannot compute a column.
     :raises InputError: unreadable or malformed batch (file, row group named).
     """
@@ -99,23 +105,45 @@ def check_uri(
         raise ValueError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
     if name == "auto":
         name = choose_engine(profile, uri, config, registry)
+    from arlequin_core.drift import sample as rows
+
+    size = config.drift.sample_rows
     if name == "arrow":
         from arlequin_core.drift.stream import check_batch_arrow
 
         report, plots = check_batch_arrow(profile, uri, config, registry, skip=skip)
-        return Checked(report, plots)
-    if name == "spark":
+        checked = Checked(report, plots)
+        if needs_sample(profile, config):
+            wanted = rows.wanted_columns(rows.column_names(uri, config), profile, config)
+            checked.sample = rows.sample_uri(uri, config, report.rows_cur, size, wanted)
+    elif name == "spark":
         from arlequin_core.drift.spark import check_batch_spark_with_plots
         from arlequin_core.spark_session import spark_session
 
         frame = read_spark(spark_session(config), uri, config)
         report, plots = check_batch_spark_with_plots(profile, frame, config, registry, uri=uri, skip=skip)
-        return Checked(report, plots)
-    from arlequin_core.drift.check import check_batch
-    from arlequin_core.io import read_table
+        checked = Checked(report, plots)
+        if needs_sample(profile, config):
+            wanted = rows.wanted_columns(frame.columns, profile, config)
+            checked.sample = rows.sample_spark(frame, report.rows_cur, size, wanted)
+    else:
+        from arlequin_core.drift.check import check_batch
+        from arlequin_core.io import read_table
 
-    table = read_table(uri, config.data.format)
-    return Checked(check_batch(profile, table, config, registry, uri=uri, skip=skip), table, table)
+        table = read_table(uri, config.data.format)
+        report = check_batch(profile, table, config, registry, uri=uri, skip=skip)
+        checked = Checked(report, table, table, rows.sample_table(table, size))
+    if profile.multivariate and checked.sample is not None:
+        from arlequin_core.drift.multivariate import add_multivariate
+
+        add_multivariate(report, profile, checked.sample, config, uri)
+    return checked
+
+
+def needs_sample(profile: Profile, config: ArlequinConfig) -> bool:
+    """Whether the batch's rows are needed beyond per-column states (multivariate detectors, CBPE)."""
+    performance = bool(profile.performance and "calibrator" in profile.performance and config.drift.performance)
+    return bool(profile.multivariate) or performance
 
 
 def read_spark(spark: Any, uri: str, config: ArlequinConfig) -> Any:

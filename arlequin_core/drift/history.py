@@ -69,6 +69,9 @@ def render_history(reports: list[DriftReport], title: str = "Drift over time") -
     )
     parts.append(f"<img alt='drift share per batch' src='data:image/png;base64,{_share_plot(reports)}'>")
     parts.append(f"<img alt='drifted columns per batch' src='data:image/png;base64,{_grid_plot(reports)}'>")
+    performance = _performance_plot(reports)
+    if performance:
+        parts.append(f"<img alt='estimated performance per batch' src='data:image/png;base64,{performance}'>")
     parts.append(_table(reports))
     parts.append("</body></html>\n")
     return "\n".join(parts)
@@ -123,6 +126,43 @@ def _share_plot(reports: list[DriftReport]) -> str:
     return _png(figure)
 
 
+def _estimates(report: DriftReport) -> dict[str, dict[str, float]]:
+    return (report.performance or {}).get("metrics", {})
+
+
+def _performance_plot(reports: list[DriftReport]) -> str | None:
+    """The champion's estimated metric per batch with its band, the realised value where labels came (or None)."""
+    metric = next((m for r in reports for m in _estimates(r)), None)
+    if metric is None:
+        return None
+    x, est, low, high, real, ref = [], [], [], [], [], []
+    for i, report in enumerate(reports):
+        entry = _estimates(report).get(metric)
+        if entry is None:
+            continue
+        x.append(i)
+        est.append(entry.get("estimated", np.nan))
+        low.append(entry.get("lower", np.nan))
+        high.append(entry.get("upper", np.nan))
+        real.append(entry.get("realised", np.nan))
+        ref.append(entry.get("reference", np.nan))
+    figure = _figure(2.6)
+    axes = figure.add_subplot()
+    axes.fill_between(x, low, high, color=_CALM, alpha=0.25, linewidth=0, label="sampling band")
+    axes.plot(x, est, color="#1b9e77", marker="o", markersize=3, linewidth=1.2, label=f"estimated {metric}")
+    if np.isfinite(np.asarray(real, dtype=float)).any():
+        axes.plot(x, real, color="#7570b3", marker="x", linestyle="none", label="realised (labels)")
+    axes.step(x, ref, where="mid", color="black", linewidth=0.8, alpha=0.6, label="champion, held-out")
+    axes.set_xlim(-0.5, len(reports) - 0.5)
+    axes.set_ylabel(metric)
+    axes.set_xlabel("batch, in order of checking")
+    axes.spines[["top", "right"]].set_visible(False)
+    axes.legend(frameon=False, fontsize=8, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=4)
+    axes.tick_params(labelsize=8)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return _png(figure)
+
+
 def _grid_plot(reports: list[DriftReport]) -> str:
     columns: list[str] = []
     for report in reports:
@@ -150,13 +190,24 @@ def _table(reports: list[DriftReport]) -> str:
         rows.append(
             f"<tr><td>{_e(report.created_at[:19])}</td><td>{link}</td><td>{_e(report.uri or '')}</td>"
             f"<td>{_e(report.model_version or '')}</td><td>{report.rows_cur:,}</td><td>{verdict}</td>"
-            f"<td>{100 * report.drift_share:.0f} %</td><td>{_e(', '.join(report.drifted_columns))}</td></tr>"
+            f"<td>{100 * report.drift_share:.0f} %</td><td>{_e(', '.join(report.drifted_columns))}</td>"
+            f"<td>{_e(_estimate_text(report))}</td></tr>"
         )
     head = (
         "<tr><th>checked (UTC)</th><th>batch</th><th>uri</th><th>model</th><th>rows</th><th>verdict</th>"
-        "<th>drift share</th><th>drifted columns</th></tr>"
+        "<th>drift share</th><th>drifted columns</th><th>estimated performance</th></tr>"
     )
     return f"<h2>Batches, latest first</h2><table>{head}{''.join(rows)}</table>"
+
+
+def _estimate_text(report: DriftReport) -> str:
+    parts = []
+    for metric, entry in _estimates(report).items():
+        if metric in ("roc_auc", "f1") and np.isfinite(entry.get("estimated", np.nan)):
+            parts.append(f"{metric} {entry['estimated']:.3f}")
+    if (report.performance or {}).get("dropped"):
+        parts.append("dropped")
+    return ", ".join(parts)
 
 
 def _e(value: object) -> str:

@@ -57,6 +57,10 @@ def render_html(report: DriftReport, profile: Profile, current: Any | None = Non
     if report.quality:
         parts.append(_quality(report))
     parts += [_overview(report, profile), _table(report)]
+    if report.multivariate:
+        parts.append(_joint(report))
+    if report.performance:
+        parts.append(_performance(report))
     if report.skipped or report.extra_columns:
         parts.append(_untested(report))
     for result in report.columns:
@@ -187,6 +191,46 @@ def _table(report: DriftReport) -> str:
             f"<td>{_pct(r.missing_ref)} → {_pct(r.missing_cur)}</td><td>{verdict}</td></tr>"
         )
     return f'<h2>Columns</h2><table class="results">{head}{"".join(rows)}</table>'
+
+
+def _joint(report: DriftReport) -> str:
+    rows = []
+    for r in report.multivariate:
+        css = ' class="drifted"' if r.drifted else ""
+        rows.append(
+            f"<tr{css}><td>{_e(r.column)}</td><td>{_e(r.detector)}</td><td>{_num(r.statistic)}</td>"
+            f"<td>{_num(r.details.get('effect'))}</td><td>{_num(r.p_value)}</td><td>{_num(r.p_value_adjusted)}</td>"
+            f"<td>{_e(', '.join(r.details.get('columns', [])))}</td><td>{'yes' if r.drifted else 'no'}</td></tr>"
+        )
+    head = (
+        "<tr><th>Detector</th><th>Test</th><th>Statistic</th><th>Effect</th><th>p-value</th><th>adjusted</th>"
+        "<th>Columns</th><th>Drift</th></tr>"
+    )
+    note = (
+        "<p>All feature columns together: a change in how columns move together that no single column shows "
+        "(PCA reconstruction error: mean error; domain classifier: ROC AUC).</p>"
+    )
+    return f'<h2>Several columns together</h2>{note}<table class="results">{head}{"".join(rows)}</table>'
+
+
+def _performance(report: DriftReport) -> str:
+    perf = report.performance or {}
+    rows = []
+    for metric, m in perf.get("metrics", {}).items():
+        band = f"{_num(m.get('lower'))} – {_num(m.get('upper'))}"
+        rows.append(
+            f"<tr><td>{_e(metric)}</td><td>{_num(m.get('estimated'))}</td><td>{band}</td>"
+            f"<td>{_num(m.get('reference'))}</td><td>{_num(m.get('realised'))}</td></tr>"
+        )
+    head = "<tr><th>Metric</th><th>Estimated</th><th>Band</th><th>Champion (held-out)</th><th>Realised</th></tr>"
+    scored = f"{perf.get('rows', 0):,} of {perf.get('batch_rows', perf.get('rows', 0)):,} rows scored"
+    note = (
+        f"<p>Estimated without labels from the champion's calibrated probabilities (CBPE, "
+        f"{_e(perf.get('calibration', ''))} calibration; {scored}; band ±{_num(perf.get('band_z'))} standard "
+        f"deviations of sampling variation). Assumes the relation between features and label is unchanged. "
+        f"{_e(perf.get('reason', ''))}</p>"
+    )
+    return f'<h2>Estimated performance</h2>{note}<table class="results">{head}{"".join(rows)}</table>'
 
 
 def _untested(report: DriftReport) -> str:

@@ -376,3 +376,54 @@ def _raw_matrix(
     x = np.column_stack(parts).astype(np.float64)
     x[~np.isfinite(x)] = np.nan
     return x
+
+
+def multivariate_results(profile: Any, table: pa.Table, where: str) -> list[Any]:
+    """One report row per multivariate detector of ``profile`` on the batch ``table``.
+
+    Each row (``kind`` ``multivariate``, ``score_kind`` ``p_value``, level 0.05) takes
+    part in the policy like a column: its p-value joins the family that is corrected;
+    ``details["effect"]`` holds its effect size. A detector whose columns the batch
+    lacks cannot have been reached (the column check comes first).
+    """
+    from arlequin_core.drift.policy import MULTIVARIATE_MIN_EFFECT
+    from arlequin_core.drift.report import ColumnResult
+
+    results = []
+    for name, detector in load_multivariate(profile.multivariate).items():
+        scored = detector.score(table, where)
+        results.append(
+            ColumnResult(
+                column=ROW_NAMES[name],
+                kind="multivariate",
+                detector=name,
+                score_kind="p_value",
+                threshold=detector.threshold,
+                statistic=float(scored["statistic"]),
+                p_value=None if scored["p_value"] is None else float(scored["p_value"]),
+                n_ref=int(getattr(detector, "rows", 0) or getattr(detector, "reference", np.empty((0,))).shape[0]),
+                n_cur=table.num_rows,
+                effect=float(scored["effect"]),
+                min_effect=MULTIVARIATE_MIN_EFFECT,
+                details={"effect": float(scored["effect"]), **scored["details"]},
+            )
+        )
+    return results
+
+
+def add_multivariate(report: Any, profile: Any, sample: pa.Table, config: Any, where: str) -> None:
+    """Score the multivariate detectors on ``sample`` and decide ``report`` again with their rows.
+
+    For engines whose report was made from per-column states (arrow, spark): the
+    policy is applied once more over the columns and the new rows together (it
+    recomputes every adjusted p-value from the raw ones, so nothing is counted twice).
+    """
+    from arlequin_core.drift.policy import apply_policy
+
+    joint = multivariate_results(profile, sample, where)
+    if not joint:
+        return
+    drifted, share, drifted_columns, status, reason = apply_policy(report.columns, config.drift, joint)
+    report.drifted, report.drift_share, report.drifted_columns = drifted, share, drifted_columns
+    report.status, report.reason = status, reason
+    report.multivariate = joint

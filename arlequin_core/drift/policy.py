@@ -57,6 +57,14 @@ from arlequin_core.errors import ConfigError
 from arlequin_core.registry import ComponentRegistry
 
 CORRECTIONS = ("none", "bonferroni", "holm", "bh")
+#: The smallest effect (|mean error change| / reference std of the per-row error) at
+#: which a multivariate detector calls drift, whatever its p-value: at a million rows
+#: a z-test rejects for changes nobody cares about. Measured in docs/detectors.md.
+MULTIVARIATE_MIN_EFFECT = 0.1
+#: The smallest effect (|mean error change| / reference std of the per-row error) at
+#: which a multivariate detector calls drift, whatever its p-value: at a million rows
+#: a z-test rejects for changes nobody cares about. Measured in docs/detectors.md.
+MULTIVARIATE_MIN_EFFECT = 0.1
 
 
 @dataclass(frozen=True)
@@ -176,14 +184,22 @@ def missing_rate_test(missing_ref: int, rows_ref: int, missing_cur: int, rows_cu
     return float(min(1.0, 2.0 * stats.norm.sf(abs(z))))
 
 
-def apply_policy(results: list[ColumnResult], drift: DriftSection) -> tuple[bool, float, list[str], str, str]:
+def apply_policy(
+    results: list[ColumnResult], drift: DriftSection, joint: Sequence[ColumnResult] = ()
+) -> tuple[bool, float, list[str], str, str]:
     """Correct the p-values, decide each column, then the batch (results are updated in place).
 
+    :param joint: the multivariate detectors' rows (all features together): their
+        p-values join the corrected family and they are decided like columns (effect at
+        least their ``min_effect``, :data:`MULTIVARIATE_MIN_EFFECT`); one that drifts makes
+        the batch drift whatever the share (like a critical column). They are not
+        columns: not counted in the share nor listed in ``drifted_columns``.
     :returns: ``(drifted, drift_share, drifted_columns, status, reason)``; ``status`` is
         ``no drift``, ``below share`` or ``drift`` (see the module docstring).
     """
+    everything = [*results, *joint]
     family: list[tuple[ColumnResult, str]] = []
-    for result in results:
+    for result in everything:
         if result.score_kind == "p_value" and result.p_value is not None and not math.isnan(result.p_value):
             family.append((result, "p_value"))
         if result.missing_p_value is not None:
@@ -191,7 +207,7 @@ def apply_policy(results: list[ColumnResult], drift: DriftSection) -> tuple[bool
     adjusted = adjust_p_values([getattr(r, attr) for r, attr in family], drift.correction)
     for (result, attr), value in zip(family, adjusted, strict=True):
         setattr(result, f"{attr}_adjusted", float(value))
-    for result in results:
+    for result in everything:
         if result.score_kind == "p_value":
             significant = exceeds("p_value", result.p_value_adjusted, result.threshold)
             # No effect (a profile from before effects, an undefined one): the test alone decides.
@@ -204,24 +220,31 @@ def apply_policy(results: list[ColumnResult], drift: DriftSection) -> tuple[bool
             and result.missing_effect >= drift.min_effect.missing
         )
         result.drifted = result.distribution_drifted or result.missing_drifted
+    joint_drifted = [r.column for r in joint if r.drifted]
+    together = f"; the columns drifted together ({', '.join(joint_drifted)})" if joint_drifted else ""
     drifted_columns = [r.column for r in results if r.drifted]
     tested = len(results)
     share = len(drifted_columns) / tested if tested else 0.0
     critical = [c for c in drift.critical if c in drifted_columns]
     counted = f"{len(drifted_columns)} of {tested} columns drifted"
     names = f": {', '.join(drifted_columns)}" if drifted_columns else ""
-    if tested == 0:
+    if tested == 0 and not joint_drifted:
         return False, 0.0, [], "no drift", "no drift: no column was tested"
     if not drifted_columns:
+        if joint_drifted:
+            return True, 0.0, [], "drift", f"{counted}{together}"
         return False, 0.0, [], "no drift", f"no drift: {counted}"
     if drift.drift_share is None:
-        return True, share, drifted_columns, "drift", f"{counted}{names}"
+        return True, share, drifted_columns, "drift", f"{counted}{names}{together}"
     if share >= drift.drift_share:
-        reason = f"{counted} (share {share:.2f} >= {drift.drift_share:.2f}){names}"
+        reason = f"{counted} (share {share:.2f} >= {drift.drift_share:.2f}){names}{together}"
         return True, share, drifted_columns, "drift", reason
     if critical:
         which = f"critical column{'s' if len(critical) > 1 else ''} drifted: {', '.join(critical)}"
-        return True, share, drifted_columns, "drift", f"{which}; {counted}{names}"
+        return True, share, drifted_columns, "drift", f"{which}; {counted}{names}{together}"
+    if joint_drifted:
+        reason = f"{counted} (share {share:.2f} < {drift.drift_share:.2f}){names}{together}"
+        return True, share, drifted_columns, "drift", reason
     reason = (
         f"columns drifted, below the policy's share: {counted} (share {share:.2f} < {drift.drift_share:.2f}){names}"
     )

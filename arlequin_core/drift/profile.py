@@ -115,6 +115,10 @@ class Profile:
     arlequin_version: str = __version__
     #: Reference rows before ``[drift] reference_sample`` (None: every row was used).
     sampled_from: int | None = None
+    #: Fitted detectors over all feature columns together (:mod:`arlequin_core.drift.multivariate`).
+    multivariate: dict[str, Any] = field(default_factory=dict)
+    #: The model's calibration for estimating its performance (:mod:`arlequin_core.performance`), if any.
+    performance: dict[str, Any] | None = None
     _fitted: dict[str, Detector] = field(default_factory=dict, repr=False, compare=False)
 
     def detector(self, column: str, registry: ComponentRegistry) -> Detector:
@@ -186,6 +190,8 @@ class Profile:
                 for c in self.columns.values()
             ],
             "skipped": self.skipped,
+            "multivariate": self.multivariate,
+            "performance": self.performance,
         }
 
     @classmethod
@@ -233,6 +239,8 @@ class Profile:
                 created_at=str(data.get("created_at", "")),
                 arlequin_version=str(data.get("arlequin_version", "")),
                 sampled_from=None if data.get("sampled_from") is None else int(data["sampled_from"]),
+                multivariate=dict(data.get("multivariate") or {}),
+                performance=None if data.get("performance") is None else dict(data["performance"]),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(where, f"malformed profile: {type(exc).__name__}: {exc}") from None
@@ -300,6 +308,7 @@ def build_profile(
     *,
     source: str | None = None,
     errors: Any = None,
+    performance: dict[str, Any] | None = None,
 ) -> Profile:
     """Fit the configured detector of every feature column of ``reference``.
 
@@ -312,6 +321,8 @@ def build_profile(
     :param errors: the model's per-row errors on its held-out rows (1.0 wrong, 0.0
         right, NaN no label; shape ``(n_heldout,)``, any length), fitted with
         ``[drift] error_detector`` as the column :data:`ERROR_COLUMN`; needs that key set.
+    :param performance: the model's calibration on its held-out rows
+        (:func:`arlequin_core.performance.harm.fit_performance`), kept in the profile.
     :raises InputError: the reference is empty or a column cannot be read as its kind.
     :raises ConfigError: a config key names a missing column or a detector that does
         not fit the column's kind, or wrong detector parameters; ``errors`` given
@@ -390,6 +401,12 @@ def build_profile(
         source=source,
         sampled_from=total_rows if total_rows != table.num_rows else None,
     )
+    if config.drift.multivariate:
+        from arlequin_core.drift.multivariate import fit_multivariate
+
+        features = {name: cp.kind for name, cp in columns.items() if name != ERROR_COLUMN}
+        profile.multivariate = fit_multivariate(table, features, config.drift.multivariate, where=where)
+    profile.performance = performance
     profile._fitted.update({p.column: d for p, d in zip(plans, detectors, strict=True) if p.column in columns})
     if error_detector is not None:
         profile._fitted[ERROR_COLUMN] = error_detector[1]

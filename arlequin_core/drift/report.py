@@ -111,6 +111,12 @@ class DriftReport:
     engine: str = "memory"
     #: Data-quality findings (:class:`arlequin_core.drift.quality.Finding` dicts); set by the monitor.
     quality: list[dict[str, Any]] = field(default_factory=list)
+    #: The champion's estimated performance on the batch (CBPE, :mod:`arlequin_core.performance`), if computed.
+    performance: dict[str, Any] | None = None
+    #: The column tests' verdict alone (``drifted`` may differ under ``[drift] retrain_on``).
+    columns_drifted: bool | None = None
+    #: Rows of the detectors over all features together (``kind`` ``multivariate``), decided by the policy.
+    multivariate: list[ColumnResult] = field(default_factory=list)
 
     def column(self, name: str) -> ColumnResult:
         """The result of column ``name``.
@@ -149,8 +155,12 @@ class DriftReport:
         columns = [
             ColumnResult(**{k: _number(k, v) for k, v in c.items() if k in column_names}) for c in data.pop("columns")
         ]
+        joint = [
+            ColumnResult(**{k: _number(k, v) for k, v in c.items() if k in column_names})
+            for c in data.pop("multivariate", None) or []
+        ]
         known = {f.name for f in fields(cls)}
-        return cls(columns=columns, **{k: v for k, v in data.items() if k in known})
+        return cls(columns=columns, multivariate=joint, **{k: v for k, v in data.items() if k in known})
 
 
 _FLOAT_FIELDS = {f.name for f in fields(ColumnResult) if "float" in str(f.type)}

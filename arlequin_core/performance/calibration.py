@@ -75,9 +75,9 @@ class Calibrator:
         method = data.get("method")
         params = data.get("params") or {}
         if method == "isotonic" and {"x", "y"} <= set(params):
-            return cls("isotonic", {"x": list(params["x"]), "y": list(params["y"])}, dict(data.get("brier") or {}))
+            return cls("isotonic", {"x": list(params["x"]), "y": list(params["y"])}, _brier(data))
         if method == "platt" and {"a", "b"} <= set(params):
-            return cls("platt", {"a": float(params["a"]), "b": float(params["b"])}, dict(data.get("brier") or {}))
+            return cls("platt", {"a": float(params["a"]), "b": float(params["b"])}, _brier(data))
         raise ValueError(f"not a calibrator: method {method!r} with parameters {sorted(params)}")
 
 
@@ -143,3 +143,7 @@ def _logit(s: np.ndarray) -> np.ndarray:
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-z))
+
+
+def _brier(data: dict[str, Any]) -> dict[str, float]:
+    return {k: math.inf if v is None else float(v) for k, v in (data.get("brier") or {}).items()}

@@ -226,9 +226,9 @@ class PerformanceModel:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (stored in the profile)."""
         return {
-            "calibrator": self.calibrator.to_dict(),
+            "calibrator": _json_safe(self.calibrator.to_dict()),
             "threshold": self.threshold,
-            "reference": self.reference,
+            "reference": _json_safe(self.reference),
             "sampling": self.sampling,
             "rows": self.rows,
         }
@@ -239,7 +239,7 @@ class PerformanceModel:
         return cls(
             calibrator=Calibrator.from_dict(data["calibrator"]),
             threshold=float(data["threshold"]),
-            reference={k: float(v) for k, v in data["reference"].items()},
+            reference={k: math.nan if v is None else float(v) for k, v in data["reference"].items()},
             sampling={k: [list(map(float, row)) for row in v] for k, v in (data.get("sampling") or {}).items()},
             rows=int(data.get("rows", 0)),
         )
@@ -306,3 +306,14 @@ def fit_performance_model(y_true: np.ndarray, scores: np.ndarray, threshold: flo
         sampling=sampling_table(y, s, threshold, seed=seed),
         rows=int(y.size),
     )
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with non-finite floats as None (profiles are strict JSON)."""
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

@@ -114,6 +114,19 @@ class Trainer(ABC):
         :returns: ``(y_true, proba)``, both shape ``(n_labelled,)``.
         """
 
+    def predict_proba(self, model: Any, table: Any, where: str = "data") -> np.ndarray:
+        """Positive-class probabilities of every row of ``table`` (no label needed).
+
+        The monitor estimates the champion's performance on unlabelled batches with it
+        (:mod:`arlequin_core.performance`). A trainer that does not implement it is
+        reported as unable to estimate, never an error of the batch.
+
+        :param table: a pyarrow Table with the model's feature columns.
+        :returns: shape ``(table.num_rows,)``.
+        :raises InputError: the model cannot read the rows.
+        """
+        raise NotImplementedError(f"trainer {self.name!r} cannot score unlabelled rows (no predict_proba)")
+
     @abstractmethod
     def save(self, model: Any, path: str, example: Any) -> None:
         """Write ``model`` as an MLflow model directory at ``path`` (must not exist)."""

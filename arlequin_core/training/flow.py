@@ -37,6 +37,7 @@ from arlequin_core.config import ArlequinConfig
 from arlequin_core.errors import ArlequinError, InputError
 from arlequin_core.events import DriftDetected, ModelRegistered, event_from_dict
 from arlequin_core.logs import get_logger
+from arlequin_core.performance.harm import fit_performance
 from arlequin_core.secrets import redact
 from arlequin_core.training import answers as answer_claims
 from arlequin_core.training import models as reg
@@ -221,10 +222,20 @@ def _train_to_pending(
         errors = None
         if app.config.drift.error_detector is not None:
             errors = heldout_errors(trainer, trained.model, str(pending.heldout))
+        performance = None
+        if app.config.drift.performance:  # calibrated on the held-out rows, to estimate it on unlabelled batches
+            performance = fit_performance(trainer, trained.model, str(pending.heldout), seed=app.config.training.seed)
         # The profile (numpy/Arrow, releases the GIL) is built while the model is serialised.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="arlequin-profile") as pool:
             profiling = pool.submit(
-                build_profile_file, trained.reference, app.config, app.registry, pending.profile, source, errors
+                build_profile_file,
+                trained.reference,
+                app.config,
+                app.registry,
+                pending.profile,
+                source,
+                errors,
+                performance,
             )
             trainer.save(trained.model, str(pending.model_dir), trained.example)
             # Parquet keeps the example's dtypes exactly (JSON would turn 1.0 into 1 and change the signature).

@@ -31,7 +31,13 @@ def profile_api_available() -> bool:
 
 
 def build_profile_file(
-    reference: Any, config: ArlequinConfig, registry: Any, path: Path, source: str | None = None, errors: Any = None
+    reference: Any,
+    config: ArlequinConfig,
+    registry: Any,
+    path: Path,
+    source: str | None = None,
+    errors: Any = None,
+    performance: dict[str, Any] | None = None,
 ) -> bool:
     """Fit the drift detectors on the training rows and save the profile to ``path``.
 
@@ -39,6 +45,8 @@ def build_profile_file(
     :param source: where the rows came from (recorded in the profile).
     :param errors: the model's per-row errors on its held-out rows, or None (see
         :func:`arlequin_core.training.model_errors.heldout_errors`).
+    :param performance: the model's calibration on its held-out rows, or None (see
+        :func:`arlequin_core.performance.harm.fit_performance`).
     :returns: False when the profile API is not installed (logged; the run then has no profile).
     """
     try:
@@ -46,7 +54,7 @@ def build_profile_file(
     except ImportError as exc:
         log.warning("profile_api_missing", error=str(exc), hint="the run will carry no drift profile")
         return False
-    build_profile(reference, config, registry, source=source, errors=errors).save(path)
+    build_profile(reference, config, registry, source=source, errors=errors, performance=performance).save(path)
     return True
 
 

@@ -263,6 +263,10 @@ class SklearnTrainer(Trainer):
         scores = self.predict_scores(model, model_input(table, _features_of(model), where), task)
         return (y.astype(np.float64) if task == "regression" else y.astype(np.int64)), scores
 
+    def predict_proba(self, model: Any, table: Any, where: str = "data") -> np.ndarray:
+        """Positive-class probabilities of every row of ``table`` (see :meth:`Trainer.predict_proba`)."""
+        return model.predict_proba(model_input(table, _features_of(model), where))[:, 1]
+
     def pip_requirements(self, model: Any = None) -> list[str]:
         """scikit-learn, numpy, pandas, scipy, skops; and the estimator's own distribution (e.g. lightgbm)."""
         import scipy

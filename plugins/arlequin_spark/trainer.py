@@ -334,6 +334,19 @@ class SparkTrainer(Trainer):
             raise InputError(where, "no labelled rows to score")
         return y, p
 
+    def predict_proba(self, model: Any, table: Any, where: str = "data") -> np.ndarray:
+        """Positive-class probabilities of every row of ``table`` (see :meth:`Trainer.predict_proba`)."""
+        from pyspark.errors import AnalysisException
+        from pyspark.ml.functions import vector_to_array
+        from pyspark.sql import functions as F
+
+        df = self.spark.createDataFrame(table.to_pandas())
+        try:
+            out = model.transform(df).select(vector_to_array(F.col(PROBABILITY))[1].alias("p")).toArrow()
+        except AnalysisException as exc:
+            raise InputError(where, f"the model cannot read this data: {str(exc).splitlines()[0]}") from None
+        return out.column("p").to_numpy().astype(np.float64)
+
     def pip_requirements(self, model: Any = None) -> list[str]:
         import pyspark
 

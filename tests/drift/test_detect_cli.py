@@ -34,6 +34,7 @@ def test_detect_flags_exactly_the_scaled_and_shifted_columns_exits_3_and_writes_
     result = detect(*args)
     assert result.exit_code == EXIT_DRIFT, result.output
     assert result.output.startswith("DRIFT: 2 of 6 columns drifted (share 0.33 >= 0.20): age, colour")
+    assert [r["column"] for r in json.loads(Path("r.json").read_text())["multivariate"]] == ["__multivariate_pca__"]
     report = json.loads(Path("r.json").read_text())
     assert report["drifted"] is True
     assert report["drifted_columns"] == ["age", "colour"]
