@@ -72,3 +72,32 @@ def test_domain_classifier_sees_the_flip_and_not_noise() -> None:
     assert flipped["p_value"] < 1e-6 and flipped["statistic"] > 0.7
     same = detector.score(correlated(3_000, 0.8, 5))
     assert same["p_value"] > 1e-3 and same["effect"] < 0.15
+
+
+@pytest.mark.parametrize("engine", ["memory", "arrow"])
+def test_correlation_flip_is_drift_with_defaults_and_invisible_to_columns(tmp_path, registry, engine) -> None:
+    """+0.8 -> -0.8 with unchanged marginals: the default check says drift; per-column tests alone do not."""
+    import pyarrow.parquet as pq
+
+    from arlequin_core.config import ArlequinConfig
+    from arlequin_core.drift import build_profile
+    from arlequin_core.drift.engines import check_uri
+
+    reference, batch = correlated(20_000, 0.8, 7), correlated(5_000, -0.8, 8)
+    pq.write_table(batch, tmp_path / "flip.parquet")
+    defaults = ArlequinConfig()
+    report = check_uri(
+        build_profile(reference, defaults, registry), str(tmp_path / "flip.parquet"), defaults, registry, engine=engine
+    ).report
+    assert report.drifted and report.status == "drift"
+    assert report.drifted_columns == []  # no column drifted on its own
+    assert [r.column for r in report.multivariate if r.drifted] == ["__multivariate_pca__"]
+    columns_only = ArlequinConfig.model_validate({"drift": {"multivariate": []}})
+    alone = check_uri(
+        build_profile(reference, columns_only, registry),
+        str(tmp_path / "flip.parquet"),
+        columns_only,
+        registry,
+        engine=engine,
+    ).report
+    assert not alone.drifted and alone.multivariate == []
