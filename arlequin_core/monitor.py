@@ -79,9 +79,9 @@ from arlequin_core.events import (
 )
 from arlequin_core.io import read_table
 from arlequin_core.logs import get_logger
-from arlequin_core.performance.harm import weigh_performance
 from arlequin_core.registry import ComponentRegistry
 from arlequin_core.rendering import ReportRenderer
+from arlequin_core.serving import weigh_performance
 
 if TYPE_CHECKING:
     from arlequin_core.app import App

@@ -21,9 +21,9 @@ from arlequin_core.hookspecs import Register
 def arlequin_register_commands(register: Register) -> None:
     """``config``, ``detect``, ``calibrate``, ``events``, ``history``, ``models``, ``plugins``, ``promote``,
     ``sinks``, ``train`` and ``validate``."""
+    from arlequin_core.commands.detect import calibrate_cmd, detect_cmd
     from arlequin_core.commands.info import config_group, plugins_cmd
     from arlequin_core.commands.journal import events_cmd, history_cmd
-    from arlequin_core.drift.command import calibrate_cmd, detect_cmd
     from arlequin_core.sinks.cli import sinks_group
     from arlequin_core.training.cli import COMMANDS as TRAINING_COMMANDS
 

@@ -1,5 +1,7 @@
 """Does the drift hurt the model? The champion's estimated performance as part of the verdict.
 
+(The step that loads the champion and calls these is :func:`arlequin_core.serving.weigh_performance`.)
+
 At training, :func:`fit_performance` calibrates the new model on its held-out rows
 (:mod:`.cbpe`) and the result is stored in the model's drift profile
 (``profile.performance``), so it travels with the profile the monitor already loads.
@@ -34,15 +36,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from arlequin_core.errors import ArlequinError, InputError
+from arlequin_core.errors import InputError
 from arlequin_core.logs import get_logger
 from arlequin_core.performance.cbpe import BAND_Z, PerformanceModel, fit_performance_model
 
 if TYPE_CHECKING:
-    from arlequin_core.config import ArlequinConfig, DriftSection
+    from arlequin_core.config import DriftSection
     from arlequin_core.drift.report import DriftReport
-    from arlequin_core.registry import ComponentRegistry
-    from arlequin_core.training.base import Trainer
 
 log = get_logger(__name__)
 
@@ -50,7 +50,7 @@ log = get_logger(__name__)
 THRESHOLD = 0.5
 
 
-def fit_performance(trainer: Trainer, model: Any, heldout_uri: str, seed: int = 0) -> dict[str, Any]:
+def fit_performance(trainer: Any, model: Any, heldout_uri: str, seed: int = 0) -> dict[str, Any]:
     """The profile's ``performance`` entry: the model calibrated on its held-out rows.
 
     :returns: :meth:`PerformanceModel.to_dict`, or ``{"skipped": reason}`` when it cannot
@@ -74,7 +74,7 @@ def performance_model(profile_entry: dict[str, Any] | None) -> PerformanceModel 
 
 def estimate_batch(
     model_perf: PerformanceModel,
-    trainer: Trainer,
+    trainer: Any,
     model: Any,
     sample: pa.Table,
     where: str,
@@ -151,44 +151,3 @@ def apply_performance(report: DriftReport, estimate: dict[str, Any] | None, drif
     elif dropped:
         report.reason = f"{report.reason}; {why}"
     return report
-
-
-def weigh_performance(
-    report: DriftReport,
-    profile: Any,
-    rows: pa.Table | None,
-    config: ArlequinConfig,
-    registry: ComponentRegistry,
-    model_name: str | None,
-    model_version: str | None,
-    cache: Any = None,
-) -> None:
-    """The champion's estimated performance on the batch, folded into ``report``'s verdict.
-
-    The monitor and ``arlequin detect`` (against the serving model) call this after the
-    column check. Without a calibrated champion (an older profile, a regression model,
-    a trainer that cannot score) the verdict stays the columns' and
-    ``report.performance["skipped"]`` says why there is no estimate.
-
-    :param rows: the batch's sample of rows (:mod:`arlequin_core.drift.sample`).
-    :param cache: where the champion model is kept between batches (the monitor's).
-    """
-    drift = config.drift
-    estimate = None
-    skipped = (profile.performance or {}).get("skipped")
-    model_perf = performance_model(profile.performance) if drift.performance else None
-    if model_perf is not None and (model_name is None or model_version is None):
-        skipped = "the profile belongs to no registered model, so there is no model to score the batch with"
-    elif model_perf is not None and rows is not None:
-        from arlequin_core.training.model_errors import champion_model
-
-        try:
-            trainer, model = champion_model(config, registry, model_name, model_version, cache)
-            estimate = estimate_batch(model_perf, trainer, model, rows, report.uri or "batch")
-            estimate["batch_rows"] = report.rows_cur
-        except (ArlequinError, NotImplementedError) as exc:
-            log.warning("performance_estimate_failed", batch_id=report.batch_id, error=str(exc))
-            skipped = f"the champion could not score the batch: {exc}"
-    apply_performance(report, estimate, drift)
-    if estimate is None and skipped and drift.performance:
-        report.performance = {"skipped": skipped}

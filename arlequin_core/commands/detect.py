@@ -149,7 +149,7 @@ def detect_cmd(
     checked = check_uri(profile, current, config, app.registry, engine=engine)
     report = checked.report
     if model_name is not None:
-        from arlequin_core.performance.harm import weigh_performance
+        from arlequin_core.serving import weigh_performance
 
         report.model_name, report.model_version = model_name, model_version
         weigh_performance(report, profile, checked.sample, config, app.registry, model_name, model_version)
@@ -278,9 +278,9 @@ def calibrate_cmd(
 
 def _champion(config: ArlequinConfig) -> tuple[Any, str, str]:
     """The champion's profile, name and version, or a usage error saying how to get one."""
-    from arlequin_core.training.champion import champion_profile
+    from arlequin_core.serving import champion_reference
 
-    found = champion_profile(config)
+    found = champion_reference(config)
     if found is None:
         raise click.UsageError(
             f"no --reference given and no champion model {config.mlflow.model_name!r} ([mlflow]) to measure "
