@@ -50,13 +50,15 @@ log = get_logger(__name__)
 THRESHOLD = 0.5
 
 
-def fit_performance(trainer: Any, model: Any, heldout_uri: str, seed: int = 0) -> dict[str, Any]:
+def fit_performance(
+    trainer: Any, model: Any, heldout_uri: str, seed: int = 0, task: str = "classification"
+) -> dict[str, Any]:
     """The profile's ``performance`` entry: the model calibrated on its held-out rows.
 
     :returns: :meth:`PerformanceModel.to_dict`, or ``{"skipped": reason}`` when it cannot
         be fitted (a regression model, too few rows of a class, a trainer that cannot score).
     """
-    if getattr(trainer, "task", "classification") != "classification":
+    if task != "classification":
         return {"skipped": "performance estimation (CBPE) estimates classification metrics only"}
     try:
         y, proba = trainer.score(model, [heldout_uri], where="held-out rows")

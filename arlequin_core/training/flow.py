@@ -224,7 +224,9 @@ def _train_to_pending(
             errors = heldout_errors(trainer, trained.model, str(pending.heldout))
         performance = None
         if app.config.drift.performance:  # calibrated on the held-out rows, to estimate it on unlabelled batches
-            performance = fit_performance(trainer, trained.model, str(pending.heldout), seed=app.config.training.seed)
+            performance = fit_performance(
+                trainer, trained.model, str(pending.heldout), seed=app.config.training.seed, task=trained.task
+            )
         # The profile (numpy/Arrow, releases the GIL) is built while the model is serialised.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="arlequin-profile") as pool:
             profiling = pool.submit(
