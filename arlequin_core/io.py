@@ -110,6 +110,26 @@ def read_table(uri: str | os.PathLike[str], fmt: Format = "auto", columns: list[
         raise InputError(uri, f"part files have incompatible schemas: {exc}") from None
 
 
+CSV_READ_BLOCK_BYTES = 1 << 20  # pyarrow's default block size for read_csv
+
+
+def csv_problem(exc: BaseException, block_bytes: int) -> str:
+    """What is wrong with a CSV pyarrow could not parse, and what to do when that is known.
+
+    pyarrow splits a CSV into blocks of ``block_bytes``; a field (a row) longer than a
+    block fails with "straddling object straddles two block boundaries", which says
+    nothing of the cause or the remedy.
+    """
+    message = " ".join(str(exc).split()).rstrip(".")
+    if "straddl" in message or "block size" in message:
+        return (
+            f"a field or row is larger than the CSV reader's block size ({block_bytes >> 20} MiB), "
+            "so it cannot be parsed; convert the file to Parquet (e.g. pyarrow or pandas "
+            "to_parquet), or split the huge field, and resubmit"
+        )
+    return f"cannot parse as csv: {message}"
+
+
 def _open_input(fs: fsspec.AbstractFileSystem, file: str) -> Any:
     """A readable file for pyarrow: a native Arrow file for a local path, else fsspec's.
 
@@ -140,7 +160,8 @@ def _read_one(fs: fsspec.AbstractFileSystem, file: str, shown: str, kind: str, c
                 stream: Any = pa.CompressedInputStream(f, compression) if compression else f
                 # Unquoted empty fields are missing values; quoted "" stays an empty string.
                 convert = pacsv.ConvertOptions(strings_can_be_null=True, quoted_strings_can_be_null=False)
-                table = pacsv.read_csv(stream, convert_options=convert)
+                read = pacsv.ReadOptions(block_size=CSV_READ_BLOCK_BYTES)
+                table = pacsv.read_csv(stream, read_options=read, convert_options=convert)
                 if columns is not None:
                     table = table.select(columns)
     except (pa.ArrowInvalid, pa.ArrowKeyError, KeyError) as exc:
@@ -149,6 +170,8 @@ def _read_one(fs: fsspec.AbstractFileSystem, file: str, shown: str, kind: str, c
             problem = "not a complete Parquet file (truncated, still being written, or not Parquet)"
         elif "No match for FieldRef" in message or isinstance(exc, KeyError):
             problem = f"missing column: {message}"
+        elif kind == "csv":
+            problem = csv_problem(exc, CSV_READ_BLOCK_BYTES)
         else:
             problem = f"cannot parse as {kind}: {message}"
         raise InputError(shown, problem) from None

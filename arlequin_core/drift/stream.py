@@ -31,7 +31,7 @@ from arlequin_core.drift.profile import Profile
 from arlequin_core.drift.report import DriftReport
 from arlequin_core.drift.states import BatchState, Plan, check_columns
 from arlequin_core.errors import InputError
-from arlequin_core.io import Format, _data_files, filesystem, guess_format
+from arlequin_core.io import Format, _data_files, csv_problem, filesystem, guess_format
 from arlequin_core.registry import ComponentRegistry
 
 #: Rows per record batch read from Parquet.
@@ -123,7 +123,7 @@ def _csv_chunks(f: Any, file: str, shown: str, plan: Plan) -> Iterator[tuple[pa.
             stream, read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES), convert_options=convert
         )
     except (pa.ArrowInvalid, OSError) as exc:
-        raise InputError(shown, f"cannot parse as csv: {exc}") from None
+        raise InputError(shown, csv_problem(exc, CSV_BLOCK_BYTES)) from None
     names = reader.schema.names
     check_columns(plan, names, shown)
     block, row = 0, 0
@@ -134,6 +134,8 @@ def _csv_chunks(f: Any, file: str, shown: str, plan: Plan) -> Iterator[tuple[pa.
         except StopIteration:
             return
         except (pa.ArrowException, OSError, ValueError) as exc:
+            if "straddl" in str(exc):
+                raise InputError(where, f"{csv_problem(exc, CSV_BLOCK_BYTES)}; the whole batch is rejected") from None
             raise InputError(where, f"cannot decode: {_one_line(exc)}; the whole batch is rejected") from None
         yield batch.select(plan.columns), where, names
         block, row = block + 1, row + batch.num_rows

@@ -146,3 +146,26 @@ def test_detect_engine_option_says_which_engine_computed_the_report(tmp_path, mo
         data.pop("engine")
         data.pop("created_at")
     assert_same(outputs["arrow"], outputs["memory"])
+
+
+@pytest.mark.parametrize("reader, field_mb", [("stream", 40), ("read_table", 20)])
+def test_csv_with_one_huge_field_says_what_to_do(tmp_path, registry, profile, reader, field_mb):
+    """pyarrow's "straddling object ... block size" becomes: which file, what is wrong, what to do.
+
+    The streaming reader's blocks are 16 MiB (a 20 MB field still parses there), read_table's 1 MiB.
+    """
+    from arlequin_core.io import read_table
+
+    frame = table(300, seed=4, shift=0.0).to_pandas()
+    frame["chi2_cat"] = frame["chi2_cat"].astype(object)
+    frame.loc[150, "chi2_cat"] = "x" * (field_mb << 20)  # one huge field, larger than the reader's block
+    path = tmp_path / "huge.csv"
+    frame.to_csv(path, index=False)
+    with pytest.raises(InputError) as caught:
+        if reader == "stream":
+            check_uri(profile, str(path), make_config(), registry, engine="arrow")
+        else:
+            read_table(path)
+    message = str(caught.value)[:2000]
+    assert str(path) in message and "larger than the CSV reader's block size" in message, message
+    assert "Parquet" in message and "straddl" not in message, message
