@@ -70,6 +70,8 @@ METRICS: dict[str, str] = {
     "arlequin_models_registered": "Model versions registered by retraining, by whether they were promoted.",
     "arlequin_promotions": "Model versions promoted to champion.",
     "arlequin_champion_version": "Version of the champion model the last batch was measured against, by model.",
+    "arlequin_estimated_performance": "The champion's estimated metric on the last batch (CBPE, no labels), by metric.",
+    "arlequin_performance_dropped": "1 when the last batch's estimate fell below [drift] performance_drop, else 0.",
     "arlequin_builds_finished": "External retraining builds (Jenkins) that finished, by sink and result.",
     "arlequin_sink_deliveries": "Events a sink delivered to its target, by sink.",
     "arlequin_sink_failures": "Deliveries a sink gave up on after its retries (each becomes a dead letter), by sink.",
@@ -167,6 +169,10 @@ class ArlequinMetrics:
         )
         self.promotions = Counter("arlequin_promotions", METRICS["arlequin_promotions"], registry=r)
         self.champion = Gauge("arlequin_champion_version", METRICS["arlequin_champion_version"], ["model"], registry=r)
+        self.estimated = Gauge(
+            "arlequin_estimated_performance", METRICS["arlequin_estimated_performance"], ["metric"], registry=r
+        )
+        self.dropped = Gauge("arlequin_performance_dropped", METRICS["arlequin_performance_dropped"], registry=r)
         self.builds = Counter(
             "arlequin_builds_finished", METRICS["arlequin_builds_finished"], ["sink", "result"], registry=r
         )
@@ -215,6 +221,11 @@ class ArlequinMetrics:
         if event.model_name and number is not None:
             self.champion.labels(model=event.model_name).set(number)
         self._verdict(event)
+        for metric, value in (event.estimated_performance or {}).items():
+            if value is not None:
+                self.estimated.labels(metric=metric).set(value)
+        if event.performance_dropped is not None:
+            self.dropped.set(1.0 if event.performance_dropped else 0.0)
         if event.report_uri:
             self._columns(event.report_uri)
 

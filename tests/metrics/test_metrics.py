@@ -18,6 +18,7 @@ from arlequin_core.daemon import Daemon
 from arlequin_core.drift import build_profile
 from arlequin_core.errors import ConfigError
 from arlequin_core.events import (
+    BatchChecked,
     BuildFinished,
     DataArrived,
     ModelRegistered,
@@ -187,6 +188,24 @@ def test_retrains_promotions_sinks_and_dead_letters_are_counted_from_real_events
         assert samples[("arlequin_plugin_failures_total", (("plugin", "sink:webhook"),))] == 1
         store.requeue_dead("webhook")  # `arlequin sinks replay` lowers the gauge at the next scrape
         assert ("arlequin_sink_dead_letters", (("sink", "webhook"),)) not in scrape(sink.url)
+    finally:
+        stop_sinks(app, sinks)
+
+
+def test_the_champions_estimated_performance_is_exported_from_batch_checked(app: App) -> None:
+    sinks = start_sinks(app)
+    [sink] = sinks
+    try:
+        estimate = {"roc_auc": 0.91, "precision": 0.7, "recall": None, "f1": 0.3}
+        app.bus.publish(
+            BatchChecked(uri="b.parquet", drifted=True, estimated_performance=estimate, performance_dropped=True)
+        )
+        app.bus.join()
+        samples = scrape(sink.url)
+        assert samples[("arlequin_estimated_performance", (("metric", "roc_auc"),))] == 0.91
+        assert samples[("arlequin_estimated_performance", (("metric", "f1"),))] == 0.3
+        assert ("arlequin_estimated_performance", (("metric", "recall"),)) not in samples  # undefined: not exported
+        assert samples[("arlequin_performance_dropped", ())] == 1.0
     finally:
         stop_sinks(app, sinks)
 
