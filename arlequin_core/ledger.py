@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from arlequin_core import hookimpl
+from arlequin_core.errors import ArlequinError
 from arlequin_core.events import BatchChecked, BatchRejected, PluginFailed, utc_now
 from arlequin_core.logs import get_logger
 from arlequin_core.sources.base import Landed, printable_uri
@@ -113,6 +114,10 @@ class LedgerError(RuntimeError):
     """A ledger operation that makes no sense for the batch's state."""
 
 
+class LedgerOpenError(ArlequinError):
+    """The ledger file cannot be created, opened or read (read-only home, not a database...)."""
+
+
 class Ledger:
     """The SQLite ledger at ``path`` (created with its directory).
 
@@ -124,8 +129,20 @@ class Ledger:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
+        try:
+            self._open()
+        except (OSError, sqlite3.Error) as exc:
+            problem = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            if self.path.is_dir():
+                problem += " (the path is a directory)"
+            raise LedgerOpenError(
+                f"{self.path}: cannot open the ledger: {problem}; check that the home directory "
+                "is writable and that this file is Arlequin's SQLite ledger"
+            ) from None
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
         self._conn.row_factory = sqlite3.Row
         with self._lock:

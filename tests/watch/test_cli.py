@@ -250,3 +250,19 @@ def test_retry_of_a_replaced_file_checks_its_new_content_once_under_one_id(app: 
     assert len(arrived) == 2  # the old content once, the new content once
     with open_ledger(HOME) as ledger:
         assert sorted(b.state for b in ledger.batches()) == ["done", "rejected"]
+
+
+@pytest.mark.parametrize("setup", ["directory", "not-a-database"])
+def test_status_names_the_ledger_it_cannot_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, setup: str) -> None:
+    """A home whose ledger cannot be opened (tests run as root: chmod would not stop writes)."""
+    monkeypatch.chdir(tmp_path)
+    ledger = tmp_path / HOME / "ledger.db"
+    if setup == "directory":
+        ledger.mkdir(parents=True)
+    else:
+        ledger.parent.mkdir(parents=True)
+        ledger.write_bytes(b"not sqlite at all " * 100)
+    result = CliRunner().invoke(main, ["status"])
+    assert result.exit_code == 2, result.output
+    assert f"{ledger}: cannot open the ledger" in result.output, result.output
+    assert "internal error" not in result.output
