@@ -114,8 +114,14 @@ def champion_profile_provider(config: ArlequinConfig, cache: VersionCache | None
 
     def provide() -> tuple[Profile, str | None, str | None]:
         from arlequin_core.training.champion import champion_profile
+        from arlequin_core.training.errors import TrackingError
 
-        found = champion_profile(config, profiles)
+        try:
+            found = champion_profile(config, profiles)
+        except TrackingError as exc:  # names the store (secrets masked); the batch itself is fine
+            raise TrackingError(
+                f"{exc}; the batch is not checked: once the store is reachable, `arlequin retry BATCH` checks it again"
+            ) from exc
         if found is None:
             raise NoChampionError(
                 f"no champion model {config.mlflow.model_name!r} yet to measure drift against; "

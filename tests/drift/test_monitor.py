@@ -194,3 +194,29 @@ def test_plots_never_hold_up_verdicts_and_a_backlog_leaves_placeholders_to_rende
     index = (monitor.reports_dir / "index.html").read_text()
     assert all(f"href='p{i}.html'" in index for i in range(6))
     monitor.close()
+
+
+def test_an_unreachable_mlflow_store_rejects_the_batch_naming_the_store_and_the_retry(tmp_path, make_frame):
+    """The champion's profile cannot be read (the store is not a database): a rejection, not plugin-failed."""
+    from arlequin_core.monitor import champion_profile_provider
+
+    store = tmp_path / "mlflow.db"
+    store.mkdir()  # sqlite cannot open a directory: the store is unreachable
+    config = ArlequinConfig.model_validate(
+        {
+            "arlequin": {"home": str(tmp_path / "state"), "journal_fsync": False},
+            "data": {"label": "label"},
+            "mlflow": {"tracking_uri": f"sqlite:///{store}"},
+        }
+    )
+    with App(config) as app:
+        Monitor.attach(app, champion_profile_provider(app.config))
+        recorder = Recorder()
+        app.host.register_plugin(recorder, "recorder")
+        make_frame(50, 5).to_parquet(tmp_path / "b.parquet")
+        arrive(app, str(tmp_path / "b.parquet"), "b")
+        [rejected] = recorder.events
+        names = [json.loads(line)["name"] for line in app.journal_path.read_text().splitlines()]
+    assert isinstance(rejected, BatchRejected), rejected
+    assert f"sqlite:///{store}" in rejected.reason and "arlequin retry BATCH" in rejected.reason, rejected.reason
+    assert "plugin-failed" not in names
