@@ -93,9 +93,15 @@ def spark_frame(spark, data: pa.Table, name: str = "batch.parquet"):
 
 
 def assert_same(ours: Any, theirs: Any, path: str = "report") -> None:
-    """Equal, floats to a relative 1e-9 (NaN equals NaN)."""
+    """Equal, floats to a relative 1e-9 (NaN equals NaN).
+
+    The Wasserstein effect is summed from per-cell offset sums, whose order follows Spark's
+    partitions: on timestamps (1.6e15 microseconds) that order moves it by a few 1e-9, so it
+    is held to 1e-6, and so is its bound (the reported bound is far wider than that).
+    """
     if isinstance(theirs, float) and isinstance(ours, (float, int)):
-        assert (math.isnan(theirs) and math.isnan(ours)) or math.isclose(ours, theirs, rel_tol=TOL, abs_tol=0.0), (
+        tol = 1e-6 if path.endswith(("effects.wasserstein", "effects.wasserstein_bound")) else TOL
+        assert (math.isnan(theirs) and math.isnan(ours)) or math.isclose(ours, theirs, rel_tol=tol, abs_tol=0.0), (
             path,
             ours,
             theirs,
