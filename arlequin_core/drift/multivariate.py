@@ -12,7 +12,9 @@ deviation; categorical columns replaced by the reference frequency of their valu
 mean). The reference is split in two (seeded): principal components explaining
 ``PCA_VARIANCE`` of the variance are fitted on one half, and the per-row reconstruction
 error ``||x - x V Vᵀ||`` on the other half gives its mean ``mu`` and standard deviation
-``sigma`` on unchanged data (in-sample errors would be biased low). A batch's statistic
+``sigma`` on unchanged data (in-sample errors would be biased low). It needs a reference of
+at least ``PCA_MIN_ROWS`` (1,000) rows: below that the fitted components are too noisy
+for the test, and the detector is skipped with that reason. A batch's statistic
 is its mean error ``m``; the test is a two-sided z-test of ``m`` against ``mu``,
 ``z = (m - mu) / (sigma * sqrt(1/n + 1/n_ref))`` (the mean of many rows' errors is
 close to normal: valid for batches of more than a few dozen rows); the effect size is
@@ -50,6 +52,9 @@ from arlequin_core.drift.encoding import decode_array, encode_array
 PCA_VARIANCE = 0.65
 #: Reference rows used to fit the PCA (a seeded sample of larger references).
 PCA_ROWS = 200_000
+#: The fewest reference rows the PCA detector is fitted on: with fewer, the components
+#: (fitted on half of them) are too noisy for the z-test, and it is skipped with the reason.
+PCA_MIN_ROWS = 1_000
 #: Reference rows the domain classifier keeps, and batch rows it samples.
 CLASSIFIER_ROWS = 2_000
 CLASSIFIER_FOLDS = 5
@@ -154,8 +159,8 @@ class PCADetector:
     def fit(
         cls, table: pa.Table, kinds: Mapping[str, str], seed: int = 0, where: str = "reference"
     ) -> PCADetector | None:
-        """Fit on the reference; None when fewer than 2 usable columns or 20 rows."""
-        if table.num_rows < 20:
+        """Fit on the reference; None when fewer than 2 usable columns or :data:`PCA_MIN_ROWS` rows."""
+        if table.num_rows < PCA_MIN_ROWS:
             return None
         if table.num_rows > PCA_ROWS:
             rng = np.random.default_rng(seed)
@@ -310,7 +315,7 @@ def fit_multivariate(
             raise ValueError(f"unknown multivariate detector {name!r}; known: {', '.join(MULTIVARIATE)}")
         detector = _CLASSES[name].fit(table, kinds, seed=seed, where=where)
         if detector is None:
-            skipped[name] = "needs at least two feature columns that vary in the reference, and 20 rows"
+            skipped[name] = f"needs at least two feature columns that vary in the reference, and {PCA_MIN_ROWS:,} rows"
         else:
             out[name] = detector.to_dict()
     if skipped:
