@@ -207,18 +207,18 @@ def add_effects(result: ColumnResult, cp: ColumnProfile, state: NumericBatch | C
 
 def categorical_reference(cp: ColumnProfile) -> CategoricalReference:
     """The column's categorical effect reference, decoded once per profile entry."""
-    cached = cp.__dict__.get("_effect_reference")
-    if cached is None:
-        cached = CategoricalReference.from_dict(cp.effect)
-        cp.__dict__["_effect_reference"] = cached
-    return cached
+    return _effect_reference(cp, CategoricalReference)
 
 
 def numeric_reference(cp: ColumnProfile) -> NumericReference:
     """The column's numeric effect reference, decoded once per profile entry."""
+    return _effect_reference(cp, NumericReference)
+
+
+def _effect_reference(cp: ColumnProfile, kind: Any) -> Any:
     cached = cp.__dict__.get("_effect_reference")
     if cached is None:
-        cached = NumericReference.from_dict(cp.effect)
+        cached = kind.from_dict(cp.effect)
         cp.__dict__["_effect_reference"] = cached
     return cached
 
