@@ -65,6 +65,10 @@ def _parse_since(text: str) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
+# a batch whose columns drifted below the policy's share is a warning, never "no drift"
+_VERDICT = {"no drift": "no drift", "below share": "warning ", "drift": "DRIFT   "}
+
+
 @click.command("history")
 @click.option(
     "--html",
@@ -85,7 +89,7 @@ def history_cmd(ctx: click.Context, html_out: str | None, last: int) -> None:
     if not reports:
         click.echo(f"no batch reports in {reports_dir} yet")
     for report in reports:
-        verdict = "DRIFT   " if report.drifted else "no drift"
+        verdict = _VERDICT.get(report.status, "DRIFT" if report.drifted else "no drift")
         click.echo(
             f"{report.created_at[:19]}  {verdict}  share {report.drift_share:4.0%}  "
             f"model {report.model_version or '-':>3}  {terminal_safe(report.uri or report.batch_id or '')}  "

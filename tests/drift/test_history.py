@@ -74,3 +74,18 @@ def test_heavy_tailed_positive_columns_are_summarised_on_log_bins() -> None:
     assert np.allclose(np.diff(np.log(edges)), np.log(edges[1] / edges[0]))  # equal widths in log space
     assert summarize_like(summary, amounts * 2)["scale"] == "log"
     assert "scale" not in summarize(rng.normal(0, 1, 1000), "numeric")  # symmetric data: linear bins
+
+
+def test_history_command_warns_on_columns_drifted_below_the_share(tmp_path: Path) -> None:
+    config = ArlequinConfig.model_validate({"drift": {"drift_share": 0.9}})
+    registry = PluginHost().load().registry
+    reports_dir = tmp_path / ".arlequin" / "reports"
+    reports_dir.mkdir(parents=True)
+    profile = build_profile(_frame(2000, 0), config, registry)
+    report = check_batch(profile, _frame(1000, 1, 1.6), config, registry, uri="b.parquet")
+    assert report.status == "below share" and report.drifted_columns
+    (reports_dir / "b.json").write_text(report.to_json())
+    result = CliRunner().invoke(main, ["history", "--html", "h.html"])
+    assert result.exit_code == 0, result.output
+    line = result.stdout.splitlines()[0]
+    assert "warning" in line and "no drift" not in line and "amount" in line
