@@ -1,6 +1,7 @@
 """The registered model: versions, the ``champion`` and ``challenger`` aliases, history tags.
 
-* A new version gets the alias ``challenger``.
+* A new version gets the alias ``challenger``; it loses it when it becomes ``champion``
+  (one version never carries both: ``challenger`` names a candidate, not the server).
 * ``champion`` is the serving model. When it moves, the new champion's version gets
   the tag ``arlequin.previous_champion`` = the version it replaced, so
   :func:`rollback` can walk back one step at a time, and the registered model keeps
@@ -100,12 +101,21 @@ def set_champion(client: Any, name: str, version: str, reason: str) -> str | Non
     current = alias_version(client, name, CHAMPION)
     previous = str(current.version) if current is not None else None
     if previous == version:
+        _drop_challenger(client, name, version)
         return previous
     client.set_registered_model_alias(name, CHAMPION, version)
+    _drop_challenger(client, name, version)
     if previous is not None:
         client.set_model_version_tag(name, version, TAG_PREVIOUS, previous)
     _append_history(client, name, {"version": version, "replaced": previous, "reason": reason[:300]})
     return previous
+
+
+def _drop_challenger(client: Any, name: str, version: str) -> None:
+    """Remove ``challenger`` from ``version`` (it is the champion now); no-op when it points elsewhere."""
+    model = registered_model(client, name)
+    if model is not None and str((model.aliases or {}).get(CHALLENGER)) == str(version):
+        client.delete_registered_model_alias(name, CHALLENGER)
 
 
 def _append_history(client: Any, name: str, entry: dict[str, Any]) -> None:
@@ -154,6 +164,7 @@ def rollback(client: Any, name: str) -> Rollback:
         )
     get_version(client, name, previous)  # fails clearly if it was deleted
     client.set_registered_model_alias(name, CHAMPION, previous)
+    _drop_challenger(client, name, str(previous))
     client.set_model_version_tag(name, str(current.version), TAG_ROLLED_BACK, "true")
     _append_history(client, name, {"version": previous, "replaced": str(current.version), "reason": "rollback"})
     return Rollback(model_name=name, from_version=str(current.version), to_version=str(previous))

@@ -129,7 +129,7 @@ def test_outage_then_real_mlflow_server(make_app, write_batch, server_port: int,
     assert second.validation["champion_version"] == "1"
 
     rows = list_models(app.config)
-    assert [(r["version"], r["aliases"]) for r in rows] == [("1", []), ("2", ["challenger", "champion"])]
+    assert [(r["version"], r["aliases"]) for r in rows] == [("1", []), ("2", ["champion"])]
     profile, name, version = champion_profile(app.config)
     assert (name, version) == ("arlequin-model", "2")
     assert "x1" in profile.columns

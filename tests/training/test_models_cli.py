@@ -121,7 +121,7 @@ def test_promote_refuses_a_rejected_version_without_force_then_rollback(cli, wri
 
     out = cli("models", "--json")
     rows = {row["version"]: row for row in json.loads(out.stdout)}
-    assert rows["2"]["aliases"] == ["challenger", "champion"]
+    assert rows["2"]["aliases"] == ["champion"]  # promoted: no longer the challenger
     assert rows["2"]["status"] == "rejected,forced"
     assert rows["1"]["aliases"] == []
     assert rows["1"]["metrics"]["roc_auc"] > 0.8
@@ -134,7 +134,7 @@ def test_promote_refuses_a_rejected_version_without_force_then_rollback(cli, wri
     lines = listing.stdout.splitlines()
     assert lines[0].split()[:4] == ["version", "aliases", "status", "created"]
     assert lines[1].split()[:2] == ["1", "champion"]
-    assert lines[2].split()[:3] == ["2", "challenger", "rejected,forced,rolled-back"]
+    assert lines[2].split()[:2] == ["2", "rejected,forced,rolled-back"]  # champion once: no challenger alias
     # The verdict of version 2 against version 1: the paired test's difference, interval and p-value.
     assert lines[0].endswith("vs champion (difference, interval, p)")
     assert " v1 log_loss +" in lines[2] and " bootstrap non_inferior: rejected" in lines[2]

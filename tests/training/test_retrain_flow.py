@@ -38,6 +38,7 @@ def test_two_datasets_give_two_versions_and_the_second_is_promoted_only_when_it_
     app = make_app()
     first = retrain(app, [write_batch("old", n=3000, seed=1, concept="x1")])
     assert (first.version, first.promoted, first.reason) == ("1", True, "first model")
+    assert aliases_of(client_of(app)) == {"champion": "1"}  # a promoted version is no longer the challenger
 
     # The relationship changed: the champion is poor on the new data, the challenger learned it.
     second = retrain(app, [write_batch("new", n=3000, seed=2, concept="x2")])
@@ -46,6 +47,7 @@ def test_two_datasets_give_two_versions_and_the_second_is_promoted_only_when_it_
     assert second.previous_champion == "1"
     assert second.validation["champion_version"] == "1"
     assert second.validation["challenger"] > second.validation["champion"] + 0.1
+    assert aliases_of(client_of(app)) == {"champion": "2"}
 
     # A retrain that is clearly worse on log loss (crippled by regularisation) is rejected ...
     strict = make_app(training={"metric": "log_loss", "params": {"C": 1e-6}})
