@@ -261,6 +261,7 @@ class Daemon:
     :param start_sinks: starts the sinks at :meth:`start`; default :func:`default_start_sinks`.
     :param stop_sinks: stops them at :meth:`stop`; default :func:`default_stop_sinks`.
     :param max_in_flight: overrides ``[watch] max_in_flight``.
+    :raises ConfigError: a source cannot start (see :meth:`start`).
     """
 
     def __init__(
@@ -274,6 +275,8 @@ class Daemon:
     ) -> None:
         self.app = app
         self.sources = list(sources)
+        for source in self.sources:  # before the consumers open the bus (and its journal, in the home)
+            source.check()
         self.consumers = list(consumers) if consumers is not None else default_consumers(app)
         self._start_sinks = start_sinks or default_start_sinks
         self._stop_sinks = stop_sinks or default_stop_sinks
@@ -304,7 +307,11 @@ class Daemon:
 
         :param dispatch: run the dispatcher (False: only :meth:`process` hands out batches).
         :raises DaemonError: another daemon holds the home, or a plugin cannot be registered.
+        :raises ConfigError: a source cannot start (:meth:`Source.check
+            <arlequin_core.sources.base.Source.check>`); raised before anything is created or started.
         """
+        for source in self.sources:
+            source.check()
         self.lock.acquire()
         try:
             self.ledger = open_ledger(self.app.home)

@@ -141,6 +141,18 @@ class Source(ABC):
         source's own threads. ``emit`` is thread-safe and does not block for long.
         """
 
+    def check(self) -> None:
+        """Fail now, before the daemon starts anything, when this source cannot start.
+
+        Called by the daemon for every source before it locks the home, opens the
+        ledger or starts a sink, so that ``arlequin watch does/not/exist`` fails at once
+        and leaves nothing behind. The default checks nothing; a source whose target
+        may appear later (a polled URI on a NameNode still starting) keeps it that way.
+
+        :raises arlequin_core.errors.ConfigError: naming the key and what to do.
+        """
+        return None
+
     @abstractmethod
     def stop(self) -> None:
         """Stop watching and release resources; no ``emit`` call happens after it returns."""

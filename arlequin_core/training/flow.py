@@ -209,7 +209,7 @@ def _train_to_pending(
 ) -> Pending:
     started = time.perf_counter()
     label = trainer.label  # config errors before any work
-    pending = Pending.create(app.home)
+    pending = Pending.create(app.config.home)  # not app.home: it would create the home before a failure
     try:
         try:
             trained = trainer.train(data_uris, heldout_uri=str(pending.heldout))
@@ -246,7 +246,7 @@ def _train_to_pending(
         if drift_report is not None:
             pending.drift_report.write_text(json.dumps(redact(drift_report), indent=2, default=str), encoding="utf-8")
     except BaseException:
-        pending.remove()
+        pending.discard()
         raise
     ids = list(batch_ids) if batch_ids else ([cause.batch_id] if cause is not None and cause.batch_id else [])
     pending.state.update(

@@ -41,6 +41,8 @@ class Pending:
     def __init__(self, path: Path, state: dict[str, Any] | None = None) -> None:
         self.path = path
         self.state: dict[str, Any] = state if state is not None else {}
+        #: Directories :meth:`create` made above ``path`` (``pending/``, the home), innermost first.
+        self._made: list[Path] = []
 
     @property
     def id(self) -> str:
@@ -77,8 +79,11 @@ class Pending:
         """A new, empty pending directory under ``home``."""
         stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
         path = home / PENDING_DIR / f"{stamp}-{uuid.uuid4().hex[:8]}"
+        made = [p for p in path.parents if not p.exists()]
         path.mkdir(parents=True)
-        return cls(path, {"id": path.name, "created_at": datetime.now(timezone.utc).isoformat(), "done": []})
+        pending = cls(path, {"id": path.name, "created_at": datetime.now(timezone.utc).isoformat(), "done": []})
+        pending._made = made
+        return pending
 
     @classmethod
     def open(cls, home: Path, pending_id: str) -> Pending:
@@ -126,3 +131,16 @@ class Pending:
     def remove(self) -> None:
         """Delete the directory (after the model is safely in MLflow)."""
         shutil.rmtree(self.path, ignore_errors=True)
+
+    def discard(self) -> None:
+        """Delete the directory after a failed training, and the parents :meth:`create` made if empty.
+
+        A first ``arlequin train`` that fails (a missing file, a bad label) leaves no
+        empty ``.arlequin/`` behind; a directory that holds anything else stays.
+        """
+        self.remove()
+        for parent in self._made:
+            try:
+                parent.rmdir()
+            except OSError:
+                break  # not empty (someone else wrote there): keep it and what is above

@@ -169,12 +169,15 @@ class LocalSource(Source):
         return f"local ({self.instance}): {self.root}"
 
     # ---------------------------------------------------------------- lifecycle
+    def check(self) -> None:
+        """The watched path must be a directory now (inotify cannot watch what does not exist)."""
+        if not os.path.isdir(self.root):
+            what = "does not exist" if not os.path.exists(self.root) else "is not a directory"
+            raise ConfigError(f"sources.{self.instance}.path: {self.root} {what}; create it (mkdir -p) or fix the path")
+
     def start(self, emit: Emit) -> None:
         """Watch, then scan (in that order, so nothing lands unseen in between)."""
-        if not os.path.isdir(self.root):
-            raise ConfigError(
-                f"sources.{self.instance}.path: {self.root} is not a directory; create it or fix the path"
-            )
+        self.check()
         self._emit = emit
         self._stop.clear()
         self._observer = self._make_observer()

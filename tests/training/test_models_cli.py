@@ -42,6 +42,24 @@ def test_train_prints_run_version_metrics_and_verdict(cli, write_batch) -> None:
     assert "verdict:   PROMOTED to champion: first model" in out.stdout
 
 
+def test_a_failed_first_train_leaves_no_empty_state_directory(cli, write_batch, isolated: Path) -> None:
+    """The home is made by the training that needs it; a failure removes what it made (only that)."""
+    import pandas as pd
+
+    home = isolated / ".arlequin"
+    assert cli("train", "--data", str(isolated / "missing.parquet")).exit_code == 2
+    assert not home.exists()
+    no_label = isolated / "no_label.parquet"
+    pd.DataFrame({"x1": [1.0, 2.0, 3.0]}).to_parquet(no_label, index=False)
+    out = cli("train", "--data", str(no_label))
+    assert out.exit_code == 2, out.output
+    assert not home.exists()
+    # A home that holds something already is left as it was (the failed run's own directory goes).
+    (home / "keep").mkdir(parents=True)
+    assert cli("train", "--data", str(isolated / "missing.parquet")).exit_code == 2
+    assert sorted(p.name for p in home.iterdir()) == ["keep"]
+
+
 def test_two_batches_in_one_training(cli, write_batch) -> None:
     out = cli("train", "--data", write_batch("a", n=800, seed=1), "--data", write_batch("b", n=800, seed=2), "--json")
     assert out.exit_code == 0, out.output

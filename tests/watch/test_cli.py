@@ -136,6 +136,22 @@ def test_watch_without_sources_says_what_to_do(isolated: Path) -> None:
     assert result.exit_code == 2 and "nothing to watch" in result.output
 
 
+def test_watch_of_a_missing_directory_fails_before_anything_starts(isolated: Path) -> None:
+    """No sink started, no lock, ledger or journal made: only the error naming the path."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "arlequin_core.cli", "--log-format", "json", "watch", "does/not/exist"],
+        cwd=isolated,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2, proc.stderr
+    missing = isolated / "does" / "not" / "exist"
+    assert f"error: sources.local.path: {missing} does not exist; create it (mkdir -p) or fix the path" in proc.stderr
+    assert "sink_started" not in proc.stderr, proc.stderr
+    assert not (isolated / ".arlequin").exists()
+
+
 def test_bad_consumer_spec_is_a_config_error(isolated: Path) -> None:
     (isolated / "landing").mkdir()
     (isolated / "arlequin.toml").write_text('[watch]\nconsumers = ["no_such_module:factory"]\n')

@@ -173,7 +173,7 @@ def test_a_writer_breaking_our_lease_does_not_kill_the_watcher(isolated: Path) -
 
 def test_missing_directory_is_a_config_error_naming_the_key(isolated: Path) -> None:
     source = LocalSource({"path": str(isolated / "nope")}, instance="landing")
-    with pytest.raises(ConfigError, match=r"sources\.landing\.path: .*nope is not a directory"):
+    with pytest.raises(ConfigError, match=r"sources\.landing\.path: .*nope does not exist"):
         source.start(Collector())
     with pytest.raises(ConfigError, match=r"sources\.landing\.settle"):
         LocalSource({"path": ".", "settle": -1}, instance="landing")
