@@ -212,6 +212,8 @@ class _Parser:
         return tok
 
     def _fail(self, tok: Token, problem: str) -> LabelRuleError:
+        if tok is self.tok and self._bare_name(self.i) and self._bare_name(self.i - 1):
+            return self._spaced_name()  # what went wrong is the missing backticks, whatever was expected
         return LabelRuleError(self.text, tok.pos, tok.width, problem)
 
     def _describe(self, tok: Token) -> str:
@@ -233,6 +235,29 @@ class _Parser:
                 raise self._fail(tok, "chained comparisons are not supported; combine them with 'and'")
             raise self._fail(tok, f"unexpected {self._describe(tok)}; expected an operator or the end of the rule")
         return node
+
+    def _bare_name(self, i: int) -> bool:
+        """Token ``i`` is a column name written without backticks."""
+        return 0 <= i < len(self.tokens) and self.tokens[i].kind == "name" and not self.tokens[i].text.startswith("`")
+
+    def _spaced_name(self) -> LabelRuleError:
+        """Two bare names in a row (``worst area > 800``): a column name with spaces, unquoted."""
+        first = self.i - 1
+        while self._bare_name(first - 1):
+            first -= 1
+        last = self.i
+        while self._bare_name(last + 1):
+            last += 1
+        start, end = self.tokens[first].pos, self.tokens[last].pos + len(self.tokens[last].text)
+        phrase = self.text[start:end]
+        fixed = f"{self.text[:start]}`{phrase}`{self.text[end:]}"
+        return LabelRuleError(
+            self.text,
+            start,
+            end - start,
+            f"{phrase!r} is not one name; a column name with spaces (or other characters) is written in "
+            f"backticks: {fixed}",
+        )
 
     def parse_or(self) -> Node:
         node = self.parse_and()
@@ -430,7 +455,8 @@ class LabelRule:
         if isinstance(node, ColumnRef):
             if node.name not in cols:
                 known = ", ".join(sorted(cols)) or "none"
-                raise self._fail(node, f"unknown column {node.name!r} (known columns: {known})")
+                hint = _quote_hint(node, cols)
+                raise self._fail(node, f"unknown column {node.name!r} (known columns: {known}){hint}")
             kind = cols[node.name]
             if kind is None:
                 raise self._fail(node, f"column {node.name!r} has a type rules cannot use (number, string, bool)")
@@ -472,6 +498,22 @@ class LabelRule:
         if op not in ("==", "!=") and left == "bool":
             raise LabelRuleError(self.text, node.pos, node.width, f"'{op}' needs numbers or strings, got bools")
         return "bool"
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _quote_hint(node: ColumnRef, cols: Mapping[str, object]) -> str:
+    """A hint to backtick a known column that needs it and that ``node`` looks like a piece of."""
+    near = [
+        c
+        for c in sorted(cols)
+        if not _IDENTIFIER.fullmatch(c) and node.name.lower() in re.split(r"[^0-9A-Za-z_]+", c.lower())
+    ]
+    if not near:
+        return ""
+    quoted = ", ".join("`" + c.replace("`", "``") + "`" for c in near[:3])
+    return f"; a name with spaces or other characters is written in backticks: {quoted}"
 
 
 def _columns(node: Node) -> list[str]:

@@ -76,6 +76,31 @@ def test_type_errors_point_at_the_place(text: str, position: int, words: str) ->
     assert words in err.problem
 
 
+@pytest.mark.parametrize(
+    ("text", "position", "fixed"),
+    [
+        ("worst area > 800", 0, "`worst area` > 800"),
+        ("mean worst area > 8 and active", 0, "`mean worst area` > 8 and active"),
+        ("(worst area) > 800", 1, "(`worst area`) > 800"),
+        ("active or worst area > 1", 10, "active or `worst area` > 1"),
+    ],
+)
+def test_a_name_with_spaces_without_backticks_says_how_to_quote_it(text: str, position: int, fixed: str) -> None:
+    err = error_of(text, types=None)
+    assert err.position == position
+    assert f"a column name with spaces (or other characters) is written in backticks: {fixed}" in err.problem
+    LabelRule(fixed).check({**TYPES, "worst area": "number", "mean worst area": "number"})  # the fix parses
+
+
+def test_an_unknown_piece_of_a_name_needing_backticks_suggests_the_quoted_column() -> None:
+    types = {**TYPES, "worst area": "number", "area-km": "number"}
+    assert error_of("worst > 800", types).problem.endswith(
+        "a name with spaces or other characters is written in backticks: `worst area`"
+    )
+    assert error_of("area-km > 1", types).problem.endswith("backticks: `area-km`, `worst area`")
+    assert "backticks" not in error_of("amout > 3", types).problem  # nothing like it: no hint
+
+
 def test_tokens_keywords_are_case_insensitive_and_names_can_be_quoted() -> None:
     kinds = [(t.kind, t.value) for t in tokenize("A AND `my col` In [1, -2.5e1] OR x <> 'it\\'s'")]
     assert kinds == [
