@@ -6,15 +6,16 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from arlequin_core.bus import Bus
-from arlequin_core.cache import VersionCache
 from arlequin_core.config import ArlequinConfig, load_config
-from arlequin_core.journal import Journal
 from arlequin_core.plugins import PluginHost
 from arlequin_core.registry import ComponentRegistry
 
 if TYPE_CHECKING:
     import click
+
+    from arlequin_core.bus import Bus
+    from arlequin_core.cache import VersionCache
+    from arlequin_core.journal import Journal
 
 JOURNAL_NAME = "journal.jsonl"
 
@@ -54,11 +55,15 @@ class App:
     @cached_property
     def profile_cache(self) -> VersionCache:
         """The champions' drift profiles read so far, one per version (see :mod:`arlequin_core.cache`)."""
+        from arlequin_core.cache import VersionCache
+
         return VersionCache()
 
     @cached_property
     def model_cache(self) -> VersionCache:
         """The serving model, loaded once per version, for the champion's error stream."""
+        from arlequin_core.cache import VersionCache
+
         return VersionCache(latest_only=True)
 
     @property
@@ -69,11 +74,15 @@ class App:
     @cached_property
     def journal(self) -> Journal:
         """The journal (opened for appending)."""
+        from arlequin_core.journal import Journal
+
         return Journal(self.home / JOURNAL_NAME, fsync=self.config.arlequin.journal_fsync)
 
     @cached_property
     def bus(self) -> Bus:
         """The event bus, journalling to :attr:`journal`."""
+        from arlequin_core.bus import Bus
+
         return Bus(self.host.pm, self.journal, maxsize=self.config.arlequin.queue_size)
 
     def close(self) -> None:

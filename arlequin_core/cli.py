@@ -20,7 +20,7 @@ import click
 
 from arlequin_core import __version__
 from arlequin_core.app import App, get_app
-from arlequin_core.errors import EXIT_INTERNAL, ArlequinError
+from arlequin_core.errors import EXIT_INTERNAL, ArlequinError, PluginError
 from arlequin_core.logs import configure_logging, get_logger
 from arlequin_core.plugins import PluginHost
 
@@ -32,23 +32,41 @@ log = get_logger(__name__)
 class ArlequinGroup(click.Group):
     """A group whose commands are the registry's, and which maps errors to exit codes."""
 
-    def _commands(self, ctx: click.Context) -> dict[str, click.Command]:
+    def _host(self, ctx: click.Context) -> PluginHost:
         root = ctx.find_root()
         try:
-            host = get_app(ctx).host
+            return get_app(ctx).host
         except ArlequinError:
             # A bad config: still resolve the command (plugins filtered by the environment
             # only), so that it runs and reports the config error naming the key.
             host = root.meta.get("arlequin.fallback_host")
             if host is None:
                 host = root.meta["arlequin.fallback_host"] = PluginHost().load()
-        return {item.name: item.obj for item in host.registry.entries("command")}
+            return host
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(set(super().list_commands(ctx)) | set(self._commands(ctx)))
+        return sorted(set(super().list_commands(ctx)) | set(self._host(ctx).registry.names("command")))
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        return super().get_command(ctx, cmd_name) or self._commands(ctx).get(cmd_name)
+        command = super().get_command(ctx, cmd_name)
+        if command is not None:
+            return command
+        registry = self._host(ctx).registry
+        if cmd_name not in registry.names("command"):
+            return None
+        try:
+            return registry.get("command", cmd_name)
+        except PluginError as exc:
+            if ctx.meta.get("arlequin.listing"):
+                return None  # `arlequin --help`: a command that fails to load is left out (and logged)
+            raise click.ClickException(str(exc)) from exc
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        ctx.meta["arlequin.listing"] = True
+        try:
+            super().format_commands(ctx, formatter)
+        finally:
+            ctx.meta.pop("arlequin.listing", None)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

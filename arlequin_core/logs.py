@@ -11,8 +11,6 @@ import os
 import sys
 from typing import Any
 
-import structlog
-
 from arlequin_core.secrets import redact
 
 LOG_FORMATS = ("auto", "console", "json")
@@ -38,6 +36,8 @@ def configure_logging(fmt: str = "auto", level: str = "info") -> None:
     :param fmt: ``auto``, ``console`` or ``json``.
     :param level: ``debug``, ``info``, ``warning`` or ``error``.
     """
+    import structlog
+
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         raise ValueError(f"log level must be debug, info, warning or error, got {level!r}")
@@ -71,12 +71,31 @@ def configure_logging(fmt: str = "auto", level: str = "info") -> None:
     logging.captureWarnings(True)
 
 
+class _Logger:
+    """A structlog logger made on first use, so that importing a module that logs
+    (``log = get_logger(__name__)``) does not import structlog: ``arlequin --help`` never logs."""
+
+    __slots__ = ("_name", "_proxy")
+
+    def __init__(self, name: str | None) -> None:
+        self._name = name
+        self._proxy: Any = None
+
+    def __getattr__(self, attr: str) -> Any:
+        if self._proxy is None:
+            import structlog
+
+            self._proxy = structlog.get_logger() if self._name is None else structlog.get_logger(logger_name=self._name)
+        return getattr(self._proxy, attr)
+
+
 def get_logger(name: str | None = None) -> Any:
     """A structlog logger bound to ``name`` (usually ``__name__``).
 
-    The logger stays lazy: it follows :func:`configure_logging` calls made after import.
+    The logger stays lazy: it follows :func:`configure_logging` calls made after import,
+    and structlog itself is imported when it first logs.
     """
-    return structlog.get_logger() if name is None else structlog.get_logger(logger_name=name)
+    return _Logger(name)
 
 
 _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}

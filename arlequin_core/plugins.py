@@ -11,6 +11,14 @@ third-party ones. Loading is lazy (on first use) and runs once per
 
 A plugin that fails to import, implements an unknown hook, or raises in a
 registration hook is reported by name with its traceback kept; the others load.
+
+What is imported at start-up is each plugin's entry-point module only: it holds the
+hook implementations and registers its components with
+:func:`arlequin_core.registry.lazy`, so the modules that do the work (and their
+dependencies: river, MLflow, Spark, scipy) are imported when a component is first
+used. A component that fails to import then fails alone, with an error naming the
+plugin, and is recorded in :attr:`PluginHost.failures` (stage ``"load"``);
+:meth:`PluginHost.load_all` (``arlequin plugins --check``) imports every one now.
 """
 
 from __future__ import annotations
@@ -68,7 +76,7 @@ class PluginFailure:
     """A plugin that could not be loaded or registered, with its traceback."""
 
     name: str
-    stage: str  # "import", "hooks" or "register"
+    stage: str  # "import", "hooks", "register", or "load" (a lazy component, at first use)
     error: str
     traceback: str
 
@@ -122,7 +130,7 @@ class PluginHost:
     ) -> None:
         self.pm = pluggy.PluginManager(PROJECT_NAME)
         self.pm.add_hookspecs(hookspecs)
-        self.registry = ComponentRegistry()
+        self.registry = ComponentRegistry(on_failure=self._component_failed)
         self.failures: dict[str, PluginFailure] = {}
         #: Entry-point plugins that loaded, by name.
         self.plugins: dict[str, PluginInfo] = {}
@@ -160,6 +168,25 @@ class PluginHost:
         tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         self.failures[name] = PluginFailure(name=name, stage=stage, error=f"{type(exc).__name__}: {exc}", traceback=tb)
         log.error("plugin_failed", plugin=name, stage=stage, error=str(exc), traceback=tb)
+
+    def _component_failed(self, plugin: str, kind: str, name: str, exc: BaseException) -> None:
+        # Not _fail's wording: the plugin loaded, one of its components did not.
+        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        error = f"{kind} {name!r}: {type(exc).__name__}: {exc}"
+        self.failures[plugin] = PluginFailure(name=plugin, stage="load", error=error, traceback=tb)
+        log.error("plugin_component_failed", plugin=plugin, component=f"{kind}:{name}", error=str(exc), traceback=tb)
+
+    def load_all(self) -> PluginHost:
+        """Load the plugins and import every lazily registered component now.
+
+        For ``arlequin plugins --check``: a component that fails to import is in
+        :attr:`failures` afterwards (stage ``"load"``), instead of at its first use.
+        """
+        self.load()
+        for kind in REGISTRATION_HOOKS.values():
+            for _ in self.registry.usable(kind):
+                pass
+        return self
 
     def _load_internal(self, name: str, module_name: str) -> None:
         from arlequin_core import __version__

@@ -13,13 +13,20 @@ from arlequin_core.errors import EXIT_INTERNAL
 
 @click.command("plugins")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.option(
+    "--check",
+    is_flag=True,
+    help="Also import every component now (they are imported on first use otherwise) and report those that fail.",
+)
 @click.pass_context
-def plugins_cmd(ctx: click.Context, as_json: bool) -> None:
+def plugins_cmd(ctx: click.Context, as_json: bool, check: bool) -> None:
     """List plugins: where each came from, its components and hooks.
 
     Exits 1 when a plugin failed to load (it is listed with its error).
     """
     host = get_app(ctx).host
+    if check:
+        host.load_all()
     data = {
         "plugins": [vars(p) for p in sorted(host.plugins.values(), key=lambda p: p.name)],
         "failed": [vars(f) for f in host.failures.values()],

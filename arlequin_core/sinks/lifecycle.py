@@ -44,7 +44,7 @@ def start_sinks(app: Any) -> list[Sink]:
     )
     default_on = {
         item.name
-        for item in app.registry.entries("sink")
+        for item in app.registry.usable("sink")  # one that fails to import is logged and left out
         if item.obj.starts_by_default(app) and not (item.obj.retrains and retraining_enabled)
     }
     tables: dict[str, Any] = {name: {} for name in sorted(default_on)} | dict(configured)

@@ -16,7 +16,6 @@ import click
 
 from arlequin_core.app import get_app
 from arlequin_core.training.errors import EXIT_REJECTED
-from arlequin_core.training.metrics import promotion_metric
 
 
 def _fmt(value: Any) -> str:
@@ -150,6 +149,8 @@ def models_group(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"no versions of {app.config.mlflow.model_name!r} yet; run `arlequin train --data URI`")
         return
     task = rows[-1].get("task", "classification")
+    from arlequin_core.training.metrics import promotion_metric  # numpy: not at CLI start
+
     metric = promotion_metric(app.config.training.metric, task)
     shown = ("roc_auc", "pr_auc", "f1", "log_loss") if task == "classification" else ("rmse", "mae", "r2")
     keys = [metric, *[k for k in shown if k != metric]]

@@ -29,7 +29,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from arlequin_core import hookimpl
 from arlequin_core.errors import ConfigError, InputError
 from arlequin_core.io import read_table, write_table_atomic
 from arlequin_core.training.base import EXAMPLE_ROWS, TrainedModel, Trainer
@@ -204,9 +203,3 @@ class ScorecardTrainer(Trainer):
         import mlflow.pyfunc
 
         return mlflow.pyfunc.load_model(uri)
-
-
-@hookimpl
-def arlequin_register_trainers(register: Any) -> None:
-    """Register ``scorecard``."""
-    register(ScorecardTrainer)

@@ -10,6 +10,9 @@ The reference is kept as three numbers (n, mean, variance), so scoring never tou
 It also streams: a chunk's state is ``(n, mean, sum of squared deviations)``, merged
 with Chan et al.'s parallel formula, so an engine can score a batch it never holds
 whole (``chunk_state``, ``merge_states``, ``score_state``; see arlequin_core.drift.base).
+
+The entry point is :mod:`arlequin_welch_plugin`, which registers this class by name
+only, so ``arlequin --help`` never imports numpy and scipy for it.
 """
 
 from __future__ import annotations
@@ -19,7 +22,6 @@ from typing import Any
 import numpy as np
 from scipy import special
 
-from arlequin_core import hookimpl
 from arlequin_core.drift.base import Detector, DetectorInfo, Score
 
 
@@ -102,8 +104,3 @@ class Welch(Detector):
         detector = cls()
         detector.n, detector.mean, detector.var = int(profile["n"]), float(profile["mean"]), float(profile["var"])
         return detector
-
-
-@hookimpl
-def arlequin_register_detectors(register: Any) -> None:
-    register(Welch)

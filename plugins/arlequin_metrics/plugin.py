@@ -1,13 +1,12 @@
-"""Hook implementations of the ``metrics`` plugin."""
+"""Hook implementations of the ``metrics`` plugin (components imported on first use)."""
 
 from __future__ import annotations
 
-from arlequin_core import hookimpl
+from arlequin_core import hookimpl, lazy
 from arlequin_core.hookspecs import Register
-from arlequin_metrics.exporter import MetricsSink
 
 
 @hookimpl
 def arlequin_register_sinks(register: Register) -> None:
     """Register the ``metrics`` sink (started with the daemon; serves only when ``[metrics] port`` is set)."""
-    register(MetricsSink)
+    register(lazy("arlequin_metrics.exporter:MetricsSink", name="metrics"))

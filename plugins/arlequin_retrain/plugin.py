@@ -1,15 +1,12 @@
-"""Hook implementations of the ``retrain`` plugin."""
+"""Hook implementations of the ``retrain`` plugin (components imported on first use)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from arlequin_core import hookimpl
+from arlequin_core import hookimpl, lazy
+from arlequin_core.hookspecs import Register
 
 
 @hookimpl
-def arlequin_register_sinks(register: Any) -> None:
+def arlequin_register_sinks(register: Register) -> None:
     """Register the local retrain sink."""
-    from arlequin_retrain.sink import RetrainSink
-
-    register(RetrainSink)
+    register(lazy("arlequin_retrain.sink:RetrainSink", name="retrain"))

@@ -18,23 +18,36 @@ format and the measured quality of each detector.
 
 from __future__ import annotations
 
-from arlequin_core.drift.online_state import (
-    OnlineStateStore,
-    StateError,
-    restore_online_state,
-    save_online_state,
-    state_dir,
-)
-from arlequin_river.error_rate import (
-    ERROR_COLUMN,
-    DdmDetector,
-    EddmDetector,
-    HddmADetector,
-    HddmWDetector,
-    error_stream,
-)
-from arlequin_river.online import OnlineDetector, as_float_array
-from arlequin_river.value import AdwinDetector, KswinDetector, PageHinkleyDetector
+import importlib
+from typing import Any
+
+# Resolved on first access (PEP 562), so that importing the plugin's entry point
+# (``arlequin_river.plugin``) does not import river.
+_EXPORTS = {
+    "OnlineStateStore": "arlequin_core.drift.online_state",
+    "StateError": "arlequin_core.drift.online_state",
+    "restore_online_state": "arlequin_core.drift.online_state",
+    "save_online_state": "arlequin_core.drift.online_state",
+    "state_dir": "arlequin_core.drift.online_state",
+    "ERROR_COLUMN": "arlequin_river.error_rate",
+    "DdmDetector": "arlequin_river.error_rate",
+    "EddmDetector": "arlequin_river.error_rate",
+    "HddmADetector": "arlequin_river.error_rate",
+    "HddmWDetector": "arlequin_river.error_rate",
+    "error_stream": "arlequin_river.error_rate",
+    "OnlineDetector": "arlequin_river.online",
+    "as_float_array": "arlequin_river.online",
+    "AdwinDetector": "arlequin_river.value",
+    "KswinDetector": "arlequin_river.value",
+    "PageHinkleyDetector": "arlequin_river.value",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'arlequin_river' has no attribute {name!r}")
+
 
 __all__ = [
     "ERROR_COLUMN",

@@ -1,13 +1,12 @@
-"""Hook implementations of the ``webhook`` plugin."""
+"""Hook implementations of the ``webhook`` plugin (components imported on first use)."""
 
 from __future__ import annotations
 
-from arlequin_core import hookimpl
+from arlequin_core import hookimpl, lazy
 from arlequin_core.hookspecs import Register
-from arlequin_webhook.sink import WebhookSink
 
 
 @hookimpl
 def arlequin_register_sinks(register: Register) -> None:
     """Register the ``webhook`` sink."""
-    register(WebhookSink)
+    register(lazy("arlequin_webhook.sink:WebhookSink", name="webhook"))

@@ -1,0 +1,116 @@
+"""A cold ``arlequin`` process imports only what its command uses.
+
+Each command runs in a fresh interpreter (the real CLI, every installed plugin
+enabled, no config file), which then writes the names in ``sys.modules`` to a file;
+the test asserts on that list. ``arlequin --help``, ``arlequin detect --help`` and
+``arlequin plugins`` must not import MLflow, Spark, river, SQLAlchemy or
+``scipy.stats`` (seconds of start-up between them, issue 18); a check of two
+Parquet files, which needs none of MLflow, SQLAlchemy, Spark or river, must not
+import them either. A plugin's component modules are imported on first use only
+(:func:`arlequin_core.registry.lazy`), so this also fails when an entry-point
+module or a command module grows a heavy top-level import: move it into the
+function that needs it.
+
+``python -X importtime -c "from arlequin_core.cli import run; import sys;
+sys.argv = ['arlequin', '--help']; run()"`` shows who imported what.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+#: Never imported by help and listing commands.
+HEAVY = ("mlflow", "pyspark", "river", "sqlalchemy", "scipy.stats")
+#: Never imported by a check of local Parquet files against a reference file.
+NOT_FOR_DETECT = ("mlflow", "pyspark", "river", "sqlalchemy")
+#: Component modules of built-in plugins: imported when the component is used, not at start.
+COMPONENT_MODULES = (
+    "arlequin_river.value",
+    "arlequin_river.error_rate",
+    "arlequin_jenkins.sink",
+    "arlequin_webhook.sink",
+    "arlequin_metrics.exporter",
+    "arlequin_retrain.sink",
+    "arlequin_sklearn.trainer",
+    "arlequin_spark.trainer",
+    "arlequin_watch.local",
+    "arlequin_watch.poll",
+)
+
+RUNNER = textwrap.dedent(
+    """
+    import json, sys
+    from arlequin_core.cli import main
+
+    out, args = sys.argv[1], sys.argv[2:]
+    try:
+        main.main(args, prog_name="arlequin", standalone_mode=True)
+    except SystemExit as exc:
+        code = exc.code or 0
+    else:
+        code = 0
+    with open(out, "w") as f:
+        json.dump({"exit": code, "modules": sorted(sys.modules)}, f)
+    """
+)
+
+
+def _run(args: list[str], cwd: Path) -> tuple[int, set[str], str]:
+    out = cwd / "modules.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARLEQUIN_")}
+    env["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    proc = subprocess.run(
+        [sys.executable, "-c", RUNNER, str(out), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert out.exists(), f"arlequin {' '.join(args)} did not finish:\n{proc.stdout}\n{proc.stderr}"
+    data = json.loads(out.read_text())
+    out.unlink()
+    return data["exit"], set(data["modules"]), proc.stdout + proc.stderr
+
+
+def _imported(modules: set[str], packages: tuple[str, ...]) -> list[str]:
+    return sorted(p for p in packages if any(m == p or m.startswith(p + ".") for m in modules))
+
+
+@pytest.mark.parametrize(
+    ("args", "expect"),
+    [(["--help"], "detect"), (["detect", "--help"], "--reference"), (["plugins"], "stats  [arlequin_stats.plugin]")],
+    ids=["help", "detect-help", "plugins"],
+)
+def test_help_and_listing_import_no_heavy_library(tmp_path: Path, args: list[str], expect: str) -> None:
+    code, modules, output = _run(args, tmp_path)
+    assert code == 0 and expect in output, output  # it did run
+    assert "arlequin_stats.plugin" in modules  # the plugins were loaded, by their entry points
+    assert _imported(modules, HEAVY) == []
+    assert [m for m in COMPONENT_MODULES if m in modules] == []
+
+
+def test_detect_on_parquet_files_imports_no_mlflow_spark_river_or_sqlalchemy(tmp_path: Path) -> None:
+    rng = np.random.default_rng(18)
+    for name, shift in (("ref", 0.0), ("cur", 0.5)):
+        n = 3_000
+        table = pa.table(
+            {
+                "amount": rng.normal(shift, 1.0, n),
+                "channel": rng.choice(["web", "shop", "phone"], n),
+                "age": rng.integers(18, 90, n),
+            }
+        )
+        pq.write_table(table, tmp_path / f"{name}.parquet")
+    args = ["detect", "--reference", "ref.parquet", "--current", "cur.parquet", "--json", "report.json"]
+    code, modules, output = _run(args, tmp_path)
+    assert code == 3, output  # the shifted amount drifted: the check really ran
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert "amount" in report["drifted_columns"]
+    assert _imported(modules, NOT_FOR_DETECT) == []
+    assert "arlequin_stats.ks" in modules and "arlequin_river.value" not in modules
