@@ -5,10 +5,13 @@ come from the same category distribution. ``chisquare(current, expected)`` treat
 the reference frequencies as the known truth and ignores their own sampling noise,
 so it rejects too often when the reference is small. The test of homogeneity on the
 2 x K table (reference counts, batch counts) accounts for both samples; with a very
-large reference the two agree. The statistic and p-value are
-``scipy.stats.chi2_contingency(table, correction=...)``, computed by scipy on the
-small table (its default applies Yates' continuity correction when the table is
-2 x 2, i.e. a column with two categories).
+large reference the two agree. The statistic and p-value are those of
+``scipy.stats.chi2_contingency(table, correction=...)`` (its default applies Yates'
+continuity correction when the table is 2 x 2, i.e. a column with two categories),
+computed by :func:`homogeneity_test` in numpy on the small table, the p-value by
+``scipy.special.chdtrc`` (what ``scipy.stats.chi2.sf`` calls): importing
+``scipy.stats`` would cost more than a whole check. The tests compare both with
+scipy.stats on random, tiny, tied and huge tables.
 
 Categories seen only in the batch get their own column in the table (their
 reference count is 0), are counted in ``details["unseen"]`` and never crash. The
@@ -21,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy import special
 
 from arlequin_core.drift.base import Detector, DetectorInfo, Score
 from arlequin_core.drift.columns import category_counts
@@ -75,18 +78,17 @@ class ChiSquared(Detector):
         if not observed:
             raise ValueError("chi2: the batch column has no non-missing values")
         table, unseen = contingency(self.counts, observed)
-        result = stats.chi2_contingency(table, correction=self.correction)
-        expected = np.asarray(result.expected_freq)
+        statistic, p_value, dof, expected = homogeneity_test(table, correction=self.correction)
         details = unseen_details(unseen)
         details.update(
             {
-                "dof": int(result.dof),
+                "dof": dof,
                 "categories": int(table.shape[1]),
                 "low_expected_share": float(np.mean(expected < 5)) if expected.size else 0.0,
                 "absent": sum(1 for key in self.counts if key not in observed),
             }
         )
-        return Score(statistic=float(result.statistic), p_value=float(result.pvalue), details=details)
+        return Score(statistic=statistic, p_value=p_value, details=details)
 
     def category_keys(self) -> list[str]:
         """The reference categories, in the order of chunk states' counts."""
@@ -118,7 +120,7 @@ class ChiSquared(Detector):
         categories = len(ref) + distinct
 
         def p_at(count: float) -> float:
-            return float(stats.chi2.sf(statistic, max(count - 1.0, 1.0)))
+            return float(special.chdtrc(max(count - 1.0, 1.0), statistic))
 
         details = {
             "approximate": "more unseen categories than the bounded summary keeps: dof estimated",
@@ -149,6 +151,36 @@ class ChiSquared(Detector):
             raise ValueError("chi2 profile: 'counts' must be non-empty with positive counts")
         detector.counts = counts
         return detector
+
+
+def homogeneity_test(table: np.ndarray, correction: bool = True) -> tuple[float, float, int, np.ndarray]:
+    """Pearson's chi-squared test of homogeneity of the rows of a 2-D table of counts.
+
+    The same numbers as ``scipy.stats.chi2_contingency(table, correction=correction)``:
+    expected counts ``row total * column total / total``, ``(r - 1)(c - 1)`` degrees of
+    freedom; with one degree of freedom and ``correction``, each count moves toward
+    its expected count by 0.5 (Yates), never past it; no degree of freedom: statistic
+    0, p-value 1.
+
+    :param table: counts, shape (r, c), every row and column total positive.
+    :returns: ``(statistic, p_value, dof, expected)``.
+    :raises ValueError: a row or column total is 0 (an expected count would be 0).
+    """
+    observed = np.asarray(table, dtype=np.float64)
+    if observed.ndim != 2 or observed.size == 0:
+        raise ValueError(f"expected a 2-D table of counts, got shape {observed.shape}")
+    rows, columns = observed.sum(axis=1), observed.sum(axis=0)
+    if np.any(rows <= 0) or np.any(columns <= 0):
+        raise ValueError("every row and column of the table needs a positive total")
+    expected = np.outer(rows, columns) / observed.sum()
+    dof = (observed.shape[0] - 1) * (observed.shape[1] - 1)
+    if dof == 0:
+        return 0.0, 1.0, 0, expected
+    if dof == 1 and correction:
+        diff = expected - observed
+        observed = observed + np.sign(diff) * np.minimum(0.5, np.abs(diff))
+    statistic = float(np.sum((observed - expected) ** 2 / expected))
+    return statistic, float(special.chdtrc(dof, statistic)), dof, expected
 
 
 def contingency(reference: dict[str, int], current: dict[str, int]) -> tuple[np.ndarray, dict[str, int]]:

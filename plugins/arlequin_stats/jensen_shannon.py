@@ -2,7 +2,8 @@
 
 ``sqrt((KL(p || m) + KL(q || m)) / 2)`` with ``m = (p + q) / 2`` and logarithms in
 base 2, so it lies in [0, 1]; equal to ``scipy.spatial.distance.jensenshannon(p, q,
-base=2)`` and computed with ``scipy.stats.entropy``. Symmetric and finite even with
+base=2)`` and computed like ``scipy.stats.entropy``, in numpy
+(:func:`~arlequin_stats.binned.relative_entropy`). Symmetric and finite even with
 empty cells, so no smoothing by default (``smoothing = 0``). Histograms as in
 :mod:`arlequin_stats.binned`.
 """
@@ -10,10 +11,9 @@ empty cells, so no smoothing by default (``smoothing = 0``). Histograms as in
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from arlequin_core.drift.base import DetectorInfo
-from arlequin_stats.binned import BinnedDivergence
+from arlequin_stats.binned import BinnedDivergence, relative_entropy
 
 
 class JensenShannon(BinnedDivergence):
@@ -32,6 +32,6 @@ class JensenShannon(BinnedDivergence):
 
     def divergence(self, p_ref: np.ndarray, p_cur: np.ndarray) -> float:
         mixture = (p_ref + p_cur) / 2.0
-        js = (stats.entropy(p_ref, mixture, base=2) + stats.entropy(p_cur, mixture, base=2)) / 2.0
+        js = (relative_entropy(p_ref, mixture, base=2) + relative_entropy(p_cur, mixture, base=2)) / 2.0
         # Rounding can leave a tiny negative value for identical histograms.
         return float(np.sqrt(max(js, 0.0)))

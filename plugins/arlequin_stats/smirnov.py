@@ -18,6 +18,9 @@ arrangement in which every part is of the size of ``n*d`` rather than ``n log n`
 rounding errors stay near 1e-13 instead of the 1e-9 that ``gammaln(n)`` differences
 would cost. All terms are positive: no cancellation. Every other branch is left to
 scipy itself. ``tests/drift/test_scipy_equivalence.py`` compares the two on a grid.
+
+``scipy.stats`` (about a second to import) is imported only when one of those other
+branches is taken; the vectorised branch needs ``math`` and numpy alone.
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import special, stats
 
 #: scipy's limits (scipy/stats/_ksstats.py and xsf's kolmogorov.h).
 _EXACT_MAX_N = 140  # at or below: scipy's own small-n algorithms
@@ -45,6 +47,8 @@ def kstwo_sf(d: float, n: float) -> float:
         squared = t * d
         if 1.0 < t < size - 1 and 2.2 <= squared < 370.0:
             return float(np.clip(2.0 * smirnov_sf(size, d), 0.0, 1.0))
+    from scipy import stats  # the other branches: scipy's own algorithms
+
     return float(stats.kstwo.sf(d, n))
 
 
@@ -55,6 +59,8 @@ def smirnov_sf(n: int, d: float) -> float:
     summed in blocks (a running log-sum-exp), so memory stays small for any ``n``.
     """
     if not (0.0 < d < 1.0) or n < 2:
+        from scipy import special
+
         return float(special.smirnov(n, d))
     nd = n * d
     log_d = math.log(d)
@@ -91,7 +97,8 @@ def _stirling_remainder(m: np.ndarray) -> np.ndarray:
     out = np.empty_like(m)
     small = m < 12
     ms = m[small]
-    out[small] = special.gammaln(ms + 1) - (ms * np.log(ms) - ms + 0.5 * np.log(2 * math.pi * ms))
+    log_factorials = np.array([math.lgamma(x + 1.0) for x in ms.tolist()], dtype=np.float64)
+    out[small] = log_factorials - (ms * np.log(ms) - ms + 0.5 * np.log(2 * math.pi * ms))
     ml = m[~small]
     inv = 1.0 / ml
     inv2 = inv * inv
