@@ -8,7 +8,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export SPARK_LOCAL_IP := 127.0.0.1
 export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 
-.PHONY: install demo test lint format bench clean postgresql hadoop-jars cluster-demo
+.PHONY: install demo test lint format bench clean postgresql chromium hadoop-jars cluster-demo
 
 install: $(STAMP)
 
@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml $(wildcard examples/*/pyproject.toml)
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py
 
-test: $(STAMP) lint postgresql hadoop-jars
+test: $(STAMP) lint postgresql chromium hadoop-jars
 	$(BIN)/python -m pytest
 
 # Debian's PostgreSQL, for the MLflow-on-PostgreSQL integration test (it runs its own
@@ -32,6 +32,15 @@ postgresql:
 	@if command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; else \
 	  echo "installing Debian's postgresql package (tests/integration/test_mlflow_postgres.py needs it)"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq postgresql >/dev/null; \
+	fi
+
+# Debian's chromium, for tests/htmlreport/test_browser.py: the HTML reports are rendered in a
+# real headless browser (driven by Playwright's client through executable_path; Playwright's
+# own browser download is never used). Those tests fail, never skip, without it.
+chromium:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || [ -n "$$ARLEQUIN_CHROMIUM" ]; then :; else \
+	  echo "installing Debian's chromium package (tests/htmlreport/test_browser.py needs it)"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; \
 	fi
 
 # Hadoop's MiniDFSCluster (a real HDFS for the tests and cluster-demo): the

@@ -21,13 +21,14 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
 
+from arlequin_core.drift.plots import DPI, FONT_PT, WIDTH_PX
 from arlequin_core.drift.report import DriftReport
 from arlequin_core.logs import get_logger
 
@@ -88,20 +89,43 @@ def write_history(reports_dir: str | os.PathLike[str], path: str | os.PathLike[s
 
 
 def _figure(height: float) -> Figure:
-    figure = Figure(figsize=(7.5, height), dpi=80)
+    figure = Figure(figsize=(WIDTH_PX / DPI, height), dpi=DPI)
     FigureCanvasAgg(figure)
     return figure
+
+
+#: At most this many batches are named on a time axis (every k-th one past that).
+AXIS_LABELS = 14
+
+
+def batch_label(report: DriftReport) -> str:
+    """How a batch is named on the time axis: its id (else its file name) over its check time (UTC)."""
+    name = report.batch_id or (report.uri or "").rstrip("/").rsplit("/", 1)[-1]
+    when = report.created_at[5:16].replace("T", " ")  # MM-DD HH:MM
+    if len(name) > 22:
+        name = name[:21] + "…"
+    return f"{name}\n{when}" if name and when else (name or when or "?")
+
+
+def _batch_axis(axes: Any, reports: list[DriftReport]) -> None:
+    """Name the batches on the x axis (ids and times), every k-th one when there are many."""
+    step = max(1, -(-len(reports) // AXIS_LABELS))
+    ticks = list(range(0, len(reports), step))
+    if ticks[-1] != len(reports) - 1 and len(reports) - 1 - ticks[-1] >= step / 2:
+        ticks.append(len(reports) - 1)  # the latest batch is always named
+    axes.set_xticks(ticks, [batch_label(reports[i]) for i in ticks], rotation=30, ha="right", fontsize=FONT_PT - 1)
+    axes.set_xlim(-0.5, len(reports) - 0.5)
 
 
 def _png(figure: Figure) -> str:
     figure.tight_layout()
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=80, metadata={"Software": None})
+    figure.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _share_plot(reports: list[DriftReport]) -> str:
-    figure = _figure(2.6)
+    figure = _figure(3.8)
     axes = figure.add_subplot()
     x = np.arange(len(reports))
     shares = np.array([r.drift_share for r in reports])
@@ -114,15 +138,14 @@ def _share_plot(reports: list[DriftReport]) -> str:
     for i in range(1, len(reports)):
         if reports[i].model_version != reports[i - 1].model_version:
             axes.axvline(i - 0.5, color="black", linewidth=0.8, alpha=0.5)
-            axes.text(i - 0.45, 1.0, f"v{reports[i].model_version}", fontsize=7, va="top")
+            axes.text(i - 0.45, 1.0, f"v{reports[i].model_version}", fontsize=FONT_PT, va="top")
     axes.set_ylim(0, 1.05)
-    axes.set_xlim(-0.5, len(reports) - 0.5)
-    axes.set_ylabel("drift share")
-    axes.set_xlabel("batch, in order of checking (vertical lines: a new champion)")
+    axes.set_ylabel("drift share", fontsize=FONT_PT)
+    axes.set_title("vertical lines: a new champion", fontsize=FONT_PT, loc="left", color="#555")
     axes.spines[["top", "right"]].set_visible(False)
-    axes.legend(frameon=False, fontsize=8, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=3)
-    axes.tick_params(labelsize=8)
-    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.legend(frameon=False, fontsize=FONT_PT, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=3)
+    axes.tick_params(labelsize=FONT_PT)
+    _batch_axis(axes, reports)
     return _png(figure)
 
 
@@ -146,20 +169,18 @@ def _performance_plot(reports: list[DriftReport]) -> str | None:
         high.append(entry.get("upper", np.nan))
         real.append(entry.get("realised", np.nan))
         ref.append(entry.get("reference", np.nan))
-    figure = _figure(2.6)
+    figure = _figure(3.8)
     axes = figure.add_subplot()
     axes.fill_between(x, low, high, color=_CALM, alpha=0.25, linewidth=0, label="sampling band")
     axes.plot(x, est, color="#1b9e77", marker="o", markersize=3, linewidth=1.2, label=f"estimated {metric}")
     if np.isfinite(np.asarray(real, dtype=float)).any():
         axes.plot(x, real, color="#7570b3", marker="x", linestyle="none", label="realised (labels)")
     axes.step(x, ref, where="mid", color="black", linewidth=0.8, alpha=0.6, label="champion, held-out")
-    axes.set_xlim(-0.5, len(reports) - 0.5)
-    axes.set_ylabel(metric)
-    axes.set_xlabel("batch, in order of checking")
+    axes.set_ylabel(metric, fontsize=FONT_PT)
     axes.spines[["top", "right"]].set_visible(False)
-    axes.legend(frameon=False, fontsize=8, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=4)
-    axes.tick_params(labelsize=8)
-    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.legend(frameon=False, fontsize=FONT_PT, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=4)
+    axes.tick_params(labelsize=FONT_PT)
+    _batch_axis(axes, reports)
     return _png(figure)
 
 
@@ -171,13 +192,13 @@ def _grid_plot(reports: list[DriftReport]) -> str:
     for j, report in enumerate(reports):
         for result in report.columns:
             grid[columns.index(result.column), j] = 1.0 if result.drifted else 0.0
-    figure = _figure(0.6 + 0.22 * len(columns))
+    figure = _figure(1.6 + 0.3 * len(columns))
     axes = figure.add_subplot()
     axes.imshow(grid, aspect="auto", interpolation="nearest", cmap=ListedColormap(["#eeeeee", _DRIFT]), vmin=0, vmax=1)
-    axes.set_yticks(range(len(columns)), labels=columns, fontsize=7)
-    axes.set_xlabel("batch, in order of checking (orange: the column drifted)")
-    axes.tick_params(axis="x", labelsize=7)
-    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    labels = [c if len(c) <= 28 else c[:27] + "…" for c in columns]
+    axes.set_yticks(range(len(columns)), labels=labels, fontsize=FONT_PT)
+    axes.set_title("orange: the column drifted in that batch", fontsize=FONT_PT, loc="left", color="#555")
+    _batch_axis(axes, reports)
     return _png(figure)
 
 
@@ -188,16 +209,17 @@ def _table(reports: list[DriftReport]) -> str:
         link = f"<a href='{_e(name)}.html'>{_e(report.batch_id or '')}</a>" if name else ""
         verdict = "<b class='drift'>drift</b>" if report.drifted else "no drift"
         rows.append(
-            f"<tr><td>{_e(report.created_at[:19])}</td><td>{link}</td><td>{_e(report.uri or '')}</td>"
+            f"<tr><td>{_e(report.created_at[:19].replace('T', ' '))}</td><td>{link}</td>"
+            f"<td class='long'>{_e(report.uri or '')}</td>"
             f"<td>{_e(report.model_version or '')}</td><td>{report.rows_cur:,}</td><td>{verdict}</td>"
-            f"<td>{100 * report.drift_share:.0f} %</td><td>{_e(', '.join(report.drifted_columns))}</td>"
+            f"<td>{100 * report.drift_share:.0f} %</td><td class='long'>{_e(', '.join(report.drifted_columns))}</td>"
             f"<td>{_e(_estimate_text(report))}</td></tr>"
         )
     head = (
         "<tr><th>checked (UTC)</th><th>batch</th><th>uri</th><th>model</th><th>rows</th><th>verdict</th>"
         "<th>drift share</th><th>drifted columns</th><th>estimated performance</th></tr>"
     )
-    return f"<h2>Batches, latest first</h2><table>{head}{''.join(rows)}</table>"
+    return f"<h2>Batches, latest first</h2><div class='wide'><table>{head}{''.join(rows)}</table></div>"
 
 
 def _estimate_text(report: DriftReport) -> str:
@@ -214,10 +236,42 @@ def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-_STYLE = """<style>
-body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
-table { border-collapse: collapse; font-size: 0.85em; }
-th, td { padding: 0.25em 0.6em; border-bottom: 1px solid #ddd; text-align: left; }
+_STYLE = """<meta name="viewport" content="width=device-width, initial-scale=1"><style>
+* { box-sizing: border-box; }
+body { font: 15px/1.45 system-ui, sans-serif; margin: 1.5em auto; max-width: 1100px; padding: 0 1em; color: #222; }
+.wide { max-width: 100%; overflow-x: auto; }
+table { border-collapse: collapse; font-size: 14px; }
+th, td { padding: 0.25em 0.6em; border-bottom: 1px solid #ddd; text-align: left; vertical-align: top; }
+td.long { overflow-wrap: anywhere; } td { white-space: nowrap; } td.long { white-space: normal; }
 .drift { color: #d95f02; }
-img { display: block; margin: 1em 0; }
+img { display: block; margin: 1em 0; width: 100%; height: auto; }
 </style>"""
+
+
+def earlier_reports(reports_dir: str | os.PathLike[str], report: DriftReport, last: int) -> list[DriftReport]:
+    """The at most ``last`` reports in ``reports_dir`` checked before ``report``, oldest first.
+
+    Reads only the most recently written files (by modification time), so a folder of
+    thousands of reports costs a few dozen reads per page. Not a report, or unreadable:
+    left out silently (the history page warns about such files).
+    """
+    directory = Path(reports_dir)
+    if not report.created_at or not directory.is_dir():
+        return []
+    stamped = []
+    for path in directory.glob("*.json"):
+        try:
+            stamped.append((path.stat().st_mtime, path))
+        except OSError:
+            continue
+    stamped.sort(reverse=True)
+    found = []
+    for _, path in stamped[: 2 * last + 2]:
+        try:
+            earlier = DriftReport.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if earlier.created_at < report.created_at and (earlier.batch_id is None or earlier.batch_id != report.batch_id):
+            found.append(earlier)
+    found.sort(key=lambda r: r.created_at)
+    return found[-last:]

@@ -1,62 +1,58 @@
 """The HTML drift report: one static file, readable offline, made only when asked for.
 
-The verdict comes first, then the results table, then one plot per column: the
-reference and the batch as shares of their non-missing values, on the reference's
-bins (numeric) or categories (categorical). Plots are PNGs embedded as base64, drawn
-with matplotlib's object API (no global pyplot state, safe in a daemon thread).
-About 30 kB per column, so ten columns stay far below 1 MB.
+The verdict comes first, then warnings, the overview, the results table (sortable by
+any column with a small inline script, and a per-column trend of the effect over the
+previous batches when their reports are in the same folder), then one section per
+column: its plot (:mod:`arlequin_core.drift.plots`: reference vs batch on bins that
+cover both) and its details as a small table. Plots are PNGs embedded as base64 at
+the page's content width; nothing is fetched from the network.
 """
 
 from __future__ import annotations
 
-import base64
 import html
-import io
-import json
 import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-
 from arlequin_core.drift.columns import as_table
+from arlequin_core.drift.plotbins import Outside
+from arlequin_core.drift.plots import FONT_PX, Plot, plot_column
 from arlequin_core.drift.profile import Profile, column_values
 from arlequin_core.drift.report import ColumnResult, DriftReport
 from arlequin_core.drift.summary import summarize_like
+from arlequin_core.drift.trend import sparkline
 
-REFERENCE_COLOUR = "#8c8c8c"
-CURRENT_COLOUR = "#d95f02"
+#: The trend column shows the effect over at most this many earlier batches.
+TREND_BATCHES = 30
 
 
-def render_html(report: DriftReport, profile: Profile, current: Any | None = None, title: str | None = None) -> str:
+def render_html(
+    report: DriftReport,
+    profile: Profile,
+    current: Any | None = None,
+    title: str | None = None,
+    history: list[DriftReport] | None = None,
+) -> str:
     """The report as one HTML document.
 
     :param current: the batch (Arrow table or pandas DataFrame) the report is about, or
         its column summaries (column -> :func:`~arlequin_core.drift.summary.summarize_like`
-        output, what the streaming engines keep); without it the page has no plots.
+        output with ``"outside"`` for numeric columns, what the streaming engines keep);
+        without it the page has no plots.
     :param title: the page title; default ``Drift report: <batch uri>``.
+    :param history: earlier reports of the same deployment, oldest first: the columns
+        table gets a trend of each column's effect over them and this batch.
     """
-    plots: dict[str, str] = {}
-    if isinstance(current, dict):
-        for result in report.columns:
-            cp = profile.columns.get(result.column)
-            if cp is not None and result.column in current:
-                plots[result.column] = _plot(cp.summary, current[result.column], result)
-    elif current is not None:
-        table = as_table(current, report.uri or "current batch")
-        for result in report.columns:
-            cp = profile.columns.get(result.column)
-            if cp is None or result.column not in table.column_names:
-                continue
-            values, _ = column_values(table, cp.name, cp.kind, report.uri or "current batch")
-            plots[result.column] = _plot(cp.summary, summarize_like(cp.summary, values), result)
+    plots = {name: plot_column(name, *parts) for name, parts in _plot_inputs(report, profile, current).items()}
     title = title or f"Drift report: {report.uri or 'batch'}"
     parts = [_HEAD.format(title=_e(title)), _verdict(report)]
+    warnings = _warnings(report)
+    if warnings:
+        parts.append(warnings)
     if report.quality:
         parts.append(_quality(report))
-    parts += [_overview(report, profile), _table(report)]
+    parts += [_overview(report, profile), _table(report, history or [])]
     if report.multivariate:
         parts.append(_joint(report))
     if report.performance:
@@ -65,18 +61,58 @@ def render_html(report: DriftReport, profile: Profile, current: Any | None = Non
         parts.append(_untested(report))
     for result in report.columns:
         parts.append(_column_section(result, plots.get(result.column)))
+    parts.append(_SCRIPT)
     parts.append("</body></html>\n")
     return "\n".join(parts)
 
 
-def write_html(report: DriftReport, profile: Profile, current: Any | None, path: str | os.PathLike[str]) -> Path:
-    """Render and write the report to ``path`` (directories created); return the path."""
+def write_html(
+    report: DriftReport,
+    profile: Profile,
+    current: Any | None,
+    path: str | os.PathLike[str],
+    history: list[DriftReport] | None = None,
+) -> Path:
+    """Render and write the report to ``path`` (directories created); return the path.
+
+    :param history: as for :func:`render_html`; by default the reports checked before this
+        one whose JSON files are in ``path``'s folder (the monitor's reports folder).
+    """
+    from arlequin_core.drift.history import earlier_reports
+
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    if history is None:
+        history = earlier_reports(target.parent, report, TREND_BATCHES)
     tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(render_html(report, profile, current), encoding="utf-8")
+    tmp.write_text(render_html(report, profile, current, history=history), encoding="utf-8")
     os.replace(tmp, target)
     return target
+
+
+def _plot_inputs(report: DriftReport, profile: Profile, current: Any | None) -> dict[str, tuple[Any, ...]]:
+    """column -> (reference summary, batch summary, details) for the columns that can be drawn."""
+    if current is None:
+        return {}
+    out: dict[str, tuple[Any, ...]] = {}
+    table = None if isinstance(current, dict) else as_table(current, report.uri or "current batch")
+    for result in report.columns:
+        cp = profile.columns.get(result.column)
+        if cp is None:
+            continue
+        if table is None:
+            if result.column not in current:
+                continue
+            batch = current[result.column]
+        else:
+            if result.column not in table.column_names:
+                continue
+            values, _ = column_values(table, cp.name, cp.kind, report.uri or "current batch")
+            batch = summarize_like(cp.summary, values)
+            if batch["type"] == "histogram":
+                batch["outside"] = Outside.of_values(values, cp.summary).to_dict()
+        out[result.column] = (cp.summary, batch, result.details)
+    return out
 
 
 def _e(value: Any) -> str:
@@ -153,13 +189,28 @@ def _calibration(profile: Profile) -> str:
     )
 
 
+_EFFECT_NAMES = {
+    "ks_d": "D",
+    "wasserstein": "W/sd",
+    "tv": "TV",
+    "jensen_shannon": "JS",
+    "cramers_v": "V",
+}
+
+
 def _effects(r: ColumnResult) -> str:
+    """The effect the policy uses (D numeric, TV categorical)."""
     e = r.effects
-    if "ks_d" in e:
-        return f"D {_num(e['ks_d'])}, W/sd {_num(e['wasserstein'])}"
-    if "tv" in e:
-        return f"TV {_num(e['tv'])}, JS {_num(e['jensen_shannon'])}, V {_num(e['cramers_v'])}"
+    for key in ("ks_d", "tv"):
+        if key in e:
+            return f"{_EFFECT_NAMES[key]} {_num(e[key])}"
     return "–"
+
+
+def _other_effects(r: ColumnResult) -> str:
+    return ", ".join(
+        f"{_EFFECT_NAMES[k]} {_num(v)}" for k, v in r.effects.items() if k in _EFFECT_NAMES and k not in ("ks_d", "tv")
+    )
 
 
 def _floor(r: ColumnResult) -> str:
@@ -168,29 +219,92 @@ def _floor(r: ColumnResult) -> str:
     return _num(r.min_effect) + (" (calibrated)" if r.min_effect_source == "calibrated" else "")
 
 
-def _table(report: DriftReport) -> str:
-    head = (
-        "<tr><th>Column</th><th>Kind</th><th>Test</th><th>Statistic</th><th>p-value</th>"
-        "<th>adjusted</th><th>Threshold</th><th>Effect</th><th>Min effect</th><th>n ref</th><th>n batch</th>"
-        "<th>Missing ref → batch</th><th>Drift</th></tr>"
-    )
+def _verdict_cell(r: ColumnResult) -> str:
+    verdict = "yes" if r.drifted else "no"
+    if r.drifted and r.missing_drifted and not r.distribution_drifted:
+        verdict = "yes (missing rate)"
+    elif r.drifted and r.missing_drifted:
+        verdict = "yes (+ missing rate)"
+    return f'<td class="verdict-cell" data-sort="{int(r.drifted)}">{verdict}</td>'
+
+
+def _adjusted(r: ColumnResult) -> str:
+    """The adjusted p-value against its level (``0.0012 < 0.05``), or a distance against its threshold."""
+    if r.score_kind == "p_value":
+        if r.p_value_adjusted is None:
+            return "–"
+        return f"{_num(r.p_value_adjusted)} {'<' if r.p_value_adjusted < r.threshold else '≥'} {_num(r.threshold)}"
+    return f"threshold ≥ {_num(r.threshold)}"
+
+
+def _table(report: DriftReport, history: list[DriftReport]) -> str:
+    trend = bool(history)
+    columns = [("Column", "text"), ("Drift", "text"), ("Effect", "num")]
+    if trend:
+        columns.append((f"Effect, last {len(history) + 1} batches", "none"))
+    columns += [
+        ("Min effect", "num"),
+        ("Test", "text"),
+        ("p-value", "num"),
+        ("adjusted vs level", "num"),
+        ("Statistic", "num"),
+        ("n ref / batch", "num"),
+        ("Missing ref → batch", "num"),
+    ]
+    head = "".join(f'<th data-type="{kind}">{_e(name)}</th>' for name, kind in columns)
     rows = []
     for r in report.columns:
         css = ' class="drifted"' if r.drifted else ""
-        verdict = "yes" if r.drifted else "no"
-        if r.drifted and r.missing_drifted and not r.distribution_drifted:
-            verdict = "yes (missing rate)"
-        elif r.drifted and r.missing_drifted:
-            verdict = "yes (+ missing rate)"
-        threshold = ("p < " if r.score_kind == "p_value" else "≥ ") + _num(r.threshold)
-        rows.append(
-            f'<tr{css}><td><a href="#col-{_e(r.column)}">{_e(r.column)}</a></td><td>{_e(r.kind)}</td>'
-            f"<td>{_e(r.detector)}</td><td>{_num(r.statistic)}</td><td>{_num(r.p_value)}</td>"
-            f"<td>{_num(r.p_value_adjusted)}</td><td>{_e(threshold)}</td><td>{_e(_effects(r))}</td>"
-            f"<td>{_e(_floor(r))}</td><td>{r.n_ref:,}</td><td>{r.n_cur:,}</td>"
-            f"<td>{_pct(r.missing_ref)} → {_pct(r.missing_cur)}</td><td>{verdict}</td></tr>"
+        cells = f'<td class="name"><a href="#col-{_e(r.column)}">{_e(r.column)}</a></td>{_verdict_cell(r)}'
+        cells += _sortable(r.effect, _effects(r))
+        if trend:
+            cells += f"<td>{_trend(r, history)}</td>"
+        cells += (
+            f"{_sortable(r.min_effect if r.score_kind == 'p_value' else None, _floor(r))}"
+            f"<td>{_e(r.detector)} <small>({_e(r.kind)})</small></td>"
+            f"{_sortable(r.p_value)}{_sortable(r.p_value_adjusted, _adjusted(r))}{_sortable(r.statistic)}"
+            f"{_sortable(r.n_cur, f'{r.n_ref:,} / {r.n_cur:,}')}"
+            f"{_sortable(r.missing_cur - r.missing_ref, f'{_pct(r.missing_ref)} → {_pct(r.missing_cur)}')}"
         )
-    return f'<h2>Columns</h2><table class="results">{head}{"".join(rows)}</table>'
+        rows.append(f"<tr{css}>{cells}</tr>")
+    note = '<p class="hint">Click a heading to sort by it.</p>'
+    return (
+        f'<h2>Columns</h2>{note}<div class="wide"><table class="results sortable">'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+    )
+
+
+def _sortable(value: float | int | None, text: str | None = None) -> str:
+    """A cell sorted by ``value`` (missing last), showing ``text`` (default: the number)."""
+    key = "" if value is None else repr(float(value))
+    return f'<td data-sort="{key}">{_e(text) if text is not None else _num(value)}</td>'
+
+
+def _trend(result: ColumnResult, history: list[DriftReport]) -> str:
+    points: list[tuple[float | None, bool]] = []
+    for earlier in history:
+        match = next((c for c in earlier.columns if c.column == result.column), None)
+        if match is not None:
+            points.append((match.effect, match.drifted))
+    points.append((result.effect, result.drifted))
+    floor = result.min_effect if result.score_kind == "p_value" else None
+    return sparkline(points, floor, label=f"{result.column}: effect ({result.effect_name or 'effect'})")
+
+
+def _warnings(report: DriftReport) -> str:
+    """Warnings the report carries (e.g. id-like columns), if this report version has them."""
+    found = getattr(report, "warnings", None) or []
+    items = []
+    for w in found:
+        if isinstance(w, dict):
+            column = w.get("column")
+            text = w.get("message") or w.get("reason") or ", ".join(f"{k}: {v}" for k, v in w.items())
+            items.append(f"<li>{f'<b>{_e(column)}</b>: ' if column else ''}{_e(text)}</li>")
+        else:
+            items.append(f"<li>{_e(w)}</li>")
+    if not items:
+        return ""
+    return f'<div class="verdict warn notes"><h2>Warnings</h2><ul>{"".join(items)}</ul></div>'
 
 
 def _joint(report: DriftReport) -> str:
@@ -239,99 +353,121 @@ def _untested(report: DriftReport) -> str:
     return f"<h2>Not tested</h2><ul>{''.join(items)}</ul>"
 
 
-def _column_section(result: ColumnResult, plot: str | None) -> str:
+def _column_section(result: ColumnResult, plot: Plot | None) -> str:
     css = "drifted" if result.drifted else ""
-    image = f'<img alt="{_e(result.column)}: reference vs batch" src="data:image/png;base64,{plot}">' if plot else ""
-    details = {k: v for k, v in result.details.items() if v not in ({}, [], None)}
-    extra = ""
+    image = ""
+    if plot is not None:
+        image = (
+            f'<img class="plot" alt="{_e(plot.description)}" data-font-px="{FONT_PX:.1f}" '
+            f'src="data:image/png;base64,{plot.png}">'
+        )
+    details = {k: v for k, v in result.details.items() if v not in ({}, [], None, "")}
+    others = _other_effects(result)
+    if others:
+        details = {"other effect sizes": others, **details}
     if result.missing_p_value is not None:
-        details["missing_rate_p_value"] = result.missing_p_value
-    if details:
-        extra = f"<pre>{_e(json.dumps(details, indent=1, default=str))}</pre>"
+        details["missing-rate p-value"] = result.missing_p_value
+    if result.missing_p_value_adjusted is not None and result.missing_p_value_adjusted != result.missing_p_value:
+        details["missing-rate p-value, adjusted"] = result.missing_p_value_adjusted
+    extra = _details(details) if details else ""
     return (
         f'<section id="col-{_e(result.column)}" class="{css}"><h3>{_e(result.column)}'
         f" <small>{_e(result.kind)}, {_e(result.detector)}</small></h3>{image}{extra}</section>"
     )
 
 
-def _plot(reference: dict[str, Any], current: dict[str, Any], result: ColumnResult) -> str:
-    figure = Figure(figsize=(6.0, 2.4), dpi=80)
-    FigureCanvasAgg(figure)
-    axes = figure.add_subplot()
-    if reference["type"] == "histogram":
-        _histogram(axes, reference, current)
-    else:
-        _bars(axes, reference, current)
-    axes.set_ylabel("share")
-    axes.spines[["top", "right"]].set_visible(False)
-    # Above the axes, right-aligned: never on top of a bar.
-    axes.legend(frameon=False, fontsize=8, loc="lower right", bbox_to_anchor=(1.0, 1.0), ncol=2, borderaxespad=0.1)
-    axes.set_title(result.column, fontsize=9, loc="left", color=CURRENT_COLOUR if result.drifted else "black")
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=80, metadata={"Software": None})
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+#: A list in the details shows at most this many items, then how many there are.
+LIST_ITEMS = 12
 
 
-def _shares(summary: dict[str, Any]) -> tuple[np.ndarray, float]:
-    counts = np.asarray(summary["counts"], dtype=float)
-    outside = summary.get("below", 0) + summary.get("above", 0) + summary.get("other", 0)
-    total = counts.sum() + outside
-    return (counts / total if total else counts), float(total)
+def _details(details: dict[str, Any]) -> str:
+    rows = "".join(f"<tr><th>{_e(_label(k))}</th><td>{_value(v)}</td></tr>" for k, v in details.items())
+    return f'<table class="details">{rows}</table>'
 
 
-def _histogram(axes: Any, reference: dict[str, Any], current: dict[str, Any]) -> None:
-    edges = np.asarray(reference["edges"])
-    for summary, colour, label in ((reference, REFERENCE_COLOUR, "reference"), (current, CURRENT_COLOUR, "batch")):
-        shares, total = _shares(summary)
-        outside = (summary["below"] + summary["above"]) / total if total else 0.0
-        note = f" ({100 * outside:.1f} % outside)" if outside else ""
-        axes.stairs(
-            shares, edges, color=colour, linewidth=1.6, label=label + note, fill=label == "reference", alpha=0.6
-        )
-    if reference.get("scale") == "log":
-        axes.set_xscale("log")  # the bins are equal in log space (heavy-tailed, positive values)
-    axes.tick_params(labelsize=8)
+def _label(key: str) -> str:
+    return key.replace("_", " ")
 
 
-def _bars(axes: Any, reference: dict[str, Any], current: dict[str, Any]) -> None:
-    labels = [str(c) if len(str(c)) <= 14 else str(c)[:13] + "…" for c in reference["categories"]]
-    ref, _ = _shares(reference)
-    cur, total = _shares(current)
-    if reference.get("other") or current.get("other"):
-        labels.append("other / new")
-        ref = np.append(ref, _other_share(reference))
-        cur = np.append(cur, current["other"] / total if total else 0.0)
-    x = np.arange(len(labels))
-    axes.bar(x - 0.2, ref, width=0.4, color=REFERENCE_COLOUR, label="reference")
-    axes.bar(x + 0.2, cur, width=0.4, color=CURRENT_COLOUR, label="batch")
-    axes.set_xticks(x, labels, rotation=35 if len(labels) > 6 else 0, ha="right" if len(labels) > 6 else "center")
-    axes.tick_params(labelsize=8)
-
-
-def _other_share(summary: dict[str, Any]) -> float:
-    total = sum(summary["counts"]) + summary.get("other", 0)
-    return summary.get("other", 0) / total if total else 0.0
+def _value(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return _e({True: "yes", False: "no", None: "–"}[value])
+    if isinstance(value, float):
+        return _num(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, dict):
+        items = list(value.items())
+        shown = ", ".join(f"{_e(k)}: {_value(v)}" for k, v in items[:LIST_ITEMS])
+        return shown + (f" … ({len(items):,} in all)" if len(items) > LIST_ITEMS else "")
+    if isinstance(value, (list, tuple)):
+        shown = ", ".join(_value(v) for v in value[:LIST_ITEMS])
+        return shown + (f" … ({len(value):,} in all)" if len(value) > LIST_ITEMS else "")
+    return _e(value)
 
 
 _HEAD = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
-body {{ font: 14px/1.4 system-ui, sans-serif; margin: 1.5em auto; max-width: 1100px; color: #222; padding: 0 1em; }}
+* {{ box-sizing: border-box; }}
+body {{ font: 15px/1.45 system-ui, sans-serif; margin: 1.5em auto; max-width: 1100px; color: #222; padding: 0 1em; }}
 .verdict {{ padding: .6em 1em; border-radius: 6px; margin-bottom: 1em; }}
 .verdict h1 {{ margin: 0; font-size: 1.6em; }} .verdict p {{ margin: .3em 0 0; }}
+.verdict h2 {{ margin: 0; font-size: 1.15em; }} .verdict ul {{ margin: .3em 0 0; padding-left: 1.2em; }}
 .verdict.drift {{ background: #fde0d2; border-left: 8px solid #d95f02; }}
 .verdict.ok {{ background: #dff3e4; border-left: 8px solid #1b9e77; }}
 .verdict.warn {{ background: #fff4c2; border-left: 8px solid #e6ab02; }}
 table {{ border-collapse: collapse; margin: .5em 0 1em; }}
-th, td {{ padding: .25em .6em; border-bottom: 1px solid #e4e4e4; text-align: left; }}
+th, td {{ padding: .25em .6em; border-bottom: 1px solid #e4e4e4; text-align: left; vertical-align: top; }}
 td {{ font-variant-numeric: tabular-nums; }}
+table.meta td, table.details td {{ overflow-wrap: anywhere; }}
+table.results td {{ white-space: nowrap; }}
+table.results td.name {{ white-space: normal; overflow-wrap: anywhere; min-width: 8em; }}
+.wide {{ max-width: 100%; overflow-x: auto; }}
 table.meta th {{ font-weight: normal; color: #666; }}
-table.results th {{ background: #f4f4f4; }}
-tr.drifted td {{ background: #fff1e8; }} tr.drifted td:last-child {{ color: #b34700; font-weight: bold; }}
-section {{ border-top: 1px solid #ddd; padding-top: .4em; }}
+table.results {{ font-size: 14px; }} table.results th {{ background: #f4f4f4; white-space: nowrap; }}
+table.sortable th[data-type]:not([data-type="none"]) {{ cursor: pointer; }}
+table.sortable th[aria-sort="ascending"]::after {{ content: " ▲"; }}
+table.sortable th[aria-sort="descending"]::after {{ content: " ▼"; }}
+tr.drifted td {{ background: #fff1e8; }} tr.drifted td.verdict-cell {{ color: #b34700; font-weight: bold; }}
+table.details {{ font-size: 13px; margin-top: .2em; }} table.details th {{ font-weight: normal; color: #555; }}
+.hint {{ color: #777; font-size: 13px; margin: 0; }}
+section {{ border-top: 1px solid #ddd; padding-top: .4em; margin-top: 1em; }}
 section.drifted h3 {{ color: #b34700; }} h3 small {{ color: #777; font-weight: normal; }}
-pre {{ background: #f7f7f7; padding: .4em; font-size: 12px; overflow-x: auto; max-height: 12em; }}
-img {{ max-width: 100%; }}
+img.plot {{ display: block; width: 100%; height: auto; }}
+svg.trend {{ display: block; }}
 </style></head><body>"""
+
+# Sorts a table.sortable by the clicked heading: numbers by data-sort (missing last), text
+# by content; a second click reverses. Inline, so the report works offline.
+_SCRIPT = """<script>
+document.querySelectorAll("table.sortable").forEach(function (table) {
+  table.querySelectorAll("thead th").forEach(function (th, index) {
+    var type = th.dataset.type;
+    if (!type || type === "none") return;
+    th.addEventListener("click", function () {
+      var up = th.getAttribute("aria-sort") !== "ascending";
+      table.querySelectorAll("thead th").forEach(function (h) { h.removeAttribute("aria-sort"); });
+      th.setAttribute("aria-sort", up ? "ascending" : "descending");
+      var body = table.tBodies[0];
+      var rows = Array.prototype.slice.call(body.rows);
+      function key(row) {
+        var cell = row.cells[index];
+        if (type === "num") {
+          var v = cell.dataset.sort;
+          return v === "" || v === undefined ? null : parseFloat(v);
+        }
+        return (cell.dataset.sort !== undefined ? cell.dataset.sort : cell.textContent).toLowerCase();
+      }
+      rows.sort(function (a, b) {
+        var x = key(a), y = key(b);
+        if (x === null || y === null) return x === y ? 0 : (x === null ? 1 : -1);
+        var c = x < y ? -1 : (x > y ? 1 : 0);
+        return up ? c : -c;
+      });
+      rows.forEach(function (row) { body.appendChild(row); });
+    });
+  });
+});
+</script>"""

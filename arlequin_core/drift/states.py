@@ -42,6 +42,7 @@ from arlequin_core.drift.check import (
 from arlequin_core.drift.columns import sorted_values
 from arlequin_core.drift.cuts import cut_counts
 from arlequin_core.drift.effect import CategoricalBatch, NumericBatch
+from arlequin_core.drift.plotbins import Outside
 from arlequin_core.drift.policy import check_columns_exist
 from arlequin_core.drift.profile import ERROR_COLUMN, Profile, column_values
 from arlequin_core.drift.report import DriftReport
@@ -65,14 +66,19 @@ class ColumnState:
     #: The batch side of the effect sizes (:mod:`arlequin_core.drift.effect`); None for a
     #: profile without effect summaries.
     effect: NumericBatch | CategoricalBatch | None = None
+    #: Numeric: the batch values outside the plot bins, on their grid extended
+    #: (:mod:`arlequin_core.drift.plotbins`), so the plot covers both samples.
+    outside: Outside | None = None
 
     def merge(self, other: ColumnState, detector: Detector) -> ColumnState:
         effect = None if self.effect is None or other.effect is None else self.effect.merge(other.effect)  # type: ignore[arg-type]
+        outside = None if self.outside is None or other.outside is None else self.outside.merge(other.outside)
         return ColumnState(
             self.missing + other.missing,
             detector.merge_states(self.state, other.state),
             self.plot + other.plot,
             effect,
+            outside,
         )
 
 
@@ -165,6 +171,7 @@ class Plan:
                 state = detector.chunk_state(values)
             plot = _plot_counts(ordered, cp.summary)
             effect = NumericBatch.from_sorted(ordered, numeric_reference(cp).cuts) if cp.effect else None
+            return ColumnState(missing, state, plot, effect, Outside.of_sorted(ordered, cp.summary))
         else:
             state = detector.chunk_state(values)
             bars = self._bars.get(name)
@@ -244,6 +251,9 @@ class Plan:
                     "above": int(counts[-1]),
                     **({"scale": summary["scale"]} if "scale" in summary else {}),
                 }
+                outside = state.columns[name].outside
+                if outside is not None:
+                    out[name]["outside"] = outside.to_dict()
         return out
 
 
