@@ -152,7 +152,7 @@ def _quality(report: DriftReport) -> str:
 def _overview(report: DriftReport, profile: Profile) -> str:
     rows = [
         ("Batch", report.uri or "–"),
-        ("Reference", profile.source or "–"),
+        ("Reference", _reference(report, profile)),
         ("Rows (reference / batch)", f"{report.rows_ref:,} / {report.rows_cur:,}"),
         ("Drifted columns", f"{len(report.drifted_columns)} of {len(report.columns)} ({_pct(report.drift_share)})"),
         ("Batch drifts when", _rule(report)),
@@ -292,8 +292,9 @@ def _trend(result: ColumnResult, history: list[DriftReport]) -> str:
 
 
 def _warnings(report: DriftReport) -> str:
-    """Warnings the report carries (e.g. id-like columns), if this report version has them."""
-    found = getattr(report, "warnings", None) or []
+    """What the verdict does not cover (``notes``: pandas index not read, id-like columns not
+    tested, ...; ``warnings``), as the report carries them; nothing for older reports."""
+    found = list(getattr(report, "notes", None) or []) + list(getattr(report, "warnings", None) or [])
     items = []
     for w in found:
         if isinstance(w, dict):
@@ -304,7 +305,15 @@ def _warnings(report: DriftReport) -> str:
             items.append(f"<li>{_e(w)}</li>")
     if not items:
         return ""
-    return f'<div class="verdict warn notes"><h2>Warnings</h2><ul>{"".join(items)}</ul></div>'
+    return f'<div class="notes"><h2>Notes</h2><ul>{"".join(items)}</ul></div>'
+
+
+def _reference(report: DriftReport, profile: Profile) -> str:
+    """The reference as the report describes it (model version, batches, rows), else the profile's source."""
+    described = getattr(report, "reference", None)
+    if isinstance(described, dict) and described.get("description"):
+        return str(described["description"])
+    return profile.source or "–"
 
 
 def _joint(report: DriftReport) -> str:
@@ -418,6 +427,9 @@ body {{ font: 15px/1.45 system-ui, sans-serif; margin: 1.5em auto; max-width: 11
 .verdict.drift {{ background: #fde0d2; border-left: 8px solid #d95f02; }}
 .verdict.ok {{ background: #dff3e4; border-left: 8px solid #1b9e77; }}
 .verdict.warn {{ background: #fff4c2; border-left: 8px solid #e6ab02; }}
+.notes {{ padding: .4em 1em; border-radius: 6px; margin-bottom: 1em; background: #fffbe6; }}
+.notes {{ border-left: 8px solid #e6ab02; }}
+.notes h2 {{ margin: 0; font-size: 1.15em; }} .notes ul {{ margin: .3em 0 0; padding-left: 1.2em; }}
 table {{ border-collapse: collapse; margin: .5em 0 1em; }}
 th, td {{ padding: .25em .6em; border-bottom: 1px solid #e4e4e4; text-align: left; vertical-align: top; }}
 td {{ font-variant-numeric: tabular-nums; }}
