@@ -165,6 +165,7 @@ def write_placeholder(report: DriftReport, batch_id: str, path: Path) -> Path:
     columns = ", ".join(report.drifted_columns) or "none"
     body = (
         "<!doctype html><html><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>Drift report: {html.escape(report.uri or batch_id)}</title></head><body>"
         f"<h1>{html.escape(verdict)}: {html.escape(report.uri or batch_id)}</h1>"
         f"<p>Drift share {report.drift_share:.0%}; drifted columns: {html.escape(columns)}.</p>"

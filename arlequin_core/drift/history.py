@@ -95,7 +95,7 @@ def _figure(height: float) -> Figure:
 
 
 #: At most this many batches are named on a time axis (every k-th one past that).
-AXIS_LABELS = 14
+AXIS_LABELS = 10
 
 
 def batch_label(report: DriftReport) -> str:
@@ -210,7 +210,7 @@ def _table(reports: list[DriftReport]) -> str:
         verdict = "<b class='drift'>drift</b>" if report.drifted else "no drift"
         rows.append(
             f"<tr><td>{_e(report.created_at[:19].replace('T', ' '))}</td><td>{link}</td>"
-            f"<td class='long'>{_e(report.uri or '')}</td>"
+            f"<td class='long'>{_e(report.uri or '').replace('/', '/<wbr>')}</td>"
             f"<td>{_e(report.model_version or '')}</td><td>{report.rows_cur:,}</td><td>{verdict}</td>"
             f"<td>{100 * report.drift_share:.0f} %</td><td class='long'>{_e(', '.join(report.drifted_columns))}</td>"
             f"<td>{_e(_estimate_text(report))}</td></tr>"
@@ -242,18 +242,23 @@ body { font: 15px/1.45 system-ui, sans-serif; margin: 1.5em auto; max-width: 110
 .wide { max-width: 100%; overflow-x: auto; }
 table { border-collapse: collapse; font-size: 14px; }
 th, td { padding: 0.25em 0.6em; border-bottom: 1px solid #ddd; text-align: left; vertical-align: top; }
-td.long { overflow-wrap: anywhere; } td { white-space: nowrap; } td.long { white-space: normal; }
+td { white-space: nowrap; } td.long { white-space: normal; overflow-wrap: break-word; }
 .drift { color: #d95f02; }
 img { display: block; margin: 1em 0; width: 100%; height: auto; }
 </style>"""
+
+
+#: A JSON file larger than this is not read as an earlier report (reports are a few kB a column).
+MAX_REPORT_BYTES = 4_000_000
 
 
 def earlier_reports(reports_dir: str | os.PathLike[str], report: DriftReport, last: int) -> list[DriftReport]:
     """The at most ``last`` reports in ``reports_dir`` checked before ``report``, oldest first.
 
     Reads only the most recently written files (by modification time), so a folder of
-    thousands of reports costs a few dozen reads per page. Not a report, or unreadable:
-    left out silently (the history page warns about such files).
+    thousands of reports costs a few dozen reads per page, and none over
+    :data:`MAX_REPORT_BYTES` (a large JSON file that is not a report). Not a report, or
+    unreadable: left out silently (the history page warns about such files).
     """
     directory = Path(reports_dir)
     if not report.created_at or not directory.is_dir():
@@ -261,7 +266,9 @@ def earlier_reports(reports_dir: str | os.PathLike[str], report: DriftReport, la
     stamped = []
     for path in directory.glob("*.json"):
         try:
-            stamped.append((path.stat().st_mtime, path))
+            stat = path.stat()
+            if stat.st_size <= MAX_REPORT_BYTES:
+                stamped.append((stat.st_mtime, path))
         except OSError:
             continue
     stamped.sort(reverse=True)

@@ -75,15 +75,17 @@ def write_html(
 ) -> Path:
     """Render and write the report to ``path`` (directories created); return the path.
 
-    :param history: as for :func:`render_html`; by default the reports checked before this
-        one whose JSON files are in ``path``'s folder (the monitor's reports folder).
+    :param history: as for :func:`render_html`; by default, when the report's JSON twin
+        (``path`` with ``.json``) is beside it, as in the monitor's ``reports/`` folder, the
+        reports checked before this one in that folder.
     """
     from arlequin_core.drift.history import earlier_reports
 
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     if history is None:
-        history = earlier_reports(target.parent, report, TREND_BATCHES)
+        twin = target.with_suffix(".json").is_file()
+        history = earlier_reports(target.parent, report, TREND_BATCHES) if twin else []
     tmp = target.with_name(f".{target.name}.tmp")
     tmp.write_text(render_html(report, profile, current, history=history), encoding="utf-8")
     os.replace(tmp, target)

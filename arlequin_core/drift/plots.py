@@ -28,8 +28,8 @@ from arlequin_core.drift.plotbins import common_bins
 REFERENCE_COLOUR = "#8c8c8c"
 CURRENT_COLOUR = "#d95f02"
 DPI = 100
-#: The figure's width in pixels: about the report's content width, so it is shown near 1:1.
-WIDTH_PX = 1040
+#: The figure's width in pixels: the report's content width (1100 px less padding), so it is shown 1:1 on a laptop.
+WIDTH_PX = 1070
 #: Text size in the figure, in points and in pixels at its natural size.
 FONT_PT = 10.5
 FONT_PX = FONT_PT * DPI / 72
@@ -163,4 +163,5 @@ def _bars(axes: Any, column: str, rows: list[tuple[str, float, float]]) -> str:
     axes.invert_yaxis()  # the largest first, at the top
     axes.set_xlabel(f"share of {column}'s values", fontsize=FONT_PT)
     _style(axes)
-    return f"{column}: shares of the {len(rows)} largest categories in the reference and the batch (horizontal bars)"
+    named = len(rows) - (rows[-1][0] == "all other categories")
+    return f"{column}: shares of the {named} largest categories in the reference and the batch, the rest as other"
