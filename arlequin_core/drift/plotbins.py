@@ -58,28 +58,39 @@ class Outside:
         edges = summary["edges"]
         below = ordered[np.searchsorted(ordered, -np.inf, side="right") : np.searchsorted(ordered, edges[0], "left")]
         above = ordered[np.searchsorted(ordered, edges[-1], "right") : np.searchsorted(ordered, np.inf, "left")]
-        outside = np.concatenate((below, above))
-        result = cls(
-            low=float(outside[0]) if outside.size else None,
-            high=float(outside[-1]) if outside.size else None,
-        )
-        if outside.size == 0:
+        result = cls()
+        if below.size + above.size == 0:
             return result
+        result.low = float(below[0] if below.size else above[0])
+        result.high = float(above[-1] if above.size else below[-1])
         grid = _Grid(summary)
         if grid.log:
-            positive = outside > 0
-            result.nonpositive = int(outside.size - np.count_nonzero(positive))
-            outside = outside[positive]
-        u = grid.to_u(outside)  # sorted, as ``outside`` is
-        u = u[np.isfinite(u)]
-        if u.size == 0:
+            result.nonpositive = int(np.searchsorted(below, 0.0, side="right"))
+            below = below[result.nonpositive :]
+        keys, counts = [], []
+        # Cells clamped to the outside (a value a rounding error from an edge stays out of the
+        # reference's bins); monotone in the value, so each side's cells are sorted: runs in one pass.
+        for side, clamp in ((below, np.minimum), (above, np.maximum)):
+            u = grid.to_u(side)
+            u = u[np.isfinite(u)] if u.size and not (np.isfinite(u[0]) and np.isfinite(u[-1])) else u
+            if u.size:
+                cells = clamp(np.floor(u), -1.0 if clamp is np.minimum else float(grid.bins))
+                starts = np.concatenate(([0], np.flatnonzero(np.diff(cells)) + 1))
+                keys.append(cells[starts])
+                counts.append(np.diff(np.append(starts, cells.size)))
+        if not keys:
             return result
-        # Clamp to the outside: a value a rounding error away from an edge stays out of the reference's bins.
-        cells = np.where(u < 0, np.minimum(np.floor(u), -1.0), np.maximum(np.floor(u), float(grid.bins)))
-        keys, starts = np.unique(cells, return_index=True)  # sorted input: one pass
-        counts = np.diff(np.append(starts, cells.size))
-        result.cells = {int(k): int(c) for k, c in zip(keys.tolist(), counts.tolist(), strict=True)}
-        return result._fit()
+        key, count = np.concatenate(keys), np.concatenate(counts)
+        if key.size > MAX_CELLS:
+            # A level-k cell holds at most 2**k level-0 cells: the smallest level that fits is at least this.
+            result.level = max(0, math.ceil(math.log2(key.size / MAX_CELLS)) - 1)
+            if result.level:
+                key, count = _runs(np.floor(key / 2.0**result.level), count)
+        while key.size > MAX_CELLS:
+            key, count = _runs(np.floor(key / 2.0), count)
+            result.level += 1
+        result.cells = {int(k): int(c) for k, c in zip(key.tolist(), count.tolist(), strict=True)}
+        return result
 
     @classmethod
     def of_values(cls, values: np.ndarray, summary: dict[str, Any]) -> Outside:
@@ -119,6 +130,12 @@ class Outside:
             "high": self.high,
             "nonpositive": self.nonpositive,
         }
+
+
+def _runs(keys: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted ``keys`` with repeats -> distinct keys and their summed ``counts``."""
+    starts = np.concatenate(([0], np.flatnonzero(np.diff(keys)) + 1))
+    return keys[starts], np.add.reduceat(counts, starts)
 
 
 def _coarsen(cells: dict[int, int], steps: int) -> dict[int, int]:
