@@ -6,7 +6,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from arlequin_core.config import ArlequinConfig, load_config
 from arlequin_core.plugins import PluginHost
 from arlequin_core.registry import ComponentRegistry
 
@@ -15,6 +14,7 @@ if TYPE_CHECKING:
 
     from arlequin_core.bus import Bus
     from arlequin_core.cache import VersionCache
+    from arlequin_core.config import ArlequinConfig
     from arlequin_core.journal import Journal
 
 JOURNAL_NAME = "journal.jsonl"
@@ -27,7 +27,11 @@ class App:
     """
 
     def __init__(self, config: ArlequinConfig | None = None, host: PluginHost | None = None) -> None:
-        self.config = config if config is not None else load_config()
+        if config is None:
+            from arlequin_core.config import load_config  # pydantic: not for `arlequin --help`
+
+            config = load_config()
+        self.config = config
         self._host = host
 
     @property
@@ -110,5 +114,7 @@ def get_app(ctx: click.Context) -> App:
     """
     root = ctx.find_root()
     if not isinstance(root.obj, App):
+        from arlequin_core.config import load_config
+
         root.obj = App(load_config(root.params.get("config_path")))
     return root.obj

@@ -34,6 +34,19 @@ class ArlequinGroup(click.Group):
 
     def _host(self, ctx: click.Context) -> PluginHost:
         root = ctx.find_root()
+        if ctx.meta.get("arlequin.listing") and not isinstance(root.obj, App):
+            # `arlequin --help` (the root callback has not run): the commands' names and help
+            # need the enabled plugins only, read from [plugins] disable without validating
+            # the whole config (pydantic). Whatever cannot be read so simply takes the full load.
+            host = root.meta.get("arlequin.listing_host")
+            if host is None:
+                from arlequin_core.config_file import peek_disabled_plugins
+
+                disabled = peek_disabled_plugins(root.params.get("config_path"))
+                if disabled is not None:
+                    host = root.meta["arlequin.listing_host"] = PluginHost(disabled=disabled).load()
+            if host is not None:
+                return host
         try:
             return get_app(ctx).host
         except ArlequinError:

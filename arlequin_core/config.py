@@ -34,10 +34,10 @@ else:  # pragma: no cover
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from arlequin_core.config_file import find_config
 from arlequin_core.errors import ConfigError
 from arlequin_core.secrets import MASK, register_secret
 
-DEFAULT_CONFIG_NAME = "arlequin.toml"
 #: A key (or environment variable) whose name contains one of these holds a secret.
 SECRET_KEY_PARTS = ("token", "password", "passwd", "secret", "api_key", "apikey", "credential", "hmac_key")
 _SECRET_KEY = re.compile("|".join(map(re.escape, SECRET_KEY_PARTS)), re.I)
@@ -323,17 +323,6 @@ def _mask(value: Any, key: str = "") -> Any:
 # --------------------------------------------------------------------------- #
 # Loading
 # --------------------------------------------------------------------------- #
-
-
-def find_config(path: str | os.PathLike[str] | None = None) -> Path | None:
-    """The config file to use: ``path``, ``$ARLEQUIN_CONFIG``, ``./arlequin.toml``, or None."""
-    if path is not None:
-        return Path(path)
-    env = os.environ.get("ARLEQUIN_CONFIG")
-    if env:
-        return Path(env)
-    default = Path(DEFAULT_CONFIG_NAME)
-    return default if default.is_file() else None
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> ArlequinConfig:

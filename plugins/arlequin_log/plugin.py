@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from arlequin_core import hookimpl
-from arlequin_core.events import Event
 from arlequin_core.logs import get_logger
+
+if TYPE_CHECKING:  # events are handed in; importing their module would cost every command's start-up
+    from arlequin_core.events import Event
 
 log = get_logger("arlequin.events")
 

@@ -7,17 +7,19 @@ import os
 import sys
 from collections import deque
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from arlequin_core.app import App, get_app
-from arlequin_core.daemon import Daemon, DaemonError, DaemonLock, build_sources, default_consumers
 from arlequin_core.errors import EXIT_DRIFT, EXIT_INTERNAL, EXIT_USAGE, ArlequinError
-from arlequin_core.journal import read_journal
-from arlequin_core.ledger import LEDGER_NAME, Batch, Ledger, LedgerError, open_ledger
 from arlequin_core.logs import get_logger, terminal_safe
 from arlequin_core.sources.base import Landed
+
+# The daemon and the ledger (bus, events, SQLite) are imported inside the commands, so
+# that every other `arlequin` command (and --help) starts without them.
+if TYPE_CHECKING:
+    from arlequin_core.ledger import Batch, Ledger
 
 log = get_logger(__name__)
 
@@ -67,6 +69,8 @@ def watch_cmd(ctx: click.Context, targets: tuple[str, ...], interval: float | No
     a second signal, or the timeout, exits 1 at once (unfinished batches are
     processed again at the next start).
     """
+    from arlequin_core.daemon import Daemon, build_sources
+
     app = get_app(ctx)
     sources = build_sources(app, targets, interval)
     daemon = Daemon(app, sources=sources, max_in_flight=max_in_flight)
@@ -102,6 +106,10 @@ def _batch_dict(batch: Batch) -> dict[str, Any]:
 
 
 def _status_data(app: App, n_events: int) -> dict[str, Any]:
+    from arlequin_core.daemon import DaemonLock
+    from arlequin_core.journal import read_journal
+    from arlequin_core.ledger import LEDGER_NAME, Ledger
+
     pid = DaemonLock(app.config.home).holder()
     ledger_path = app.config.home / LEDGER_NAME
     counts: dict[str, int] = {"seen": 0, "processing": 0, "done": 0, "rejected": 0, "drifted": 0}
@@ -229,6 +237,9 @@ def retry_cmd(ctx: click.Context, batch: str, timeout: float | None) -> None:
     Exit status (when processed here): 0 checked without drift, 3 drifted,
     2 rejected again, 1 no verdict within --timeout.
     """
+    from arlequin_core.daemon import Daemon, DaemonError, DaemonLock, default_consumers
+    from arlequin_core.ledger import LedgerError, open_ledger
+
     app = get_app(ctx)
     pid = DaemonLock(app.home).holder()
     # Build the consumers before touching the ledger, so a config error changes nothing.
@@ -290,6 +301,7 @@ def _echo_queued(app: App, batch: Batch, pid: int | None) -> None:
 @click.pass_context
 def report_cmd(ctx: click.Context, batch: str) -> None:
     """Draw the HTML report of a checked batch now (one the watcher left without plots under a backlog)."""
+    from arlequin_core.ledger import open_ledger
     from arlequin_core.rendering import render_on_demand
 
     app = get_app(ctx)

@@ -96,6 +96,9 @@ def test_help_and_listing_import_no_heavy_library(tmp_path: Path, args: list[str
     assert "arlequin_stats.plugin" in modules  # the plugins were loaded, by their entry points
     assert _imported(modules, HEAVY) == []
     assert [m for m in COMPONENT_MODULES if m in modules] == []
+    if args == ["--help"]:
+        # The command list needs [plugins] disable only: no validated config (pydantic), no logging.
+        assert _imported(modules, ("pydantic", "structlog")) == []
 
 
 def test_detect_on_parquet_files_imports_no_mlflow_spark_river_or_sqlalchemy(tmp_path: Path) -> None:

@@ -143,3 +143,35 @@ def test_a_failure_during_the_lookup_of_one_command_leaves_the_help_listing_the_
         assert run.exit_code == 1 and "command 'gone-cmd' of plugin 'gone'" in run.output
     finally:
         sys.modules.pop("arlequin_test_gone_impl", None)
+
+
+def _listed(output: str) -> set[str]:
+    return {line.split()[0] for line in output.split("Commands:")[1].splitlines() if line.strip()}
+
+
+@pytest.mark.parametrize(
+    ("config", "listed"),
+    [
+        ('[plugins]\ndisable = ["toy"]\n', False),  # read without validating the rest
+        ("[plugins]\ndisable = []\n", True),
+        # Not readable so simply: the validated config decides (here: toy disabled by ${VAR}).
+        ('[plugins]\ndisable = ["${ARL_TEST_DISABLED}"]\n', False),
+        # An invalid config elsewhere does not hide the command list (nor would the full load).
+        ('[plugins]\ndisable = ["toy"]\n[drift]\nno_such_key = 1\n', False),
+        ("[drift]\nno_such_key = 1\n", True),
+    ],
+)
+def test_root_help_honours_plugins_disable_of_the_config_file(
+    toy_plugin: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: str, listed: bool
+) -> None:
+    from arlequin_core.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "arlequin.toml").write_text(config)
+    result = CliRunner().invoke(main, ["--help"], env={"ARL_TEST_DISABLED": "toy"}, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert ("toy-hello" in _listed(result.output)) is listed
+    assert "detect" in _listed(result.output)
+    # $ARLEQUIN_CONFIG is honoured as by the full load (here an empty file: nothing disabled).
+    other = CliRunner().invoke(main, ["--help"], env={"ARLEQUIN_CONFIG": "/dev/null"}, catch_exceptions=False)
+    assert "toy-hello" in _listed(other.output)

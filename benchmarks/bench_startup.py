@@ -1,0 +1,124 @@
+"""Cold-start time of the ``arlequin`` CLI: this tree against a baseline commit, in one run.
+
+Each command runs as a fresh process, as a user, a cron job or a Jenkins stage runs it:
+``arlequin --help``, ``arlequin detect --help``, ``arlequin plugins`` and a small
+``arlequin detect`` of two Parquet files (10,000 rows x 10 columns: start-up dominates).
+The baseline is ``git archive BASELINE`` unpacked to a temporary directory and run
+with the same interpreter and installed packages, its source first on ``PYTHONPATH``
+(default baseline: ``7a2c513^``, main before the lazy plugin loading of issue 18).
+Runs of the two trees alternate, so load on the machine hits both alike. Prints, per
+command and tree, the median wall time, the median CPU time (user + system, less
+sensitive to other processes on a shared machine) and the peak RSS, then the ratios.
+
+The example third-party plugins (welch, scorecard) are disabled in both trees: their
+entry-point modules changed with the lazy loading, and the installed metadata is this
+tree's, so the baseline cannot load them as they were. Goal (issue 18): ``arlequin
+--help`` under 0.3 s.
+
+    .venv/bin/python benchmarks/bench_startup.py [--runs 7] [--baseline REF]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+ROOT = Path(__file__).resolve().parents[1]
+RUN_CLI = "import sys; from arlequin_core.cli import run; run()"
+COMMANDS: dict[str, list[str]] = {
+    "--help": ["--help"],
+    "detect --help": ["detect", "--help"],
+    "plugins": ["plugins"],
+    "detect (10k x 10 Parquet)": ["detect", "-r", "ref.parquet", "-c", "cur.parquet", "--json", "r.json"],
+}
+
+
+def unpack(ref: str, into: Path) -> Path:
+    """The tree of ``ref`` (``git archive``), unpacked under ``into``."""
+    archive = into / "baseline.tar"
+    subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", "-o", str(archive), ref], check=True)
+    tree = into / "baseline"
+    with tarfile.open(archive) as tar:
+        tar.extractall(tree, filter="data")
+    return tree
+
+
+def write_data(into: Path, rows: int = 10_000) -> None:
+    rng = np.random.default_rng(18)
+    for name, shift in (("ref", 0.0), ("cur", 0.2)):
+        columns = {f"x{i}": rng.normal(shift * (i % 2), 1.0, rows) for i in range(7)}
+        columns |= {f"c{i}": rng.choice(["a", "b", "c", "d"], rows) for i in range(3)}
+        pq.write_table(pa.table(columns), into / f"{name}.parquet")
+
+
+def run_once(args: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, float, float, int]:
+    """(wall s, cpu s, peak RSS MiB, exit status) of one process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", RUN_CLI, *args], cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, proc.returncode
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=7, help="runs per command and tree (median reported)")
+    parser.add_argument("--baseline", default="7a2c513^", help="git ref of the baseline tree")
+    opts = parser.parse_args()
+
+    base_env = {k: v for k, v in os.environ.items() if not k.startswith("ARLEQUIN_") and k != "PYTHONPATH"}
+    base_env |= {"MLFLOW_DISABLE_TELEMETRY": "true", "ARLEQUIN_DISABLE_PLUGINS": "welch,scorecard"}
+    with tempfile.TemporaryDirectory(prefix="arlequin-startup-") as tmp:
+        tmp_path = Path(tmp)
+        baseline = unpack(opts.baseline, tmp_path)
+        work = tmp_path / "work"
+        work.mkdir()
+        write_data(work)
+        trees = {
+            "baseline": base_env | {"PYTHONPATH": f"{baseline}{os.pathsep}{baseline / 'plugins'}"},
+            "this tree": base_env | {"PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'plugins'}"},
+        }
+        results: dict[tuple[str, str], list[tuple[float, float, float, int]]] = {}
+        for label, args in COMMANDS.items():
+            for _ in range(opts.runs):
+                for tree, env in trees.items():  # alternate: the same load for both
+                    results.setdefault((label, tree), []).append(run_once(args, work, env))
+
+    print(f"arlequin cold start, {opts.runs} runs each, median; baseline {opts.baseline}; {sys.executable}")
+    print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
+    header = f"{'command':28} {'tree':10} {'wall s':>8} {'cpu s':>8} {'RSS MiB':>8} {'exit':>5}"
+    print(header)
+    print("-" * len(header))
+    medians: dict[tuple[str, str], tuple[float, float, float]] = {}
+    for (label, tree), runs in results.items():
+        wall = statistics.median(r[0] for r in runs)
+        cpu = statistics.median(r[1] for r in runs)
+        rss = statistics.median(r[2] for r in runs)
+        codes = sorted({r[3] for r in runs})
+        medians[label, tree] = (wall, cpu, rss)
+        print(f"{label:28} {tree:10} {wall:8.3f} {cpu:8.3f} {rss:8.0f} {','.join(map(str, codes)):>5}")
+    print()
+    print(f"{'command':28} {'wall ratio':>11} {'cpu ratio':>10} {'RSS ratio':>10}   (baseline / this tree)")
+    for label in COMMANDS:
+        (bw, bc, br), (tw, tc, tr) = medians[label, "baseline"], medians[label, "this tree"]
+        print(f"{label:28} {bw / tw:10.1f}x {bc / tc:9.1f}x {br / tr:9.1f}x")
+    wall = medians["--help", "this tree"][0]
+    print(f"\narlequin --help: {wall:.3f} s wall (goal < 0.3 s: {'met' if wall < 0.3 else 'NOT met'})")
+
+
+if __name__ == "__main__":
+    main()
