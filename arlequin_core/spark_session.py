@@ -40,3 +40,29 @@ def _conf_value(value: str | int | float | bool) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
+
+
+def cancel_spark_jobs(stop: bool = False) -> bool:
+    """Cancel the running jobs of this process's SparkContext (``stop``: stop the context too).
+
+    For a process that is shutting down while another thread waits in a Spark job (a
+    retrain in a sink's worker): the job fails at once, so that thread can unwind and
+    end before the interpreter finalises. Does not import pyspark: a process that never
+    used Spark has nothing to cancel.
+
+    :returns: whether there was a SparkContext to cancel.
+    """
+    import sys
+
+    if "pyspark" not in sys.modules:
+        return False
+    from pyspark import SparkContext
+
+    context = SparkContext._active_spark_context
+    if context is None:
+        return False
+    if stop:
+        context.stop()
+    else:
+        context.cancelAllJobs()
+    return True

@@ -40,6 +40,9 @@ LAUNCHER = HERE / "MiniHdfs.java"
 STARTUP_SECONDS = 180.0
 #: Seconds between Hadoop metrics snapshots; JMX shows values at most this old.
 METRICS_PERIOD = 1
+#: JVM options for these small, short-lived loopback JVMs on a shared machine: one GC thread,
+#: and the quick (C1) JIT only; the optimising compiler's threads cost more CPU than they win here.
+LEAN_JVM = ("-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1")
 
 
 class ClusterError(RuntimeError):
@@ -220,7 +223,7 @@ class MiniHdfs:
         args = [
             _need("java"),
             "-Xmx768m",
-            "-XX:+UseSerialGC",
+            *LEAN_JVM,
             "-cp",
             f"{cache / 'jars'}/*{os.pathsep}{cache / 'classes'}",
             "MiniHdfs",
@@ -323,6 +326,7 @@ class SparkStandalone:
             "SPARK_LOCAL_IP": "127.0.0.1",
             "SPARK_LOCAL_DIRS": str(self.work_dir / "local"),
             "SPARK_DAEMON_MEMORY": "512m",
+            "SPARK_DAEMON_JAVA_OPTS": " ".join(LEAN_JVM),
             "SPARK_NO_DAEMONIZE": "1",
         }
         process = _spawn([str(pyspark_home() / "bin" / "spark-class"), cls, *args], self.work_dir / log, env)

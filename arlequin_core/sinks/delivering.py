@@ -130,6 +130,14 @@ class DeliveringSink(Sink):
         Must return promptly once :attr:`stopping` is set.
         """
 
+    def interrupt(self) -> None:
+        """Abort the delivery in flight, if it can be (called by :meth:`close`, every 0.5 s until
+        the worker ends or the timeout passes). Default: nothing, the worker finishes its request.
+
+        A :meth:`send` that fails because of it should raise :class:`DeliveryInterrupted`
+        (its letters go back to pending, for the next start), not a :class:`DeliveryError`.
+        """
+
     def accepts(self, event: Event) -> bool:
         """Whether this sink delivers ``event`` at all (default: every event it is given)."""
         return True
@@ -169,10 +177,20 @@ class DeliveringSink(Sink):
         """
         self._stop.set()
         self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                self.log.warning("sink_thread_still_running", seconds=timeout)
+        if self._thread is None:
+            return
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self._thread.is_alive():
+            try:
+                self.interrupt()
+            except Exception as exc:  # closing goes on: the join below still bounds the wait
+                self.log.warning("sink_interrupt_failed", error=f"{type(exc).__name__}: {exc}")
+            left = 0.5 if deadline is None else min(0.5, deadline - time.monotonic())
+            if left <= 0:
+                break
+            self._thread.join(left)
+        if self._thread.is_alive():
+            self.log.warning("sink_thread_still_running", seconds=timeout)
 
     def flush(self, ignore_cooldown: bool = False, keys: list[str] | None = None) -> FlushResult:
         """Deliver what is pending now, in the calling thread (``arlequin sinks replay``, tests).

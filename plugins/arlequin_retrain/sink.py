@@ -11,9 +11,12 @@ from arlequin_core.errors import ArlequinError
 from arlequin_core.events import DriftDetected, Event
 from arlequin_core.ledger import QUALITY_PREFIX, open_ledger
 from arlequin_core.sinks.delivering import DeliveringSink, Receipt
-from arlequin_core.sinks.retry import DeliveryError
+from arlequin_core.sinks.retry import DeliveryError, DeliveryInterrupted
 from arlequin_core.sinks.settings import SinkSettings
 from arlequin_core.sinks.store import Letter
+
+#: Seconds :meth:`RetrainSink.close` waits for a retrain to unwind (a cancelled Spark job takes a few).
+CLOSE_TIMEOUT = 60.0
 
 
 class RetrainSettings(SinkSettings):
@@ -59,8 +62,6 @@ class RetrainSink(DeliveringSink):
     def send(self, letters: list[Letter]) -> Receipt:
         """Retrain on the window for ``letters`` (oldest first), or say why not."""
         from arlequin_core.training.champion import champion_info
-        from arlequin_core.training.errors import TrackingError
-        from arlequin_core.training.flow import resume, retrain
 
         newest: DriftDetected = letters[-1].event  # type: ignore[assignment]
         stale = self._superseded(letters, champion_info)
@@ -75,6 +76,21 @@ class RetrainSink(DeliveringSink):
             )
         newest = letters[-1].event  # type: ignore[assignment]
         uris, batch_ids = self._window(letters)
+        try:
+            return self._retrain(letters, newest, uris, batch_ids)
+        except DeliveryInterrupted:
+            raise
+        except Exception as exc:
+            if self.stopping.is_set():  # close() cancelled its Spark jobs: owed, not failed
+                raise DeliveryInterrupted(
+                    f"sink {self.name}: stopped during the retrain ({type(exc).__name__}); it runs at the next start"
+                ) from exc
+            raise
+
+    def _retrain(self, letters: list[Letter], newest: DriftDetected, uris: list[str], batch_ids: list[str]) -> Receipt:
+        from arlequin_core.training.errors import TrackingError
+        from arlequin_core.training.flow import resume, retrain
+
         try:
             if self._pending_id is not None:
                 result = resume(self.app, self._pending_id)
@@ -102,6 +118,22 @@ class RetrainSink(DeliveringSink):
                 "metrics": result.metrics,
             },
         )
+
+    def interrupt(self) -> None:
+        """Cancel the Spark jobs of a retrain in flight (a Spark trainer), so :meth:`close` returns.
+
+        A worker thread left inside a Spark (py4j) call when the interpreter exits crashed it
+        (``Fatal Python error: PyGILState_Release``); cancelled, the retrain fails at once and
+        its letter goes back to pending. Other trainers are not interrupted: they finish
+        within ``close``'s timeout or are abandoned, as before.
+        """
+        from arlequin_core.spark_session import cancel_spark_jobs
+
+        cancel_spark_jobs()
+
+    def close(self, timeout: float | None = CLOSE_TIMEOUT) -> None:
+        """Stop the worker, cancelling a Spark retrain in flight (see :meth:`interrupt`)."""
+        super().close(timeout)
 
     def _superseded(self, letters: list[Letter], champion_info: Any) -> str | None:
         """Why these letters need no retrain: the champion changed since their drift was measured."""

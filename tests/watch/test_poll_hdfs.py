@@ -8,8 +8,10 @@ watcher tests' :class:`ReadCheck`, which reads each batch as the monitor does.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -216,3 +218,91 @@ def test_committed_outputs_are_not_listed_again_until_a_job_writes_into_them(hdf
         assert len(emitted.items) == dirs + 1
     finally:
         source.stop()
+
+
+SPARK_ENGINE_CONFIG = """
+[arlequin]
+home = "{home}"
+log_format = "json"
+journal_fsync = false
+
+[data]
+label = "label"
+
+[drift]
+engine = "{engine}"
+spark_min_bytes = 1
+drift_share = 0.3
+html = false
+
+[spark]
+master = "local[2]"
+
+[watch]
+sweep_interval = 0.1
+drain_timeout = 120
+
+[sinks.retrain]
+enabled = false
+"""
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize("engine", ["spark", "auto"])
+def test_the_daemon_checks_an_hdfs_batch_on_spark_with_the_arrow_engine_s_verdict(
+    spark, hdfs_dir: str, isolated, engine: str
+) -> None:
+    """``[drift] engine = "spark"`` (or ``auto`` with ``[spark] master`` set): the daemon's monitor
+    checks batches a Spark job wrote to HDFS on Spark, and says so; the verdicts are the Arrow engine's."""
+    from drift.conftest import frame
+
+    from arlequin_core.app import App
+    from arlequin_core.config import load_config
+    from arlequin_core.daemon import Daemon
+    from arlequin_core.drift import build_profile
+    from arlequin_core.drift.engines import check_uri
+    from arlequin_core.monitor import Monitor
+
+    config_path = isolated / "arlequin.toml"
+    config_path.write_text(SPARK_ENGINE_CONFIG.format(home=isolated / "state", engine=engine))
+    landing = f"{hdfs_dir}/landing"
+    filesystem(landing)[0].makedirs(filesystem(landing)[1], exist_ok=True)
+    batches = {
+        f"{landing}/day-0": frame(3000, 2),  # like the reference
+        f"{landing}/day-1": frame(3000, 1, scale=1.5, shift_categories=True),  # age and colour moved
+    }
+    with App(load_config(config_path)) as app:
+        profile = build_profile(frame(4000, 0), app.config, app.registry, source="reference")
+        monitor = Monitor(app.config, app.registry, app.bus, lambda: (profile, "churn", "1"))
+        source = PollSource({"uri": landing, "interval": 0.5}, instance="lake")
+        daemon = Daemon(app, sources=[source], consumers=[monitor])
+        daemon.start()
+        try:
+            for uri, data in batches.items():  # a Spark job writes each: _temporary, part files, _SUCCESS
+                spark.createDataFrame(data).repartition(2).write.parquet(uri)
+            checked = wait_for(
+                lambda: (
+                    len(journal_events(app.home, "batch-checked")) + len(journal_events(app.home, "batch-rejected"))
+                    >= 2
+                ),
+                timeout=300,
+                what="two verdicts",
+            )
+            assert checked
+        finally:
+            daemon.stop(timeout=60)
+        assert journal_events(app.home, "batch-rejected") == []
+        verdicts = {e.uri: e for e in journal_events(app.home, "batch-checked")}
+        assert set(verdicts) == set(batches)
+        for uri, event in verdicts.items():
+            report = json.loads(Path(event.report_uri).read_text())
+            assert report["engine"] == "spark", (uri, report["engine"])
+            arrow = check_uri(profile, uri, app.config, app.registry, engine="arrow").report
+            assert arrow.engine == "arrow"
+            assert (event.drifted, sorted(event.drifted_columns)) == (arrow.drifted, sorted(arrow.drifted_columns))
+            by_column = {c["column"]: c for c in report["columns"]}
+            for column in arrow.columns:
+                assert by_column[column.column]["drifted"] == column.drifted, column.column
+        assert not verdicts[f"{landing}/day-0"].drifted
+        assert verdicts[f"{landing}/day-1"].drifted
+        assert {"age", "colour"} <= set(verdicts[f"{landing}/day-1"].drifted_columns)
