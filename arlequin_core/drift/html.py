@@ -1,10 +1,11 @@
 """The HTML drift report: one static file, readable offline, made only when asked for.
 
-The verdict comes first, then warnings, the overview, the results table (sortable by
-any column with a small inline script, and a per-column trend of the effect over the
-previous batches when their reports are in the same folder), then one section per
-column: its plot (:mod:`arlequin_core.drift.plots`: reference vs batch on bins that
-cover both) and its details as a small table. Plots are PNGs embedded as base64 at
+The verdict comes first, then notes, the overview, the results table (drifted columns
+first, then by effect; sortable by any column with a small inline script; a per-column
+trend of the effect over the previous batches when their reports are in the same
+folder), then one section per column, in the same order: its plot
+(:mod:`arlequin_core.drift.plots`: reference vs batch on bins that cover both) and its
+details as a small table. Plots are PNGs embedded as base64 at
 the page's content width; nothing is fetched from the network.
 """
 
@@ -59,7 +60,7 @@ def render_html(
         parts.append(_performance(report))
     if report.skipped or report.extra_columns:
         parts.append(_untested(report))
-    for result in report.columns:
+    for result in _worst_first(report.columns):
         parts.append(_column_section(result, plots.get(result.column)))
     parts.append(_SCRIPT)
     parts.append("</body></html>\n")
@@ -90,6 +91,11 @@ def write_html(
     tmp.write_text(render_html(report, profile, current, history=history), encoding="utf-8")
     os.replace(tmp, target)
     return target
+
+
+def _worst_first(results: list[ColumnResult]) -> list[ColumnResult]:
+    """Drifted columns first, then by effect, largest first (the report's order among equals)."""
+    return sorted(results, key=lambda r: (not r.drifted, -(r.effect if r.effect is not None else -1.0)))
 
 
 def _plot_inputs(report: DriftReport, profile: Profile, current: Any | None) -> dict[str, tuple[Any, ...]]:
@@ -255,7 +261,7 @@ def _table(report: DriftReport, history: list[DriftReport]) -> str:
     ]
     head = "".join(f'<th data-type="{kind}">{_e(name)}</th>' for name, kind in columns)
     rows = []
-    for r in report.columns:
+    for r in _worst_first(report.columns):
         css = ' class="drifted"' if r.drifted else ""
         cells = f'<td class="name"><a href="#col-{_e(r.column)}">{_e(r.column)}</a></td>{_verdict_cell(r)}'
         cells += _sortable(r.effect, _effects(r))

@@ -96,3 +96,18 @@ def test_the_time_axis_names_batches_not_numbers(registry):
     report.batch_id = "batch-00042"
     assert batch_label(report) == "batch-00042\n12-02 00:10"
     assert "data:image/png" in render_history([report])
+
+
+def test_drifted_columns_come_first_then_by_effect(registry):
+    rng = np.random.default_rng(7)
+    reference = pd.DataFrame({name: rng.normal(0, 1, 3000) for name in ("calm", "small", "large")})
+    batch = pd.DataFrame(
+        {"calm": rng.normal(0, 1, 3000), "small": rng.normal(0.3, 1, 3000), "large": rng.normal(2, 1, 3000)}
+    )
+    profile = build_profile(reference, ArlequinConfig(), registry)
+    report = check_batch(profile, batch, ArlequinConfig(), registry)
+    assert [c.column for c in report.columns] == ["calm", "small", "large"]
+    page = render_html(report, profile, batch)
+    table = page[page.index('<table class="results') :]
+    assert table.index(">large<") < table.index(">small<") < table.index(">calm<")
+    assert page.index('id="col-large"') < page.index('id="col-small"') < page.index('id="col-calm"')
