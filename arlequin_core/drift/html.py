@@ -227,6 +227,14 @@ def _floor(r: ColumnResult) -> str:
     return _num(r.min_effect) + (" (calibrated)" if r.min_effect_source == "calibrated" else "")
 
 
+def _effect_vs_floor(r: ColumnResult) -> str:
+    """``D 0.42 ≥ 0.05``: the policy's effect against the column's minimum effect (p-value tests)."""
+    effect = _effects(r)
+    if r.score_kind != "p_value" or r.effect is None:
+        return effect
+    return f"{effect} {'≥' if r.effect >= r.min_effect else '<'} {_floor(r)}"
+
+
 def _verdict_cell(r: ColumnResult) -> str:
     verdict = "yes" if r.drifted else "no"
     if r.drifted and r.missing_drifted and not r.distribution_drifted:
@@ -247,11 +255,10 @@ def _adjusted(r: ColumnResult) -> str:
 
 def _table(report: DriftReport, history: list[DriftReport]) -> str:
     trend = bool(history)
-    columns = [("Column", "text"), ("Drift", "text"), ("Effect", "num")]
+    columns = [("Column", "text"), ("Drift", "text"), ("Effect vs minimum", "num")]
     if trend:
         columns.append((f"Effect, last {len(history) + 1} batches", "none"))
     columns += [
-        ("Min effect", "num"),
         ("Test", "text"),
         ("p-value", "num"),
         ("adjusted vs level", "num"),
@@ -264,11 +271,10 @@ def _table(report: DriftReport, history: list[DriftReport]) -> str:
     for r in _worst_first(report.columns):
         css = ' class="drifted"' if r.drifted else ""
         cells = f'<td class="name"><a href="#col-{_e(r.column)}">{_e(r.column)}</a></td>{_verdict_cell(r)}'
-        cells += _sortable(r.effect, _effects(r))
+        cells += _sortable(r.effect, _effect_vs_floor(r))
         if trend:
             cells += f"<td>{_trend(r, history)}</td>"
         cells += (
-            f"{_sortable(r.min_effect if r.score_kind == 'p_value' else None, _floor(r))}"
             f"<td>{_e(r.detector)} <small>({_e(r.kind)})</small></td>"
             f"{_sortable(r.p_value)}{_sortable(r.p_value_adjusted, _adjusted(r))}{_sortable(r.statistic)}"
             f"{_sortable(r.n_cur, f'{r.n_ref:,} / {r.n_cur:,}')}"

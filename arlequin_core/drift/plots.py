@@ -35,6 +35,8 @@ FONT_PT = 10.5
 FONT_PX = FONT_PT * DPI / 72
 #: Categorical plots show at most this many bars besides ``other``.
 TOP_BARS = 12
+#: ... of which up to this many categories new in the batch (named by the detector), however small.
+NEW_BARS = 3
 LABEL_CHARS = 32
 
 
@@ -144,9 +146,15 @@ def bar_rows(
     ref = ref_counts / ref_total if ref_total else ref_counts
     cur = cur_counts / cur_total if cur_total else cur_counts
     rows = [(str(k), float(r), float(c)) for k, r, c in zip(reference["categories"], ref, cur, strict=True)]
-    rows += [(f"{k} (new)", 0.0, v / cur_total if cur_total else 0.0) for k, v in unseen.items()]
-    rows.sort(key=lambda row: -max(row[1], row[2]))
-    top, rest = rows[:TOP_BARS], rows[TOP_BARS:]
+    new = sorted(
+        ((f"{k} (new)", 0.0, v / cur_total if cur_total else 0.0) for k, v in unseen.items()), key=lambda row: -row[2]
+    )
+    # The largest new categories are always drawn, even when smaller than the listed ones: they are news.
+    chosen = new[:NEW_BARS]
+    rest = sorted(new[NEW_BARS:] + rows, key=lambda row: -max(row[1], row[2]))
+    room = TOP_BARS - len(chosen)
+    top, rest = chosen + rest[:room], rest[room:]
+    top.sort(key=lambda row: -max(row[1], row[2]))
     other_ref = 1.0 - sum(r for _, r, _ in top) if ref_total else 0.0
     other_cur = 1.0 - sum(c for _, _, c in top) if cur_total else 0.0
     if rest or other_ref > 1e-9 or other_cur > 1e-9:
@@ -157,11 +165,28 @@ def bar_rows(
 def _bars(axes: Any, column: str, rows: list[tuple[str, float, float]]) -> str:
     labels = [label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…" for label, _, _ in rows]
     y = np.arange(len(rows))
-    axes.barh(y - 0.2, [r for _, r, _ in rows], height=0.4, color=REFERENCE_COLOUR, label="reference")
-    axes.barh(y + 0.2, [c for _, _, c in rows], height=0.4, color=CURRENT_COLOUR, label="batch")
+    ref = np.array([r for _, r, _ in rows])
+    cur = np.array([c for _, _, c in rows])
+    axes.barh(y - 0.2, ref, height=0.4, color=REFERENCE_COLOUR, label="reference")
+    axes.barh(y + 0.2, cur, height=0.4, color=CURRENT_COLOUR, label="batch")
     axes.set_yticks(y, labels)
     axes.invert_yaxis()  # the largest first, at the top
+    named = len(rows) - (rows[-1][0] == "all other categories")
+    largest = float(max(ref[:named].max(initial=0.0), cur[:named].max(initial=0.0)))
+    if named < len(rows) and max(ref[-1], cur[-1]) > 2 * largest > 0:
+        # A long tail summed into "other" would squash every named bar: cut the axis, give its shares in words.
+        limit = 1.35 * largest
+        axes.set_xlim(0, limit)
+        axes.text(
+            limit,
+            len(rows) - 1,
+            f"{_pct(ref[-1])} / {_pct(cur[-1])} (axis cut) ",
+            ha="right",
+            va="center",
+            fontsize=FONT_PT,
+            color="white",
+            fontweight="bold",
+        )
     axes.set_xlabel(f"share of {column}'s values", fontsize=FONT_PT)
     _style(axes)
-    named = len(rows) - (rows[-1][0] == "all other categories")
     return f"{column}: shares of the {named} largest categories in the reference and the batch, the rest as other"

@@ -35,7 +35,7 @@ def test_html_report_for_ten_columns_is_small_and_complete(registry, tmp_path):
     assert len(images) == 10
     assert all(base64.b64decode(image).startswith(b"\x89PNG\r\n\x1a\n") for image in images)
     assert page.count('<tr class="drifted">') == 1
-    assert ">Effect</th>" in page and "D 0." in page and "TV 0." in page
+    assert ">Effect vs minimum</th>" in page and "D 0." in page and "TV 0." in page
 
 
 def test_html_below_the_share_is_a_warning_not_ok(registry):

@@ -148,3 +148,14 @@ def test_many_categories_become_the_largest_few_new_ones_named_and_the_rest_as_o
     assert len(rows) == TOP_BARS + 1 and rows[-1][0] == "all other categories"
     assert rows[0] == ("brand-new-shop (new)", 0.0, pytest.approx(900 / (sum(ref_counts) + 900)))
     assert sum(r for _, r, _ in rows) == pytest.approx(1.0) and sum(c for _, _, c in rows) == pytest.approx(1.0)
+
+
+def test_small_new_categories_are_drawn_all_the_same():
+    categories = [f"c{i}" for i in range(20)]
+    reference = {"type": "bars", "categories": categories, "counts": [100] * 20, "other": 0}
+    current = {"type": "bars", "categories": categories, "counts": [100] * 20, "other": 15}
+    rows = bar_rows(reference, current, {"tiny-new-1": 5, "tiny-new-2": 4, "tiny-new-3": 3, "tiny-new-4": 3})
+    labels = [label for label, _, _ in rows]
+    assert {"tiny-new-1 (new)", "tiny-new-2 (new)", "tiny-new-3 (new)"} <= set(labels)
+    assert len(rows) == TOP_BARS + 1 and labels[-1] == "all other categories"
+    assert sum(c for _, _, c in rows) == pytest.approx(1.0)
