@@ -9,10 +9,16 @@ Prints Markdown tables (paste them into docs/online.md):
 3. river.datasets.synth concept drift (SEA, STAGGER, Agrawal; abrupt and gradual)
    and no change: the 0/1 error stream of a simple online model (a Hoeffding tree
    trained on the first 2,000 rows, then frozen as a champion is); all detectors.
-4. river.drift.datasets: the real series with annotated change points that ship
-   inside river (nothing is downloaded), value detectors.
+4. Real series with human-annotated change points (five annotators each), value
+   detectors: the 12 TCPD series vendored in benchmarks/data/tcpd and six that ship
+   inside river (river.drift.datasets); nothing is downloaded. Per series: F1 (margin
+   5 rows) and segmentation covering (arlequin_river.evaluation) for Arlequin's
+   defaults, river's defaults and a detector that never fires.
 5. Throughput: values per second through river directly and through Arlequin's
    ``score`` on the same stream, and the ratio (target >= 0.9).
+6. The grid searched for the value detectors' defaults: every point on both sets of
+   real series, then the synthetic check (section 1's protocol, ``--grid-seeds``) in
+   rank order until one passes; the rule is printed with the table.
 
 Protocol for 1-3: ``fit`` on 1,000 reference rows, then score the monitored stream
 in batches of 500 rows (state carried over, as in the daemon). The change is at row
@@ -24,19 +30,22 @@ before the change per 10,000 rows (every detection, for no-change streams). Rows
 ``(river defaults)`` run the same detector with river's default parameters, to show
 why Arlequin's differ.
 
-Usage: ``python benchmarks/bench_online.py [--seeds 30] [--quick] [--section N ...]``.
+Usage: ``python benchmarks/bench_online.py [--seeds 30] [--quick] [--section N ...] [--only NAME ...]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import itertools
+import json
 import math
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import river
@@ -54,6 +63,7 @@ from arlequin_river import (
     OnlineDetector,
     PageHinkleyDetector,
 )
+from arlequin_river.evaluation import AnnotatedSeries, covering, detections, f1_score, load_tcpd, river_defaults
 
 BATCH = 500
 REFERENCE = 1000
@@ -65,6 +75,7 @@ Make = Callable[[], OnlineDetector]
 
 VALUE_CONFIGS: list[tuple[str, Make]] = [
     ("adwin", AdwinDetector),
+    ("adwin (river defaults)", lambda: AdwinDetector(delta=0.002, clock=32)),
     ("kswin", KswinDetector),
     ("kswin (river defaults)", lambda: KswinDetector(alpha=0.005, window_size=100, stat_size=30)),
     ("page_hinkley", PageHinkleyDetector),
@@ -78,7 +89,7 @@ ERROR_CONFIGS: list[tuple[str, Make]] = [
     ("hddm_w", HddmWDetector),
     ("hddm_w (river defaults)", lambda: HddmWDetector(lambda_val=0.05)),
 ]
-ALL_CONFIGS = [VALUE_CONFIGS[0], VALUE_CONFIGS[1], VALUE_CONFIGS[3], *ERROR_CONFIGS[:2], *ERROR_CONFIGS[3:5]]
+ALL_CONFIGS = [c for c in VALUE_CONFIGS + ERROR_CONFIGS if "river defaults" not in c[0]]
 
 
 @dataclass
@@ -261,27 +272,30 @@ SYNTH = [
 
 
 # --------------------------------------------------------------------------- #
-# 4: river.drift.datasets real series
+# 4 and 6: real series with human-annotated change points; the grid behind the defaults
 # --------------------------------------------------------------------------- #
 
-
-def _series(dataset: object, columns: Sequence[str] | None) -> list[np.ndarray]:
-    rows = [y for _, y in dataset]
-    if columns is None:
-        return [np.array([float(y) for y in rows])]
-    return [np.array([float(y[c]) for y in rows]) for c in columns]
+TCPD_DIR = Path(__file__).resolve().parent / "data" / "tcpd"
+MARGIN = 5
+REAL_BATCH = 100
 
 
-def real_series() -> list[tuple[str, list[np.ndarray], set[int]]]:
-    """(name, columns, annotated change points): aligned with the TCPD annotations river ships.
+def tcpd_series() -> list[AnnotatedSeries]:
+    """The 12 TCPD series vendored in benchmarks/data/tcpd (sources and licences in NOTICE.md)."""
+    annotations = json.loads((TCPD_DIR / "annotations.json").read_text())
+    return [load_tcpd(TCPD_DIR / f"{name}.json", annotations) for name in sorted(annotations)]
 
-    river ships Apple at full daily resolution and Brent from 1987, while the
-    annotations index TCPD's series: Apple every 3rd row (close and volume),
-    Brent from 2000 on, every 10th row. Both are resampled here the same way.
+
+def river_series() -> list[AnnotatedSeries]:
+    """River's annotated series (river.drift.datasets, TCPD's annotations), minus AirlinePassengers.
+
+    AirlinePassengers is TCPD's jfk_passengers (same values, same annotations), already
+    in :func:`tcpd_series`. river ships Apple at full daily resolution and Brent from
+    1987, while the annotations index TCPD's series: Apple every 3rd row (close and
+    volume), Brent from 2000 on, every 10th row. Both are resampled the same way here.
     """
     out = []
     for cls, columns, step, since in [
-        (cp_datasets.AirlinePassengers, None, 1, None),
         (cp_datasets.Apple, ["Close", "Volume"], 3, None),
         (cp_datasets.Bitcoin, None, 1, None),
         (cp_datasets.BrentSpotPrice, None, 10, 2000),
@@ -290,43 +304,152 @@ def real_series() -> list[tuple[str, list[np.ndarray], set[int]]]:
         (cp_datasets.UKCoalEmploy, None, 1, None),
     ]:
         dataset = cls()
-        if since is not None:
-            pairs = [(x, y) for x, y in dataset if next(iter(x.values())).year >= since]
+        pairs = [(x, y) for x, y in dataset if since is None or next(iter(x.values())).year >= since][::step]
+        ys = [y for _, y in pairs]
+        if columns is None:
+            values: tuple[np.ndarray, ...] = (np.array([float(y) for y in ys]),)
         else:
-            pairs = list(dataset)
-        series = _series(pairs[::step], columns)
-        annotated = {cp for cps in dataset.annotations.values() for cp in cps}
-        out.append((cls.__name__, series, annotated))
+            values = tuple(np.array([float(y[c]) for y in ys]) for c in columns)
+        marks = {k: tuple(v) for k, v in dataset.annotations.items()}
+        out.append(AnnotatedSeries(cls.__name__, values, marks))
     return out
 
 
-def evaluate_real(configs: Iterable[tuple[str, Make]]) -> None:
-    print("\n### river.drift.datasets (real series, annotated change points)\n")
+def warmup_rows(series: AnnotatedSeries) -> int:
+    """Rows the detector is fitted on: the first 10% of the series, at least 20."""
+    return max(20, series.n // 10)
+
+
+def real_scores(
+    make: Make | None, data: Sequence[AnnotatedSeries], at: str = "change_starts"
+) -> list[tuple[float, float]]:
+    """(F1, covering) per series; ``make=None`` is the detector that never fires."""
+    out = []
+    for series in data:
+        rows = [] if make is None else detections(make, series.columns, warmup_rows(series), REAL_BATCH, at)
+        out.append(
+            (f1_score(series.annotations, rows, series.n, MARGIN)[2], covering(series.annotations, rows, series.n))
+        )
+    return out
+
+
+VALUE_CLASSES: tuple[type[OnlineDetector], ...] = (AdwinDetector, KswinDetector, PageHinkleyDetector)
+REAL_CONFIGS: list[tuple[str, Make | None]] = [("never fires", None)] + [
+    config
+    for cls in VALUE_CLASSES
+    for config in ((cls.info.name, cls), (f"{cls.info.name} (river defaults)", functools.partial(river_defaults, cls)))
+]
+
+
+def evaluate_real_series() -> None:
+    choice, held_out = tcpd_series(), river_series()
+    print("\n### Real series with human-annotated change points\n")
     print(
-        "Warm-up on the first 10% of each series (at least 20 rows); change points annotated there are not "
-        "counted. A change point is *found* when a detection falls within the next max(10, 5% of the length) "
-        "rows; every other detection is a false alarm. Multi-column series: each column is monitored and the "
-        "detections are pooled, as the per-column policy would.\n"
+        f"F1 (margin {MARGIN} rows, row 0 counted as a change point) / covering, against the five annotators of each "
+        f"series. Detector fitted on the first 10% of the series (at least 20 rows), then fed the rest in batches of "
+        f"{REAL_BATCH} rows; its change points are the estimated change starts (``details['change_starts']``). "
+        "Multi-column series: one detector per column, change points pooled.\n"
     )
-    data = real_series()
-    print("| detector | " + " | ".join(f"{n} ({len(s[0])} rows, {len(a)} annotated)" for n, s, a in data) + " |")
-    print("|---|" + "---|" * len(data))
-    for cname, make in configs:
+    for title, data in [
+        ("TCPD (vendored; the grid's choice set)", choice),
+        ("river.drift.datasets (held out)", held_out),
+    ]:
+        print(f"\n#### {title}\n")
+        print("| detector | " + " | ".join(f"{s.name} ({s.n})" for s in data) + " | mean F1 | mean covering |")
+        print("|---|" + "---|" * (len(data) + 2))
+        for name, make in REAL_CONFIGS:
+            scores = real_scores(make, data)
+            f1, cov = np.mean([f for f, _ in scores]), np.mean([c for _, c in scores])
+            cells = " | ".join(f"{f:.2f} / {c:.2f}" for f, c in scores)
+            print(f"| {name} | {cells} | {f1:.3f} | {cov:.3f} |")
+        sys.stdout.flush()
+    print("\nThe same with the rows where each detector fired, not the estimated starts (mean F1 / covering):\n")
+    print("| detector | TCPD | river |")
+    print("|---|---|---|")
+    for name, make in REAL_CONFIGS[1:]:
         cells = []
-        for _, columns, annotated in data:
-            n = len(columns[0])
-            warm = max(20, n // 10)
-            margin = max(10, n // 20)
-            hits: set[int] = set()
-            for col in columns:
-                detector = make().fit(col[:warm])
-                hits.update(warm + r for r in detector.score(col[warm:]).details["detections"])
-            cps = sorted(cp for cp in annotated if cp >= warm)
-            found = [cp for cp in cps if any(cp <= h < cp + margin for h in hits)]
-            false = [h for h in hits if not any(cp <= h < cp + margin for cp in cps)]
-            cells.append(f"{len(found)}/{len(cps)} found, {len(false)} false")
-        print(f"| {cname} | " + " | ".join(cells) + " |")
+        for data in (choice, held_out):
+            scores = real_scores(make, data, at="detections")
+            cells.append(f"{np.mean([f for f, _ in scores]):.3f} / {np.mean([c for _, c in scores]):.3f}")
+        print(f"| {name} | " + " | ".join(cells) + " |")
     sys.stdout.flush()
+
+
+#: The grid searched for each value detector's defaults (river's and Arlequin's defaults included).
+GRIDS: dict[str, tuple[type[OnlineDetector], list[dict[str, float]]]] = {
+    "adwin": (
+        AdwinDetector,
+        [{"delta": d, "clock": c} for d in (1e-6, 1e-5, 1e-4, 0.002, 0.01) for c in (8, 32, 64)],
+    ),
+    "kswin": (
+        KswinDetector,
+        [
+            {"alpha": a, "window_size": w, "stat_size": n}
+            for a in (1e-6, 1e-5, 1e-4, 0.005)
+            for w, n in ((100, 30), (200, 60), (300, 100), (500, 150))
+        ],
+    ),
+    "page_hinkley": (
+        PageHinkleyDetector,
+        [
+            {"delta": d, "threshold": t, "min_instances": m, "alpha": 1.0}
+            for d in (0.005, 0.25, 0.35, 0.5, 1.0)
+            for t in (25.0, 50.0, 75.0, 100.0)
+            for m in (30, 60, 100)
+        ]
+        + [{"delta": 0.005, "threshold": 50.0, "min_instances": 30, "alpha": 0.9999}],
+    ),
+}
+#: Synthetic bounds every default must keep (N(0, 1) streams, section 1's protocol).
+SYNTH_FOUND_1SD, SYNTH_FOUND_HALF_SD, SYNTH_MAX_FA = 0.9, 0.8, 0.5
+SYNTH_CHECK = [GAUSSIAN[0], GAUSSIAN[1], GAUSSIAN[4]]
+
+
+def _synthetic_ok(make: Make, seeds: int) -> tuple[bool, str]:
+    """Section 1's protocol on +1 sd, +0.5 sd and (only when both are found often enough) no change."""
+    one, half = evaluate([("x", make)], SYNTH_CHECK[:2], seeds)["x"]
+    text = f"+1 sd {one.cell(True)}; +0.5 sd {half.cell(True)}"
+    if one.detected < SYNTH_FOUND_1SD * seeds or half.detected < SYNTH_FOUND_HALF_SD * seeds:
+        return False, text
+    (quiet,) = evaluate([("x", make)], SYNTH_CHECK[2:], seeds)["x"]
+    fa = 1e4 * quiet.false_alarms / quiet.pre_rows
+    return fa <= SYNTH_MAX_FA, f"{text}; {quiet.cell(False)}"
+
+
+def grid_search(seeds: int) -> None:
+    """Every grid point on the real series; the synthetic check in rank order until one passes."""
+    choice, held_out = tcpd_series(), river_series()
+    print("\n### The grid behind the defaults\n")
+    print(
+        "Rule: the setting with the highest (mean F1 + mean covering) / 2 on the TCPD series whose synthetic "
+        f"figures ({seeds} seeds) keep +1 sd found >= {SYNTH_FOUND_1SD:.0%}, +0.5 sd found >= "
+        f"{SYNTH_FOUND_HALF_SD:.0%} and at most {SYNTH_MAX_FA} false alarms per 10,000 quiet values. "
+        "The river series are held out: they do not take part in the choice.\n"
+    )
+    for name, (cls, grid) in GRIDS.items():
+        rows = []
+        for params in grid:
+            make = functools.partial(cls, **params)
+            a, b = real_scores(make, choice), real_scores(make, held_out)
+            means = [float(np.mean([x[i] for x in s])) for s in (a, b) for i in (0, 1)]
+            rows.append((means, params, make))
+        rows.sort(key=lambda r: -(r[0][0] + r[0][1]))
+        chosen, checked = None, {}
+        for _, params, make in rows:
+            ok, text = _synthetic_ok(make, seeds)
+            print(f"  ({name} {params}: {text})", file=sys.stderr, flush=True)
+            checked[id(params)] = ("**chosen** " if ok else "fails: ") + text
+            if ok:
+                chosen = params
+                break
+        print(f"\n#### {name}\n")
+        print("| params | TCPD F1 | TCPD covering | river F1 | river covering | synthetic check |")
+        print("|---|---|---|---|---|---|")
+        for means, params, _ in rows:
+            label = ", ".join(f"{k}={v:g}" for k, v in params.items())
+            print(f"| {label} | " + " | ".join(f"{m:.3f}" for m in means) + f" | {checked.get(id(params), '')} |")
+        print(f"\nchosen for {name}: {chosen}")
+        sys.stdout.flush()
 
 
 # --------------------------------------------------------------------------- #
@@ -392,10 +515,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=30, help="seeds per scenario (default 30)")
     parser.add_argument("--quick", action="store_true", help="5 seeds and a short throughput run")
-    parser.add_argument("--section", type=int, action="append", choices=[1, 2, 3, 4, 5], help="run only these")
+    parser.add_argument("--section", type=int, action="append", choices=[1, 2, 3, 4, 5, 6], help="run only these")
+    parser.add_argument("--only", action="append", help="sections 1-3, 5, 6: only detectors of this name (repeatable)")
+    parser.add_argument("--grid-seeds", type=int, default=10, help="seeds of the grid's synthetic check (default 10)")
     args = parser.parse_args(argv)
     seeds = 5 if args.quick else args.seeds
-    sections = set(args.section or [1, 2, 3, 4, 5])
+    sections = set(args.section or [1, 2, 3, 4, 5, 6])
+    if args.only:
+        keep = set(args.only)
+        for configs in (VALUE_CONFIGS, ERROR_CONFIGS, ALL_CONFIGS):
+            configs[:] = [c for c in configs if c[0].split(" ")[0] in keep]
+        for name in list(GRIDS):
+            if name not in keep:
+                del GRIDS[name]
     print(f"river {river.__version__}, numpy {np.__version__}, {seeds} seeds; cells: detected / delay / FA per 10k")
     started = time.perf_counter()
     if 1 in sections:
@@ -420,14 +552,12 @@ def main(argv: Sequence[str] | None = None) -> None:
             results,
         )
     if 4 in sections:
-        short = (
-            "kswin (window_size=100, stat_size=30, alpha=1e-4)",
-            lambda: KswinDetector(alpha=1e-4, window_size=100, stat_size=30),
-        )
-        evaluate_real([*VALUE_CONFIGS[:2], short, *VALUE_CONFIGS[2:]])
+        evaluate_real_series()
     if 5 in sections:
         configs = [c for c in VALUE_CONFIGS + ERROR_CONFIGS if "river defaults" not in c[0]]
         throughput(configs, 20_000 if args.quick else 200_000, 3 if args.quick else 7)
+    if 6 in sections:
+        grid_search(5 if args.quick else args.grid_seeds)
     print(f"\n(total {time.perf_counter() - started:.0f} s)")
 
 

@@ -22,6 +22,7 @@ and :func:`load_tcpd` reads a series in TCPD's JSON format. The benchmark
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -38,6 +39,7 @@ __all__ = [
     "detections",
     "f1_score",
     "load_tcpd",
+    "river_defaults",
     "segments",
     "true_positives",
 ]
@@ -145,23 +147,45 @@ def covering(annotations: Mapping[str, Iterable[int]], predictions: Iterable[int
 
 
 def detections(
-    make: Callable[[], OnlineDetector], columns: Sequence[np.ndarray], warmup: int, batch: int = MAX_LISTED
+    make: Callable[[], OnlineDetector],
+    columns: Sequence[np.ndarray],
+    warmup: int,
+    batch: int = MAX_LISTED,
+    at: str = "change_starts",
 ) -> list[int]:
-    """Rows where a fresh detector per column fired, pooled over the columns, sorted.
+    """Rows of the changes a fresh detector per column found, pooled over the columns, sorted.
 
     Each column's detector is fitted on its first ``warmup`` rows (detections there are
     discarded, as in ``fit``) and then scores the rest in batches of ``batch`` rows, the
     state carried from batch to batch as in the monitor. A multi-column series is watched
-    column by column, as the per-column policy does, and the detections are pooled.
+    column by column, as the per-column policy does, and the rows are pooled.
+
+    :param at: ``"change_starts"`` (where each detected change began, as the detector
+        estimates it; see ``Score.details``) or ``"detections"`` (the rows where it fired).
     """
     if batch > MAX_LISTED:
         raise ValueError(f"batch must be at most {MAX_LISTED} rows, so every detection is listed")
+    if at not in ("change_starts", "detections"):
+        raise ValueError(f"at must be 'change_starts' or 'detections', got {at!r}")
     rows: set[int] = set()
     for column in columns:
         detector = make().fit(column[:warmup])
         for start in range(warmup, column.size, batch):
-            rows.update(start + r for r in detector.score(column[start : start + batch]).details["detections"])
+            details = detector.score(column[start : start + batch]).details
+            rows.update(max(0, start + r) for r in details[at])
     return sorted(rows)
+
+
+def river_defaults(cls: type[OnlineDetector]) -> OnlineDetector:
+    """``cls`` built with river's own constructor defaults, read from river's signature.
+
+    Parameters river leaves at ``None`` (KSWIN's ``seed``) keep Arlequin's default, and
+    river-only ones (KSWIN's ``window``) are left out.
+    """
+    ours = inspect.signature(cls).parameters
+    theirs = inspect.signature(cls.river_class).parameters
+    params = {k: p.default for k, p in theirs.items() if k in ours and p.default is not None}
+    return cls(**params)
 
 
 def load_tcpd(path: str | Path, annotations: Mapping[str, Mapping[str, Sequence[int]]]) -> AnnotatedSeries:

@@ -15,7 +15,10 @@ Contract (what the monitor, the policy and the report rely on):
   the batch; with score kind ``distance`` and default threshold 1 the policy calls
   the column drifted when the detector fired at least once.
 * ``Score.details``: ``detections`` (0-based row indices in the batch, at most
-  :data:`MAX_LISTED`), ``n_detections``, ``first_detection``, ``timestamps`` (the
+  :data:`MAX_LISTED`), ``n_detections``, ``first_detection``, ``change_starts``
+  (value detectors: for each listed detection, the row where the detector estimates
+  the change began; negative when that is before the batch, by that many values;
+  Page-Hinkley and KSWIN estimate it, ADWIN reports the detection row), ``timestamps`` (the
   ``timestamps`` value at each listed detection, ISO 8601, when given), ``warnings``
   and ``n_warnings`` (error-rate detectors: rows where the warning zone began),
   ``rows``, ``n_used``, ``n_missing`` and ``stream_offset`` (values fed since ``fit``
@@ -179,6 +182,8 @@ class OnlineDetector(Detector):
             "n_missing": int(values.size - used.size),
             "stream_offset": offset,
         }
+        if not self.binary:
+            details["change_starts"] = [self._start_row(v, rows) for v in self._starts[:MAX_LISTED]]
         if self.binary:
             details["warnings"] = warning_rows[:MAX_LISTED]
             details["n_warnings"] = len(warning_rows)
@@ -252,6 +257,13 @@ class OnlineDetector(Detector):
         return detector
 
     # ------------------------------------------------------------------ internals
+    @staticmethod
+    def _start_row(start: int, rows: np.ndarray | None) -> int:
+        """Value position ``start`` of this batch as a batch row (negative: that many values before it)."""
+        if start < 0 or rows is None:
+            return start
+        return int(rows[start])
+
     def _transform(self, values: np.ndarray) -> list[float]:
         if self._location != 0.0 or self._scale != 1.0:
             values = (values - self._location) / self._scale
@@ -268,9 +280,21 @@ class OnlineDetector(Detector):
                 f"got {float(values[bad[0]])!r}; see arlequin_core.drift.error_stream"
             )
 
+    def _change_start(self, i: int) -> int:
+        """At a detection on value ``i`` of the current feed: where the new regime began (same axis).
+
+        Value detectors estimate it from river's state at that moment; the default (the
+        error-rate detectors) is the detection itself.
+        """
+        return i
+
     def _feed(self, values: list[float]) -> tuple[list[int], list[int]]:
-        """Update the river detector with each value; the positions where it fired / warned."""
+        """Update the river detector with each value; the positions where it fired / warned.
+
+        Value detectors also record, in ``self._starts``, :meth:`_change_start` of each hit.
+        """
         detector = self._river
+        self._starts: list[int] = []
         update = detector.update
         hits: list[int] = []
         warnings: list[int] = []
@@ -291,9 +315,18 @@ class OnlineDetector(Detector):
                 else:
                     warned = False
         else:
-            for i, x in enumerate(values):
-                update(x)
-                if detector._drift_detected:
-                    hits.append(i)
+            hits = self._feed_values(values)
         self._n_seen += len(values)
         return hits, warnings
+
+    def _feed_values(self, values: list[float]) -> list[int]:
+        """The value detectors' loop: positions of the hits, their change starts in ``self._starts``."""
+        detector = self._river
+        update = detector.update
+        hits: list[int] = []
+        for i, x in enumerate(values):
+            update(x)
+            if detector._drift_detected:
+                hits.append(i)
+                self._starts.append(self._change_start(i))
+        return hits

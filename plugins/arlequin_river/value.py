@@ -10,6 +10,8 @@ each default are in docs/online.md (``benchmarks/bench_online.py``).
 
 from __future__ import annotations
 
+from typing import Any
+
 from river import drift
 
 from arlequin_core.drift.base import DetectorInfo
@@ -28,12 +30,19 @@ class AdwinDetector(OnlineDetector):
     spread alone. Works on standardised values (reference mean 0, standard
     deviation 1), so ``delta`` means the same for every column.
 
+    Arlequin's defaults (``delta=1e-5``, ``clock=64``) replace river's (0.002, 32):
+    on 12 real series with human-annotated change points they fire less often on
+    trends (F1 0.49 against 0.34, covering 0.62 against 0.55), while a shift of 0.5 sd
+    in N(0, 1) values is still found every time, later (about 200 rows against 115).
+    On six held-out real series they do slightly worse than river's (covering 0.44
+    against 0.46); see docs/online.md for the figures.
+
     Parameters
     ----------
-    delta : float, default 0.002
+    delta : float, default 1e-5
         Confidence of the cut test, in (0, 1). Smaller: fewer false alarms, later
         detections.
-    clock : int, default 32
+    clock : int, default 64
         Test for a change every ``clock`` values (>= 1); detections land on these ticks.
     max_buckets : int, default 5
         Buckets of each size kept before merging (>= 1): memory vs. resolution.
@@ -69,8 +78,8 @@ class AdwinDetector(OnlineDetector):
     def __init__(
         self,
         *,
-        delta: float = 0.002,
-        clock: int = 32,
+        delta: float = 1e-5,
+        clock: int = 64,
         max_buckets: int = 5,
         min_window_length: int = 5,
         grace_period: int = 10,
@@ -153,6 +162,11 @@ class KswinDetector(OnlineDetector):
             }
         )
 
+    def _change_start(self, i: int) -> int:
+        # At a detection KSWIN keeps only the ``stat_size`` newest values, the sample that
+        # differed from the older ones: the change is taken to start with it.
+        return i - len(self._river.window) + 1
+
 
 class PageHinkleyDetector(OnlineDetector):
     """Page-Hinkley: a cumulative-sum test of the mean (river's ``drift.PageHinkley``).
@@ -162,13 +176,19 @@ class PageHinkleyDetector(OnlineDetector):
     its minimum (below its maximum). On standardised values, ``delta`` and
     ``threshold`` are in units of the reference standard deviation.
 
-    Arlequin's defaults (``delta=0.25``, ``threshold=25``, ``alpha=1``) replace
+    Arlequin's defaults (``delta=0.25``, ``threshold=100``, ``alpha=1``) replace
     river's (0.005, 50, 0.9999), which on standardised values raise about 6 false
     alarms per 10,000 values on a stream with no change. With a forgetting factor
     below 1 the cumulative sum settles around ``-delta / (1 - alpha)`` with a
     standard deviation of about ``1 / sqrt(1 - alpha**2)`` (71 for 0.9999), far above
     any useful threshold, so a long quiet stream ends up firing anyway; hence no
-    forgetting by default. See docs/online.md for the figures.
+    forgetting by default. ``threshold=100`` (not 25) was chosen on 12 real series
+    with human-annotated change points (covering 0.62 against river's 0.57, F1 0.51
+    against 0.44 with 25); a shift of 0.5 sd is still found within 1,000 rows, after
+    about 460. See docs/online.md for the figures.
+
+    ``details["change_starts"]`` estimates where each change began: the value after
+    the cumulative sum's last extreme (the classic CUSUM change-time estimate).
 
     Parameters
     ----------
@@ -176,7 +196,7 @@ class PageHinkleyDetector(OnlineDetector):
         No detection before this many values since the last change (>= 1).
     delta : float, default 0.25
         Tolerated deviation per value, in reference standard deviations (>= 0).
-    threshold : float, default 25.0
+    threshold : float, default 100.0
         Detection threshold (lambda), in reference standard deviations (> 0).
     alpha : float, default 1.0
         Forgetting factor of the cumulative sums, in (0, 1]; 1 = none.
@@ -192,8 +212,8 @@ class PageHinkleyDetector(OnlineDetector):
     >>> detector = PageHinkleyDetector().fit(rng.normal(10.0, 2.0, 1000))
     >>> batch = np.concatenate([rng.normal(10.0, 2.0, 500), rng.normal(8.0, 2.0, 500)])
     >>> score = detector.score(batch)
-    >>> score.statistic, score.details["detections"]
-    (1.0, [552])
+    >>> score.statistic, score.details["detections"], score.details["change_starts"]
+    (1.0, [646], [509])
     """
 
     info = DetectorInfo(
@@ -212,7 +232,7 @@ class PageHinkleyDetector(OnlineDetector):
         *,
         min_instances: int = 30,
         delta: float = 0.25,
-        threshold: float = 25.0,
+        threshold: float = 100.0,
         alpha: float = 1.0,
         mode: str = "both",
     ) -> None:
@@ -226,3 +246,48 @@ class PageHinkleyDetector(OnlineDetector):
                 "mode": check_choice(name, "mode", mode, ("both", "up", "down")),
             }
         )
+        # Stream positions (values fed since fit) where the cumulative sums last reached
+        # their minimum (increase test) and maximum (decrease test): the change-time
+        # estimate of a CUSUM is the value after that extreme.
+        self._extremes_at: list[int | None] = [None, None]
+
+    def fit(self, reference: Any) -> PageHinkleyDetector:
+        self._extremes_at = [None, None]
+        return super().fit(reference)
+
+    def _feed_values(self, values: list[float]) -> list[int]:
+        detector = self._river
+        update = detector.update
+        base = self._n_seen
+        low_at, high_at = self._extremes_at
+        low, high = detector._min_increase, detector._max_decrease
+        hits: list[int] = []
+        for i, x in enumerate(values):
+            update(x)
+            if detector._min_increase != low:
+                low, low_at = detector._min_increase, base + i
+            if detector._max_decrease != high:
+                high, high_at = detector._max_decrease, base + i
+            if detector._drift_detected:
+                hits.append(i)
+                rise = detector._sum_increase - detector._min_increase
+                fall = detector._max_decrease - detector._sum_decrease
+                up = detector.mode == "up" or (detector.mode == "both" and rise >= fall)
+                extreme = low_at if up else high_at
+                self._starts.append(i if extreme is None else extreme + 1 - base)
+        self._extremes_at = [low_at, high_at]
+        return hits
+
+    def to_profile(self) -> dict[str, Any]:
+        profile = super().to_profile()
+        profile["extremes_at"] = list(self._extremes_at)
+        return profile
+
+    @classmethod
+    def from_profile(cls, profile: dict[str, Any]) -> PageHinkleyDetector:
+        detector = super().from_profile(profile)
+        # Profiles written before the change-start estimate have none: starts fall back
+        # to the detection rows until the sums reach a new extreme.
+        saved = profile.get("extremes_at") or [None, None]
+        detector._extremes_at = [None if v is None else int(v) for v in saved]
+        return detector

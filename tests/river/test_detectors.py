@@ -185,3 +185,39 @@ def test_detector_metadata_is_online_distance_threshold_one(cls: type) -> None:
 def test_docstring_examples_run(module: object) -> None:
     result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
+
+
+def test_change_starts_estimate_where_the_change_began() -> None:
+    rng = np.random.default_rng(11)
+    ref = rng.normal(50.0, 5.0, 1000)
+    batch = np.concatenate([rng.normal(50.0, 5.0, 500), rng.normal(60.0, 5.0, 500)])
+    ph = value.PageHinkleyDetector().fit(ref).score(batch).details
+    # The value after the cumulative sum's minimum: near row 500, before the detection.
+    assert len(ph["change_starts"]) == len(ph["detections"]) == 1
+    assert 490 <= ph["change_starts"][0] <= 510 < ph["detections"][0]
+    ks = value.KswinDetector().fit(ref).score(batch).details
+    assert ks["change_starts"] == [d - 150 + 1 for d in ks["detections"]]  # the newest stat_size values
+    adwin = value.AdwinDetector().fit(ref).score(batch).details
+    assert adwin["change_starts"] == adwin["detections"] and adwin["detections"]
+    assert "change_starts" not in error_rate.DdmDetector().fit(reference(error_rate.DdmDetector)).score(
+        changed(error_rate.DdmDetector)
+    ).details
+
+
+def test_page_hinkley_change_start_before_the_batch_is_negative_and_survives_a_restart() -> None:
+    rng = np.random.default_rng(12)
+    ref = rng.normal(0.0, 1.0, 1000)
+    shifted = rng.normal(1.5, 1.0, 400)
+    first, second = np.concatenate([rng.normal(0.0, 1.0, 380), shifted[:20]]), shifted[20:]
+    detector = value.PageHinkleyDetector().fit(ref)
+    assert detector.score(first).details["detections"] == []
+    restored = value.PageHinkleyDetector.from_profile(json.loads(json.dumps(detector.to_profile())))
+    details = restored.score(second).details
+    assert details == detector.score(second).details
+    assert details["detections"] and -60 <= details["change_starts"][0] < 0  # began 20 values before the batch
+    # Rows are batch rows when values are missing in the batch.
+    gappy = value.PageHinkleyDetector().fit(ref)
+    gappy.score(first)
+    with_gap = gappy.score(np.concatenate([[np.nan] * 5, second])).details
+    assert with_gap["detections"] == [d + 5 for d in details["detections"]]
+    assert with_gap["change_starts"][0] == details["change_starts"][0]

@@ -1,0 +1,59 @@
+"""The value detectors' defaults on real series with human-annotated change points.
+
+Computed by running the detectors (no stored figures): Arlequin's defaults against a
+detector that never fires (F1, margin 5 rows) and against river's own defaults
+(covering), on the 12 TCPD series vendored in benchmarks/data/tcpd and on the six
+held-out series river ships. The protocol is benchmarks/bench_online.py's
+(section 4); docs/online.md has the per-series tables and what is not met.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from arlequin_river import AdwinDetector, KswinDetector, PageHinkleyDetector
+from arlequin_river.evaluation import river_defaults
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+import bench_online  # noqa: E402  (the benchmark's loaders and protocol, so test and tables agree)
+
+
+@pytest.fixture(scope="module")
+def series() -> dict[str, list]:
+    return {"tcpd": bench_online.tcpd_series(), "river": bench_online.river_series()}
+
+
+def _means(make, data) -> tuple[float, float]:
+    scores = bench_online.real_scores(make, data)
+    return float(np.mean([f for f, _ in scores])), float(np.mean([c for _, c in scores]))
+
+
+def test_the_two_sets_are_what_the_docs_say(series: dict[str, list]) -> None:
+    annotated = json.loads((bench_online.TCPD_DIR / "annotations.json").read_text())
+    assert [s.name for s in series["tcpd"]] == sorted(annotated)
+    assert len(series["tcpd"]) == 12 and len(series["river"]) == 6
+    # No series in both: river's AirlinePassengers is TCPD's jfk_passengers and is left out.
+    assert not {s.name.lower() for s in series["river"]} & {s.name for s in series["tcpd"]}
+    assert all(len(s.annotations) == 5 for s in series["tcpd"] + series["river"])
+
+
+@pytest.mark.parametrize("cls", [AdwinDetector, KswinDetector, PageHinkleyDetector], ids=lambda c: c.info.name)
+@pytest.mark.parametrize("which", ["tcpd", "river"])
+def test_defaults_cover_the_annotated_segments_better_than_rivers_defaults(
+    cls: type, which: str, series: dict[str, list]
+) -> None:
+    ours = _means(cls, series[which])[1]
+    theirs = _means(lambda: river_defaults(cls), series[which])[1]
+    assert ours > theirs, f"{cls.info.name} on {which}: covering {ours:.3f} <= river's defaults' {theirs:.3f}"
+
+
+def test_page_hinkley_defaults_beat_never_firing_on_f1_on_the_held_out_series(series: dict[str, list]) -> None:
+    ours = _means(PageHinkleyDetector, series["river"])[0]
+    never = _means(None, series["river"])[0]
+    assert ours > never, f"page_hinkley F1 {ours:.3f} <= never-fire {never:.3f}"
