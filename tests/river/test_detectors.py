@@ -199,9 +199,13 @@ def test_change_starts_estimate_where_the_change_began() -> None:
     assert ks["change_starts"] == [d - 150 + 1 for d in ks["detections"]]  # the newest stat_size values
     adwin = value.AdwinDetector().fit(ref).score(batch).details
     assert adwin["change_starts"] == adwin["detections"] and adwin["detections"]
-    assert "change_starts" not in error_rate.DdmDetector().fit(reference(error_rate.DdmDetector)).score(
-        changed(error_rate.DdmDetector)
-    ).details
+    assert (
+        "change_starts"
+        not in error_rate.DdmDetector()
+        .fit(reference(error_rate.DdmDetector))
+        .score(changed(error_rate.DdmDetector))
+        .details
+    )
 
 
 def test_page_hinkley_change_start_before_the_batch_is_negative_and_survives_a_restart() -> None:

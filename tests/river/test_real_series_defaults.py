@@ -44,16 +44,25 @@ def test_the_two_sets_are_what_the_docs_say(series: dict[str, list]) -> None:
 
 
 @pytest.mark.parametrize("cls", [AdwinDetector, KswinDetector, PageHinkleyDetector], ids=lambda c: c.info.name)
-@pytest.mark.parametrize("which", ["tcpd", "river"])
-def test_defaults_cover_the_annotated_segments_better_than_rivers_defaults(
-    cls: type, which: str, series: dict[str, list]
-) -> None:
-    ours = _means(cls, series[which])[1]
-    theirs = _means(lambda: river_defaults(cls), series[which])[1]
-    assert ours > theirs, f"{cls.info.name} on {which}: covering {ours:.3f} <= river's defaults' {theirs:.3f}"
+def test_defaults_cover_the_annotated_segments_better_than_rivers_defaults(cls: type, series: dict[str, list]) -> None:
+    # On the choice set (the 12 TCPD series the defaults were chosen on).
+    ours = _means(cls, series["tcpd"])[1]
+    theirs = _means(lambda: river_defaults(cls), series["tcpd"])[1]
+    assert ours > theirs, f"{cls.info.name}: covering {ours:.3f} <= river's defaults' {theirs:.3f}"
 
 
-def test_page_hinkley_defaults_beat_never_firing_on_f1_on_the_held_out_series(series: dict[str, list]) -> None:
-    ours = _means(PageHinkleyDetector, series["river"])[0]
-    never = _means(None, series["river"])[0]
-    assert ours > never, f"page_hinkley F1 {ours:.3f} <= never-fire {never:.3f}"
+def test_page_hinkley_defaults_on_the_held_out_series(series: dict[str, list]) -> None:
+    # The only value detector meeting both asks on series it was not chosen on
+    # (docs/online.md lists what ADWIN and KSWIN do not meet).
+    f1, cov = _means(PageHinkleyDetector, series["river"])
+    never_f1 = _means(None, series["river"])[0]
+    river_cov = _means(lambda: river_defaults(PageHinkleyDetector), series["river"])[1]
+    assert f1 > never_f1, f"page_hinkley F1 {f1:.3f} <= never-fire {never_f1:.3f}"
+    assert cov > river_cov, f"page_hinkley covering {cov:.3f} <= river's defaults' {river_cov:.3f}"
+
+
+def test_never_firing_is_hard_to_beat_on_f1_where_annotators_marked_little(series: dict[str, list]) -> None:
+    # Why the F1 ask is not met on the choice set: the baseline's precision is 1.
+    by_name = {s.name: s for s in series["tcpd"]}
+    assert _means(None, [by_name["bank"]]) == (1.0, 1.0)  # no annotated change at all
+    assert _means(None, [by_name["us_population"]])[0] > 0.85
