@@ -42,9 +42,13 @@ from arlequin_core.drift.columns import as_arrow, category_key, is_missing
 
 #: Distinct unseen keys kept with their counts; beyond, the summary is Misra–Gries.
 UNSEEN_CAP = 4096
+#: Reference categories up to which a plain string chunk is dictionary-encoded before counting.
+DICTIONARY_MAX = 65_536
 #: Hashes kept by the distinct-count sketch of unseen keys.
 KMV_SIZE = 4096
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
+_PRIME = np.uint64(0x9FB21C651E98DF25)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
 @dataclass
@@ -112,21 +116,53 @@ class CategoryCounts:
 
 
 class CategoryIndex:
-    """The reference categories of a fitted detector, to count chunks against (built once)."""
+    """The reference categories of a fitted detector, to count chunks against (built once).
+
+    A chunk is counted in one of three ways, all giving the same :class:`CategoryCounts`:
+
+    * **dictionary-encoded** (Parquet string columns read as dictionaries, or plain
+      strings when the reference has at most :data:`DICTIONARY_MAX` categories, which
+      are encoded first): the dictionary's keys are looked up and the rows counted by
+      dictionary index, so the work per row is one ``bincount``;
+    * **plain strings** against a larger reference (identifiers): every key is hashed
+      once (:func:`hash_keys`) and looked up among the reference keys' hashes (a
+      bucketed sorted table built once); the unseen keys are grouped by hash (their
+      smallest hashes are the distinct-count sketch). Every key found by hash is then
+      compared as a string with the key it was matched to, so a hash collision can
+      never miscount: on one (or on reference keys that collide with each other) the
+      chunk is counted by Arrow's ``index_in`` and ``value_counts`` instead;
+    * anything else: Arrow's ``index_in`` and ``value_counts`` on the keys.
+    """
 
     def __init__(self, keys: list[str]) -> None:
         self.keys = list(keys)
         self._value_set = pa.array(self.keys, type=pa.string())
+        self._lookup: _HashLookup | None = None
+        self._hashed = False
 
     def counts(self, values: Any, *, unseen: bool = True) -> CategoryCounts:
         """:class:`CategoryCounts` of one chunk (an Arrow array of any type; missing left out).
 
         :param unseen: also summarise the values not among the keys (else only the keys are counted).
         """
-        keys = key_array(as_arrow(values))
+        array = as_arrow(values)
+        if isinstance(array, pa.ChunkedArray):
+            array = array.combine_chunks() if array.num_chunks != 1 else array.chunk(0)
+        if len(array) == 0:
+            return CategoryCounts(np.zeros(len(self.keys), dtype=np.int64))
+        if pa.types.is_string(array.type) and len(self.keys) <= DICTIONARY_MAX:
+            array = array.dictionary_encode()
+        if pa.types.is_dictionary(array.type):
+            return self._dictionary_counts(array, unseen)
+        keys = key_array(array)
+        if len(self.keys) > DICTIONARY_MAX:
+            counted = self._hashed_counts(keys, unseen)
+            if counted is not None:
+                return counted
+        return self._arrow_counts(keys, unseen)
+
+    def _arrow_counts(self, keys: pa.Array, unseen: bool) -> CategoryCounts:
         counts = np.zeros(len(self.keys), dtype=np.int64)
-        if len(keys) == 0:
-            return CategoryCounts(counts)
         index = pc.index_in(keys, value_set=self._value_set)
         known = index.drop_null().to_numpy(zero_copy_only=False)
         if known.size:
@@ -137,15 +173,137 @@ class CategoryIndex:
         if len(others) == 0:
             return CategoryCounts(counts)
         counted = pc.value_counts(others)
-        distinct = counted.field("values")
-        found = counted.field("counts").to_numpy().astype(np.int64)
-        hashes = _smallest(hash_keys(distinct))
+        return CategoryCounts(counts, _unseen(len(others), counted.field("values"), counted.field("counts").to_numpy()))
+
+    def _dictionary_counts(self, array: pa.DictionaryArray, unseen: bool) -> CategoryCounts:
+        words = key_array(array.dictionary)
+        indices = array.indices
+        if indices.null_count:
+            indices = indices.drop_null()
+        per_word = np.bincount(indices.to_numpy(zero_copy_only=False), minlength=len(words)).astype(np.int64)
+        position = pc.index_in(words, value_set=self._value_set).fill_null(-1).to_numpy(zero_copy_only=False)
+        known = position >= 0
+        counts = np.bincount(position[known], weights=per_word[known], minlength=len(self.keys)).astype(np.int64)
+        if not unseen:
+            return CategoryCounts(counts)
+        rest = ~known & (per_word > 0)
+        if words.null_count:
+            rest &= words.is_valid().to_numpy(zero_copy_only=False)
+        if not rest.any():
+            return CategoryCounts(counts)
+        found = per_word[rest]
+        others = words.filter(pa.array(rest))
+        if len(pc.unique(others)) < len(others):  # two dictionary values with one key (e.g. 0.0 and -0.0)
+            grouped = pa.table({"k": others, "c": found}).group_by("k").aggregate([("c", "sum")])
+            others, found = grouped.column("k").combine_chunks(), grouped.column("c_sum").to_numpy()
+        return CategoryCounts(counts, _unseen(int(found.sum()), others, found))
+
+    def _hashed_counts(self, keys: pa.Array, unseen: bool) -> CategoryCounts | None:
+        if not self._hashed:
+            self._hashed = True
+            hashes = hash_keys(self._value_set)
+            self._lookup = _HashLookup(hashes) if np.unique(hashes).size == hashes.size else None
+        if self._lookup is None:
+            return None
+        hashes = hash_keys(keys)
+        position = self._lookup.find(hashes)
+        valid = keys.is_valid().to_numpy(zero_copy_only=False) if keys.null_count else None
+        found = position >= 0 if valid is None else (position >= 0) & valid
+        rows = np.flatnonzero(found)
+        if rows.size and not _same_keys(keys, rows, self._value_set, position[rows]):
+            return None
+        counts = np.bincount(position[rows], minlength=len(self.keys)).astype(np.int64)
+        if not unseen:
+            return CategoryCounts(counts)
+        others = np.flatnonzero(~found if valid is None else ~found & valid)
+        if others.size == 0:
+            return CategoryCounts(counts)
+        mine = hashes[others]
+        ordered = np.sort(mine)
+        first = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
+        distinct = ordered[first]
+        tally = np.diff(np.append(first, ordered.size)).astype(np.int64)
         dropped = 0
-        if found.size > UNSEEN_CAP:  # prune before any key becomes a Python object
-            keep, dropped = _misra_gries(found)
-            distinct, found = distinct.filter(pa.array(keep)), found[keep] - dropped
-        keys = distinct.to_numpy(zero_copy_only=False).astype(object)
-        return CategoryCounts(counts, _ordered(len(others), keys, found, dropped, hashes))
+        if tally.size > UNSEEN_CAP:  # prune by hash before any key is taken
+            keep, dropped = _misra_gries(tally)
+            kept, tally = distinct[keep], tally[keep] - dropped
+        else:
+            kept = distinct
+        if kept.size == 0:
+            return CategoryCounts(
+                counts, _ordered(others.size, np.empty(0, dtype=object), tally, dropped, distinct[:KMV_SIZE])
+            )
+        # One row per kept hash, then every row of a kept hash compared with it as a string.
+        group = _HashLookup(kept).find(mine)
+        member = group >= 0
+        member_rows, member_group = others[member], group[member]
+        sample = np.empty(kept.size, dtype=np.int64)
+        sample[member_group] = member_rows
+        if not _same_keys(keys, member_rows, keys, sample[member_group]):
+            return None
+        names = keys.take(pa.array(sample)).to_numpy(zero_copy_only=False).astype(object)
+        return CategoryCounts(counts, _ordered(others.size, names, tally, dropped, distinct[:KMV_SIZE]))
+
+
+class _HashLookup:
+    """Where each of many 64-bit hashes occurs among fixed distinct ones, vectorised.
+
+    A direct-mapped table indexed by the hashes' top bits (at least two slots per hash)
+    holds the first hash of each slot; a lookup is one gather and one comparison. The
+    few hashes sharing a slot with another are found in the sorted overflow by a probe
+    over their slot's range (only for lookups that missed in a slot that has overflow).
+    """
+
+    def __init__(self, hashes: np.ndarray) -> None:
+        order = np.argsort(hashes)
+        self.sorted, self.order = hashes[order], order
+        bits = max(4, int(np.ceil(np.log2(max(hashes.size, 1)))) + 1)
+        self.shift = np.uint64(64 - bits)
+        slot = (self.sorted >> self.shift).astype(np.int64)
+        self.starts = np.searchsorted(slot, np.arange((1 << bits) + 1))
+        sizes = np.diff(self.starts)
+        self.depth = int(sizes.max()) if hashes.size else 0
+        self.first = np.zeros(1 << bits, dtype=np.uint64)
+        self.first_position = np.full(1 << bits, -1, dtype=np.int64)
+        filled = np.flatnonzero(sizes)
+        self.first[filled] = self.sorted[self.starts[filled]]
+        self.first_position[filled] = order[self.starts[filled]]
+        self.crowded = sizes > 1
+
+    def find(self, hashes: np.ndarray) -> np.ndarray:
+        """Position (in the original order) of every hash of ``hashes``, -1 for one not there."""
+        slot = (hashes >> self.shift).astype(np.int64)
+        out = np.where(self.first[slot] == hashes, self.first_position[slot], -1)
+        if self.depth > 1:
+            live = np.flatnonzero(self.crowded[slot] & (out < 0))
+            low = self.starts[slot[live]]
+            size = self.starts[slot[live] + 1] - low
+            for probe in range(1, self.depth):
+                keep = size > probe
+                live, low, size = live[keep], low[keep], size[keep]
+                hit = self.sorted[low + probe] == hashes[live]
+                out[live[hit]] = self.order[low[hit] + probe]
+        return out
+
+
+def _same_keys(a: pa.Array, rows: np.ndarray, b: pa.Array, others: np.ndarray) -> bool:
+    """Whether ``a[rows[i]] == b[others[i]]`` for every ``i`` (strings)."""
+    if rows.size == 0:
+        return True
+    equal = pc.equal(a.take(pa.array(rows)), b.take(pa.array(others)))
+    return bool(pc.all(equal).as_py())
+
+
+def _unseen(rows: int, distinct: pa.Array, found: np.ndarray) -> UnseenSummary:
+    """The summary of ``rows`` unseen values: ``distinct`` keys (no repeats) and their counts."""
+    found = np.asarray(found).astype(np.int64)
+    hashes = _smallest(hash_keys(distinct))
+    dropped = 0
+    if found.size > UNSEEN_CAP:  # prune before any key becomes a Python object
+        keep, dropped = _misra_gries(found)
+        distinct, found = distinct.filter(pa.array(keep)), found[keep] - dropped
+    keys = distinct.to_numpy(zero_copy_only=False).astype(object)
+    return _ordered(rows, keys, found, dropped, hashes)
 
 
 def key_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -170,8 +328,14 @@ def key_array(values: pa.Array | pa.ChunkedArray) -> pa.Array:
 
 
 def hash_keys(keys: pa.Array) -> np.ndarray:
-    """A 64-bit hash of every string of ``keys`` (no nulls), vectorised: a polynomial over
-    the UTF-8 bytes, then splitmix64's finaliser. Deterministic across processes and machines."""
+    """A 64-bit hash of every string of ``keys`` (null slots hash as their bytes, usually empty), vectorised.
+
+    The UTF-8 bytes are read as little-endian 64-bit words (the last one zero-padded);
+    starting from the length times a golden-ratio constant, each word is xor-ed in,
+    multiplied by an odd constant and folded (``h ^= h >> 29``), then splitmix64's
+    finaliser mixes the result. One pass over all keys per 8 bytes of the longest key
+    (identifiers: one or two). Deterministic across processes and machines.
+    """
     keys = keys.cast(pa.string()) if not pa.types.is_string(keys.type) else keys
     n = len(keys)
     if n == 0:
@@ -179,17 +343,34 @@ def hash_keys(keys: pa.Array) -> np.ndarray:
     offsets = np.frombuffer(keys.buffers()[1], dtype=np.int32)[keys.offset : keys.offset + n + 1].astype(np.int64)
     data = keys.buffers()[2]
     raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.empty(0, dtype=np.uint8)
-    start = offsets[0]
-    window = raw[start : offsets[-1]].astype(np.uint64)
-    lengths = np.diff(offsets)
-    position = np.arange(window.size, dtype=np.int64) - np.repeat(offsets[:-1] - start, lengths)
-    longest = int(lengths.max()) if lengths.size else 0
+    low, high = int(offsets[0]), int(offsets[-1])
+    padded = np.zeros(high - low + 8, dtype=np.uint8)
+    padded[: high - low] = raw[low:high]
+    # Every byte position as the start of an (unaligned) little-endian word.
+    words = np.ndarray((high - low + 1,), dtype="<u8", buffer=padded, strides=(1,))
+    starts, lengths = offsets[:-1] - low, np.diff(offsets)
+    h = lengths.astype(np.uint64) * _GOLDEN
+    live: np.ndarray | None = None  # the keys longer than 8 * k bytes, once some are not
     with np.errstate(over="ignore"):
-        powers = np.cumprod(np.full(max(longest, 1), np.uint64(0x100000001B3), dtype=np.uint64)).astype(np.uint64)
-        terms = (window + np.uint64(1)) * powers[position] if window.size else window
-        total = np.concatenate([np.zeros(1, dtype=np.uint64), np.cumsum(terms, dtype=np.uint64)])
-        h = total[offsets[1:] - start] - total[offsets[:-1] - start]
-        h ^= lengths.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        for k in range((int(lengths.max()) + 7) // 8):
+            if live is None and int(lengths.min()) <= 8 * k:
+                live = np.flatnonzero(lengths > 8 * k)
+            elif live is not None:
+                live = live[lengths[live] > 8 * k]
+            rest = (lengths if live is None else lengths[live]) - 8 * k  # >= 1 here
+            word = words[(starts if live is None else starts[live]) + 8 * k]
+            # Keep the key's own bytes of the word: all ones shifted right by 8 * (8 - rest) bits.
+            cut = (8 - np.minimum(rest, 8)).astype(np.uint64)
+            cut <<= np.uint64(3)
+            word &= np.right_shift(_MASK64, cut)
+            word ^= h if live is None else h[live]
+            word *= _PRIME
+            mixed = word
+            mixed ^= mixed >> np.uint64(29)
+            if live is None:
+                h = mixed
+            else:
+                h[live] = mixed
         h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
         h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
         h = h ^ (h >> np.uint64(31))

@@ -113,3 +113,73 @@ def test_a_subclass_that_rescores_does_not_inherit_count_states():
 
     assert state_kind(Rescored().fit(np.arange(100.0)), "numeric") == "values"
     assert state_kind(PopulationStabilityIndex().fit(np.arange(100.0)), "numeric") == "cuts"
+
+
+def _same_state(ours, theirs) -> None:
+    assert ours.counts.tolist() == theirs.counts.tolist()
+    a, b = ours.unseen, theirs.unseen
+    assert (a.rows, a.dropped) == (b.rows, b.dropped)
+    assert a.keys.tolist() == b.keys.tolist() and a.counts.tolist() == b.counts.tolist()
+    assert a.hashes.tolist() == b.hashes.tolist()
+
+
+def _chunks(rng: np.random.Generator) -> dict[str, pa.Array]:
+    ids = np.char.add("u", rng.integers(0, 60_000, 20_000).astype(str))
+    return {
+        "identifiers": pa.array(ids),
+        "identifiers with nulls": pa.array(ids.tolist(), mask=rng.random(ids.size) < 0.1),
+        "few unseen": pa.array([f"k{i}" for i in rng.integers(0, 300, 5000)] + ["new", "", "new"] * 40),
+        "dictionary": pa.array(
+            [f"k{i}" for i in rng.integers(0, 400, 5000)], mask=rng.random(5000) < 0.05
+        ).dictionary_encode(),
+        "integers": pa.array(rng.integers(0, 500, 3000)),
+        "floats": pa.array([1.0, 2.5, float("nan"), None, 0.0, -0.0, 3.25] * 30),
+        "sliced": pa.array(ids).slice(1234, 5000),
+        "chunked": pa.chunked_array([pa.array(ids[:100]), pa.array(ids[100:300])]),
+    }
+
+
+@pytest.mark.parametrize("reference", ["small", "large"])
+def test_every_way_of_counting_a_chunk_gives_arrows_exact_state(reference, monkeypatch):
+    """Dictionary indices, hashed lookups and Arrow's index_in + value_counts: one state."""
+    import arlequin_core.drift.categories as categories
+
+    rng = np.random.default_rng(5)
+    keys = [f"k{i}" for i in range(300)] + ["0", "1", "2.5", "7"] + [f"u{i}" for i in range(0, 60_000, 3)]
+    if reference == "large":  # below the cap on purpose: the hashed path runs on a small reference too
+        monkeypatch.setattr(categories, "DICTIONARY_MAX", 10)
+    index = CategoryIndex(keys)
+    for name, chunk in _chunks(rng).items():
+        plain = key_array(chunk.combine_chunks() if isinstance(chunk, pa.ChunkedArray) else chunk)
+        for unseen in (True, False):
+            _same_state(index.counts(chunk, unseen=unseen), index._arrow_counts(plain, unseen))
+        assert name and index.counts(chunk).n == len(chunk) - plain.null_count
+
+
+def test_a_hash_collision_never_miscounts(monkeypatch):
+    """With a hash that collides everywhere (the key's length), the string check catches it: exact counts."""
+    import arlequin_core.drift.categories as categories
+
+    def by_length(keys: pa.Array) -> np.ndarray:
+        return np.asarray(pa.compute.utf8_length(keys.cast(pa.string())).fill_null(0), dtype=np.uint64)
+
+    monkeypatch.setattr(categories, "DICTIONARY_MAX", 0)
+    monkeypatch.setattr(categories, "hash_keys", by_length)
+    reference = CategoryIndex(["a", "bb"])  # distinct hashes 1 and 2: the hashed lookup is built
+    chunk = pa.array(["a", "b", "bb", "cc", "a", "ddd", "b"])
+    state = reference.counts(chunk)
+    assert state.counts.tolist() == [2, 1]
+    assert state.observed(["a", "bb"]) == {"a": 2, "bb": 1, "b": 2, "cc": 1, "ddd": 1}
+    colliding = CategoryIndex(["a", "b"])  # reference keys that collide: Arrow's lookups only
+    assert colliding.counts(chunk).observed(["a", "b"]) == {"a": 2, "b": 2, "bb": 1, "cc": 1, "ddd": 1}
+
+
+def test_hashes_spread_identifiers_without_collisions():
+    ids = pa.array(np.char.add("u", np.arange(200_000).astype(str)))
+    hashed = hash_keys(ids)
+    assert np.unique(hashed).size == len(ids)
+    # Top bits (the lookup table's slots) are spread evenly: no slot of 2**10 far above its share.
+    slots = np.bincount((hashed >> np.uint64(54)).astype(np.int64), minlength=1024)
+    assert slots.max() < 2 * len(ids) / 1024
+    long = pa.array(["x" * 40 + str(i) for i in range(1000)] + ["é" * 9, "\x00", "", "\x00\x00"])
+    assert np.unique(hash_keys(long)).size == len(long)
