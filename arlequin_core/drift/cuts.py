@@ -80,18 +80,16 @@ def cut_counts(values: np.ndarray, cuts: np.ndarray, *, sums: bool = False, pres
     n = ordered.size
     below = np.searchsorted(ordered, cuts, side="left").astype(np.int64)
     less = np.concatenate(([0], below, [n]))
-    # #(x <= u) differs from #(x < u) only where u occurs in the values: search again only there.
-    at_most = below.copy()
-    inside = below < n
-    tied = np.zeros(cuts.size, dtype=bool)
-    tied[inside] = ordered[below[inside]] == cuts[inside]
-    if tied.any():
-        at_most[tied] = np.searchsorted(ordered, cuts[tied], side="right")
     counts = np.diff(less)
-    at_lower = np.concatenate(([0], at_most - less[1:-1]))
+    at_lower = np.zeros(counts.size, dtype=np.int64)
     maxima = np.full(counts.size, np.nan)
-    filled = counts > 0
-    maxima[filled] = ordered[less[1:][filled] - 1]
+    if n:
+        # #(x <= u) differs from #(x < u) only where u occurs in the values: search again only there.
+        tied = np.flatnonzero((ordered[np.minimum(below, n - 1)] == cuts) & (below < n))
+        if tied.size:
+            at_lower[tied + 1] = np.searchsorted(ordered, cuts[tied], side="right") - below[tied]
+        filled = counts > 0
+        maxima = np.where(filled, ordered[np.maximum(less[1:] - 1, 0)], np.nan)
     cell_sums = None
     if sums:
         cell_sums = np.zeros(counts.size)
