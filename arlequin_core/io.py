@@ -67,7 +67,13 @@ def describe_os_error(exc: OSError) -> str:
     return str(exc)
 
 
-def _data_files(fs: fsspec.AbstractFileSystem, path: str, uri: str) -> list[str]:
+def data_files(fs: fsspec.AbstractFileSystem, path: str, uri: str) -> list[str]:
+    """The data files of the batch at ``path`` on ``fs``, in name order: the file itself, or a
+    directory's non-hidden files (Spark/Hadoop part files; markers such as ``_SUCCESS`` left out).
+
+    :param uri: names the batch in errors.
+    :raises InputError: no such path, a listing that fails, a directory without data files.
+    """
     try:
         if not fs.exists(path):
             raise InputError(uri, "no such file or directory")
@@ -82,6 +88,9 @@ def _data_files(fs: fsspec.AbstractFileSystem, path: str, uri: str) -> list[str]
     if not files:
         raise InputError(uri, "directory holds no data files (only hidden or marker files)")
     return files
+
+
+_data_files = data_files  # the name other modules imported first
 
 
 def read_table(uri: str | os.PathLike[str], fmt: Format = "auto", columns: list[str] | None = None) -> pa.Table:
@@ -130,7 +139,7 @@ def csv_problem(exc: BaseException, block_bytes: int) -> str:
     return f"cannot parse as csv: {message}"
 
 
-def _open_input(fs: fsspec.AbstractFileSystem, file: str) -> Any:
+def open_input(fs: fsspec.AbstractFileSystem, file: str) -> Any:
     """A readable file for pyarrow: a native Arrow file for a local path, else fsspec's.
 
     Arrow reads a Python file object from its own C++ I/O threads, which call back into
@@ -142,6 +151,9 @@ def _open_input(fs: fsspec.AbstractFileSystem, file: str) -> Any:
     if isinstance(fs, LocalFileSystem):
         return pa.OSFile(file, "rb")
     return fs.open(file, "rb")
+
+
+_open_input = open_input
 
 
 def _read_one(fs: fsspec.AbstractFileSystem, file: str, shown: str, kind: str, columns: list[str] | None) -> pa.Table:

@@ -10,15 +10,18 @@ once under ``benchmarks/out/scale/`` (git-ignored) and reused.
 Every figure comes from its own child process, so its peak RSS (``ru_maxrss``) is its own:
 
 * ``read``: baseline, pyarrow alone reading the file's 10 columns
-  (``ParquetFile.iter_batches``, the same reads the engine makes, nothing computed);
+  (``ParquetFile.iter_batches`` in record batches of the engine's size, nothing computed);
+* ``read-dict``: the same, with the low-cardinality string columns read as dictionaries
+  (``read_dictionary``), as the engine reads them: the cheapest read of the same data;
 * ``arrow``: ``check_uri(engine="arrow")``: streamed, states merged;
 * ``memory``: today's in-memory path (``read_table`` + ``check_batch``), at the sizes
   it fits (default up to 10M rows);
 * ``spark``: ``check_uri(engine="spark")`` on ``local[2]`` with ``spark.driver.memory=1g``;
   driver RSS is the JVM's peak resident set (``VmHWM``) plus the Python driver's.
 
-Printed: time and peak RSS per run and size, the ratios arrow/read and arrow/memory,
-and whether the arrow and memory (and spark) verdicts agree.
+Printed: the machine's load average before each size (the machine is shared: compare
+ratios within one run), time and peak RSS per run and size, the ratios arrow/read,
+arrow/read-dict and arrow/memory, and whether the arrow and memory (and spark) verdicts agree.
 
 Run: ``python benchmarks/bench_scale.py [--rows 1000000,10000000,50000000] [--memory-max 10000000]
 [--spark-rows 10000000,50000000]`` (``--spark-rows ""`` skips Spark).
@@ -113,11 +116,20 @@ def child(mode: str, path: str) -> dict:
     config = ArlequinConfig()
     result: dict = {"mode": mode}
     start = time.perf_counter()
-    if mode == "read":
-        rows = 0
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=262_144, columns=list(profile.columns)):
+    if mode in ("read", "read-dict"):
+        from arlequin_core.drift.states import Plan
+        from arlequin_core.drift.stream import CHUNK_ROWS, _dictionary_columns
+
+        rows, columns = 0, list(profile.columns)
+        dictionaries = []
+        if mode == "read-dict":
+            plan = Plan(profile, registry, "arrow", bounded=False)
+            dictionaries = _dictionary_columns(plan, pq.read_schema(path))
+        start = time.perf_counter()
+        parquet = pq.ParquetFile(path, read_dictionary=dictionaries or None)
+        for batch in parquet.iter_batches(batch_size=CHUNK_ROWS, columns=columns):
             rows += batch.num_rows
-        result["rows"] = rows
+        result.update(rows=rows, dictionaries=dictionaries)
     elif mode in ("arrow", "memory"):
         from arlequin_core.drift.engines import check_uri
 
@@ -200,7 +212,9 @@ def main() -> None:
     for rows in (int(r) for r in args.rows.split(",")):
         path = batch_file(rows)
         size = path.stat().st_size / 2**20
-        results = {"read": run("read", path), "arrow": run("arrow", path)}
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"{rows:>11,} load average (1, 5, 15 min) before this size: {load} on {os.cpu_count()} cores")
+        results = {"read": run("read", path), "read-dict": run("read-dict", path), "arrow": run("arrow", path)}
         if rows <= args.memory_max:
             results["memory"] = run("memory", path)
         if rows in spark_rows:
@@ -211,13 +225,18 @@ def main() -> None:
                 continue
             peak = r["python_peak_mb"] + r.get("jvm_peak_mb", 0.0)
             note = f"file {size:,.0f} MB" if mode == "read" else f"drifted {r.get('drifted')}"
+            if mode == "read-dict":
+                note = f"as dictionaries: {', '.join(r['dictionaries']) or 'none'}"
             if mode == "spark":
                 note += f"; driver JVM peak {r['jvm_peak_mb']:,.0f} MB + Python {r['python_peak_mb']:,.0f} MB"
                 note += f"; session start {r['setup_s']:.1f} s (not counted)"
             print(f"{rows:>11,} {mode:>7} {r['seconds']:>9.2f} {peak:>9,.0f}  {note}")
         arrow = results["arrow"]
         if "error" not in arrow and "error" not in results["read"]:
-            print(f"{'':>11} ratio arrow/read time {arrow['seconds'] / results['read']['seconds']:.2f}")
+            line = f"{'':>11} ratio arrow/read time {arrow['seconds'] / results['read']['seconds']:.2f}"
+            if "error" not in results["read-dict"]:
+                line += f", arrow/read-dict time {arrow['seconds'] / results['read-dict']['seconds']:.2f}"
+            print(line)
         memory = results.get("memory")
         if memory and "error" not in memory and "error" not in arrow:
             print(

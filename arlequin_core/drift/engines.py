@@ -95,7 +95,7 @@ def check_uri(
 
     The columns are checked by the engine; the multivariate detectors then score the
     batch's row sample (:mod:`arlequin_core.drift.sample`, the same rows on the memory and
-    arrow engines) and the policy decides with their rows too.
+    arrow engines, taken by the arrow engine in its one pass) and the policy decides with their rows too.
 
     :raises EngineUnsupportedError: the named engine cannot compute a column.
     :raises InputError: unreadable or malformed batch (file, row group named).
@@ -109,13 +109,12 @@ def check_uri(
 
     size = config.drift.sample_rows
     if name == "arrow":
-        from arlequin_core.drift.stream import check_batch_arrow
+        from arlequin_core.drift.stream import stream_batch
 
-        report, plots = check_batch_arrow(profile, uri, config, registry, skip=skip)
-        checked = Checked(report, plots)
-        if needs_sample(profile, config):
-            wanted = rows.wanted_columns(rows.column_names(uri, config), profile, config)
-            checked.sample = rows.sample_uri(uri, config, report.rows_cur, size, wanted)
+        report, plots, sample = stream_batch(
+            profile, uri, config, registry, skip=skip, sample=needs_sample(profile, config)
+        )
+        checked = Checked(report, plots, sample=sample)
     elif name == "spark":
         from arlequin_core.drift.spark import check_batch_spark_with_plots
         from arlequin_core.spark_session import spark_session

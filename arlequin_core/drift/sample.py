@@ -3,13 +3,20 @@
 The multivariate detectors (:mod:`~arlequin_core.drift.multivariate`) and the
 champion's performance estimate (:mod:`arlequin_core.performance`) need rows, not
 per-column states. They get a uniform sample of at most ``[drift] sample_rows`` rows
-(all rows of a smaller batch), drawn after the column check, when the batch's row
-count ``n`` is known:
+(all rows of a smaller batch).
 
-* **memory**: the rows at ``sample_indices(n, k, seed)`` of the table;
-* **arrow**: the batch is streamed once more and the same indices are kept from each
-  chunk, so the sample is *identical* to the memory engine's (bounded memory: only the
-  sample is held);
+Which rows: row ``i`` of the batch (its position, counting from 0 across part files)
+gets the key ``splitmix64(i + seed)``, a fixed pseudo-random permutation of the row
+positions; the sample is the ``k`` rows with the smallest keys, in row order. A
+bottom-k of a random permutation is a uniform sample without replacement, and it can
+be taken without knowing the batch's size, so:
+
+* **memory**: the ``k`` smallest keys of the table's rows (:func:`sample_table`);
+* **arrow**: the same rows, kept while the batch streams, in the same pass as the
+  column states (:class:`RowSampler`): a chunk's rows whose key beats the running
+  ``k``-th smallest are kept, and the kept rows are cut back to ``k`` whenever they
+  pass ``2k``; about ``k (1 + ln(n / k))`` rows are ever taken, the sample is
+  *identical* to the memory engine's;
 * **spark**: ``DataFrame.sample(fraction)`` then ``limit(k)``: a uniform sample of about
   the same size, not the same rows (Spark has no cheap global row index).
 
@@ -30,12 +37,21 @@ from arlequin_core.config import ArlequinConfig
 SEED = 20_251_201
 
 
+def row_keys(start: int, stop: int, seed: int = SEED) -> np.ndarray:
+    """The sampling keys of rows ``start .. stop - 1`` (uint64, distinct: splitmix64 is a bijection)."""
+    with np.errstate(over="ignore"):
+        z = np.arange(start, stop, dtype=np.uint64) + np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> np.uint64(31))
+
+
 def sample_indices(rows: int, size: int, seed: int = SEED) -> np.ndarray | None:
     """Sorted row indices of the sample, or None when every row is kept (``size`` 0 or ``rows <= size``)."""
     if size <= 0 or rows <= size:
         return None
-    rng = np.random.default_rng(seed)
-    return np.sort(rng.choice(rows, size=size, replace=False))
+    keys = row_keys(0, rows, seed)
+    return np.sort(np.argpartition(keys, size - 1)[:size])
 
 
 def sample_table(table: pa.Table, size: int, seed: int = SEED) -> pa.Table:
@@ -44,36 +60,86 @@ def sample_table(table: pa.Table, size: int, seed: int = SEED) -> pa.Table:
     return table if idx is None else table.take(pa.array(idx))
 
 
-class _AllColumns:
-    """What :func:`arlequin_core.drift.stream.iter_chunks` reads: here, the named columns."""
+class RowSampler:
+    """The sample of a batch seen chunk by chunk, in order (see the module docstring).
 
-    def __init__(self, columns: list[str]) -> None:
-        self.columns = columns
-
-
-def sample_uri(uri: str, config: ArlequinConfig, rows: int, size: int, columns: list[str]) -> pa.Table:
-    """The sample of the batch at ``uri`` (``rows`` of them), streamed: the memory engine's rows exactly.
-
-    :param columns: the columns to keep (those of the batch's file that are wanted).
-    :raises InputError: as the streaming engine does (file and row group named).
+    :param size: at most this many rows (0: every row).
+    :param columns: the columns to keep; a chunk lacking one of them is an error of the caller.
     """
-    from arlequin_core.drift.stream import iter_chunks
 
-    idx = sample_indices(rows, size)
-    kept: list[pa.RecordBatch] = []
-    start = 0
-    for chunk, _, _ in iter_chunks(uri, config.data.format, _AllColumns(columns)):  # type: ignore[arg-type]
-        stop = start + chunk.num_rows
-        if idx is None:
-            kept.append(chunk)
+    def __init__(self, size: int, columns: list[str], seed: int = SEED) -> None:
+        self.size, self.columns, self.seed = size, list(columns), seed
+        self.rows = 0
+        self._parts: list[pa.Table] = []
+        self._keys: list[np.ndarray] = []
+        self._positions: list[np.ndarray] = []
+        self._kept = 0
+        self._threshold: np.uint64 | None = None  # the k-th smallest key kept, once k are
+
+    def add(self, chunk: pa.RecordBatch | pa.Table) -> None:
+        """Take the rows of the next ``chunk`` of the batch that may be in the sample.
+
+        Dictionary-encoded columns are kept decoded (as the in-memory table has them); a
+        column the chunk lacks (a part file without the label) is kept as nulls.
+        """
+        start, self.rows = self.rows, self.rows + chunk.num_rows
+        table = chunk if isinstance(chunk, pa.Table) else pa.Table.from_batches([chunk])
+        if self.size <= 0:
+            self._parts.append(_plain(table, self.columns))
+            return
+        keys = row_keys(start, self.rows, self.seed)
+        chosen = np.flatnonzero(keys < self._threshold) if self._threshold is not None else None
+        if chosen is not None:
+            if chosen.size == 0:
+                return
+            table, keys = table.take(pa.array(chosen)), keys[chosen]
+            positions = chosen + start
         else:
-            lo, hi = np.searchsorted(idx, [start, stop])
-            if hi > lo:
-                kept.append(chunk.take(pa.array(idx[lo:hi] - start)))
-        start = stop
-    if not kept:
-        return pa.table({c: pa.array([], pa.null()) for c in columns})
-    return pa.Table.from_batches(kept).combine_chunks()
+            positions = np.arange(start, self.rows, dtype=np.int64)
+        self._parts.append(_plain(table, self.columns))
+        self._keys.append(keys)
+        self._positions.append(positions)
+        self._kept += keys.size
+        if self._kept >= 2 * self.size or (self._threshold is None and self._kept >= self.size):
+            self._compact()
+
+    def _compact(self) -> None:
+        table, keys, positions = self._joined()
+        if keys.size > self.size:
+            best = np.argpartition(keys, self.size - 1)[: self.size]
+            best.sort()  # row order is kept: positions grow with the chunks
+            table, keys, positions = table.take(pa.array(best)), keys[best], positions[best]
+        self._parts, self._keys, self._positions = [table], [keys], [positions]
+        self._kept = keys.size
+        if keys.size >= self.size:
+            self._threshold = keys.max()
+
+    def _joined(self) -> tuple[pa.Table, np.ndarray, np.ndarray]:
+        table = pa.concat_tables(self._parts, promote_options="default") if len(self._parts) > 1 else self._parts[0]
+        keys = np.concatenate(self._keys) if self._keys else np.empty(0, dtype=np.uint64)
+        positions = np.concatenate(self._positions) if self._positions else np.empty(0, dtype=np.int64)
+        return table, keys, positions
+
+    def table(self) -> pa.Table:
+        """The sample: at most ``size`` rows, in row order (all rows of a smaller batch)."""
+        if not self._parts:
+            return pa.table({c: pa.array([], pa.null()) for c in self.columns})
+        if self.size > 0:
+            self._compact()
+        table = pa.concat_tables(self._parts, promote_options="default") if len(self._parts) > 1 else self._parts[0]
+        return table.combine_chunks()
+
+
+def _plain(table: pa.Table, columns: list[str]) -> pa.Table:
+    """``table``'s ``columns``: dictionaries decoded, one it lacks as nulls."""
+    arrays = []
+    for name in columns:
+        if name not in table.column_names:
+            arrays.append(pa.nulls(table.num_rows))
+            continue
+        column = table.column(name)
+        arrays.append(column.cast(column.type.value_type) if pa.types.is_dictionary(column.type) else column)
+    return pa.table(arrays, names=columns)
 
 
 def sample_spark(frame: Any, rows: int, size: int, columns: list[str]) -> pa.Table:
@@ -94,25 +160,3 @@ def wanted_columns(column_names: list[str], profile: Any, config: ArlequinConfig
         if extra and extra in column_names and extra not in wanted:
             wanted.append(extra)
     return [c for c in wanted if c in column_names]
-
-
-def column_names(uri: str, config: ArlequinConfig) -> list[str]:
-    """The columns of the batch at ``uri`` (its first data file's schema)."""
-    import os
-
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
-
-    from arlequin_core.errors import InputError
-    from arlequin_core.io import _data_files, filesystem, guess_format
-
-    fs, path = filesystem(os.fspath(uri))
-    for file in _data_files(fs, path, uri):
-        try:
-            with fs.open(file, "rb") as f:
-                if guess_format(uri, config.data.format) == "parquet":
-                    return list(pq.ParquetFile(f).schema_arrow.names)
-                return list(pacsv.open_csv(f).schema.names)
-        except (OSError, pa.ArrowException) as exc:
-            raise InputError(uri, f"cannot read the batch's columns: {exc}") from None
-    return []

@@ -137,14 +137,29 @@ class Plan:
             for name, detector in self.detectors.items()
             if state_kind(detector, profile.columns[name].kind) == "cuts"
         }
-        # Plot bars straight from the detector's category counts, when it keeps them.
+        # Plot bars and effect counts straight from the detector's category counts, when it
+        # keeps them (its keys are every reference category): each chunk is counted once.
         self._bars: dict[str, np.ndarray] = {}
+        self._effect_positions: dict[str, np.ndarray] = {}
         for name, index in self._categories.items():
             detector = self.detectors[name]
             if state_kind(detector, "categorical") == "categories":
                 position = {key: i for i, key in enumerate(detector.category_keys())}  # type: ignore[attr-defined]
                 if all(key in position for key in index.keys):
                     self._bars[name] = np.array([position[key] for key in index.keys], dtype=np.int64)
+                cp = profile.columns[name]
+                effect_keys = list(categorical_reference(cp).counts) if cp.effect else []
+                if effect_keys and all(key in position for key in effect_keys):
+                    self._effect_positions[name] = np.array([position[key] for key in effect_keys], dtype=np.int64)
+
+    def counted_by_category(self, name: str) -> bool:
+        """Whether column ``name``'s detector state is category counts (any Arrow form of the chunk will do)."""
+        cp = self.profile.columns[name]
+        return cp.kind != "numeric" and state_kind(self.detectors[name], cp.kind) == "categories"
+
+    def reference_categories(self, name: str) -> int:
+        """How many reference categories a categorical column's detector counts a chunk against."""
+        return len(self.detectors[name].category_keys())  # type: ignore[attr-defined]
 
     @property
     def columns(self) -> list[str]:
@@ -179,12 +194,16 @@ class Plan:
                 state.counts[bars] if bars is not None else self._categories[name].counts(values, unseen=False).counts
             )
             plot = np.append(listed, len(values) - missing - int(listed.sum()))
-            effect = self._category_effect(cp, values, missing)
+            effect = self._category_effect(cp, values, missing, state)
         return ColumnState(missing, state, plot, effect)
 
-    def _category_effect(self, cp: Any, values: Any, missing: int) -> CategoricalBatch | None:
+    def _category_effect(self, cp: Any, values: Any, missing: int, state: Any) -> CategoricalBatch | None:
         if not cp.effect:
             return None
+        positions = self._effect_positions.get(cp.name)
+        if positions is not None:
+            counts = state.counts[positions]
+            return CategoricalBatch(counts=counts, other=len(values) - missing - int(counts.sum()))
         index = self._effect_index.get(cp.name)
         if index is None:
             index = self._effect_index[cp.name] = CategoryIndex(list(categorical_reference(cp).counts))

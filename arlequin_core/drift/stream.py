@@ -1,13 +1,31 @@
 """The Arrow streaming engine: a batch read chunk by chunk, its states merged, memory bounded.
 
 Parquet is read one row group at a time, in record batches of at most
-:data:`CHUNK_ROWS` rows, and only the profile's columns; CSV in blocks of
-:data:`CSV_BLOCK_BYTES` (types inferred from the first block, as pyarrow's reader does
-for the in-memory path). Each chunk becomes a
+:data:`CHUNK_ROWS` rows, and only the profile's columns (plus the label when the row
+sample wants it); CSV in blocks of :data:`CSV_BLOCK_BYTES` (types inferred from the
+first block, as pyarrow's reader does for the in-memory path). Each chunk becomes a
 :class:`~arlequin_core.drift.states.BatchState`, merged into the running one and
 dropped, so peak memory is a few chunks plus the states (bounded by the reference),
-whatever the size of the batch. Columns of one chunk are computed in parallel threads
-(numpy and Arrow release the GIL) while pyarrow decodes the next chunk.
+whatever the size of the batch.
+
+Where the time goes, and what keeps it low:
+
+* one reader thread decodes the next chunk while the current one is computed;
+* the columns of a chunk are computed in parallel threads (numpy's sorts and searches
+  and Arrow's kernels release the GIL);
+* a numeric column is sorted once per chunk; its detector's cut counts, its plot bins
+  and its effect cells are binary searches in that one sorted copy;
+* Parquet string columns whose reference has at most
+  :data:`~arlequin_core.drift.categories.DICTIONARY_MAX` categories are read as
+  dictionaries (``read_dictionary``): a chunk is counted by dictionary index, its
+  strings never materialised; an identifier-like column is read plain and hashed once
+  (:class:`~arlequin_core.drift.categories.CategoryIndex`). The plot bars and the
+  effect counts of a categorical column are taken from its detector's counts, so each
+  chunk is counted once per column;
+* chunks are :data:`CHUNK_ROWS` (1 Mi) rows: the per-chunk work that scales with the
+  reference (``ks`` cut points, the category table) is paid once per million rows;
+* the row sample (:class:`~arlequin_core.drift.sample.RowSampler`) is taken in the same
+  pass, when multivariate detectors or the performance estimate need rows.
 
 A chunk that fails to decode half-way through rejects the whole batch: the
 :class:`~arlequin_core.errors.InputError` names the file and the row group (CSV: the
@@ -19,7 +37,7 @@ from __future__ import annotations
 import os
 import posixpath
 from collections.abc import Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import Any
 
 import pyarrow as pa
@@ -27,15 +45,17 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from arlequin_core.config import ArlequinConfig
+from arlequin_core.drift.categories import DICTIONARY_MAX
 from arlequin_core.drift.profile import Profile
 from arlequin_core.drift.report import DriftReport
+from arlequin_core.drift.sample import RowSampler, wanted_columns
 from arlequin_core.drift.states import BatchState, Plan, check_columns
 from arlequin_core.errors import InputError
-from arlequin_core.io import Format, _data_files, csv_problem, filesystem, guess_format
+from arlequin_core.io import Format, csv_problem, data_files, filesystem, guess_format, open_input
 from arlequin_core.registry import ComponentRegistry
 
 #: Rows per record batch read from Parquet.
-CHUNK_ROWS = 262_144
+CHUNK_ROWS = 1 << 20
 #: Bytes per CSV block.
 CSV_BLOCK_BYTES = 16 << 20
 
@@ -56,14 +76,50 @@ def check_batch_arrow(
     :raises InputError: unreadable input, a chunk that does not decode (file and row
         group named), missing columns, no rows.
     """
+    report, plots, _ = stream_batch(profile, uri, config, registry, skip=skip)
+    return report, plots
+
+
+def stream_batch(
+    profile: Profile,
+    uri: str,
+    config: ArlequinConfig,
+    registry: ComponentRegistry,
+    *,
+    skip: Mapping[str, str] | None = None,
+    sample: bool = False,
+) -> tuple[DriftReport, dict[str, dict[str, Any]], pa.Table | None]:
+    """:func:`check_batch_arrow`, and the batch's row sample taken in the same pass when ``sample``.
+
+    :param sample: also take the row sample (:mod:`arlequin_core.drift.sample`, ``[drift] sample_rows``).
+    :returns: the report, the plot summaries, the row sample (None unless asked).
+    """
     plan = Plan(profile, registry, "arrow", bounded=False)
     state = BatchState()
     names: list[str] | None = None
-    with ThreadPoolExecutor(max_workers=max(1, min(len(plan.columns), os.cpu_count() or 1))) as pool:
-        for chunk, where, column_names in iter_chunks(uri, config.data.format, plan):
-            names = names or column_names
-            state = plan.merge(state, _chunk_state(plan, chunk, where, pool))
-    return plan.report(state, config, names or [], uri, skip), plan.plots(state)
+    sampler: RowSampler | None = None
+    labels = (config.data.label, profile.data.get("label")) if sample else ()
+    extra = list(dict.fromkeys(c for c in labels if c and c not in plan.columns))
+    chunks = iter_chunks(uri, config.data.format, plan, extra=extra)
+    workers = max(1, min(len(plan.columns), os.cpu_count() or 1))
+    with ThreadPoolExecutor(max_workers=workers) as pool, ThreadPoolExecutor(max_workers=1) as reader:
+        ahead = reader.submit(next, chunks, None)
+        try:
+            while (item := ahead.result()) is not None:
+                ahead = reader.submit(next, chunks, None)  # decode the next chunk meanwhile
+                chunk, where, column_names = item
+                if names is None:
+                    names = column_names
+                    if sample:
+                        sampler = RowSampler(config.drift.sample_rows, wanted_columns(names, profile, config))
+                state = plan.merge(state, _chunk_state(plan, chunk, where, pool))
+                if sampler is not None:
+                    sampler.add(chunk)
+        finally:
+            wait([ahead])  # the reader has let go of the generator: close its file now
+            chunks.close()
+    report = plan.report(state, config, names or [], uri, skip)
+    return report, plan.plots(state), sampler.table() if sampler is not None else None
 
 
 def _chunk_state(plan: Plan, chunk: pa.RecordBatch, where: str, pool: ThreadPoolExecutor) -> BatchState:
@@ -72,39 +128,65 @@ def _chunk_state(plan: Plan, chunk: pa.RecordBatch, where: str, pool: ThreadPool
     return BatchState(rows=table.num_rows, columns=dict(zip(plan.columns, parts, strict=True)))
 
 
-def iter_chunks(uri: str, fmt: Format, plan: Plan) -> Iterator[tuple[pa.RecordBatch, str, list[str]]]:
-    """``(record batch of the plan's columns, where it came from, the file's column names)`` in file order."""
+def iter_chunks(
+    uri: str, fmt: Format, plan: Plan, *, extra: list[str] | tuple[str, ...] = ()
+) -> Iterator[tuple[pa.RecordBatch, str, list[str]]]:
+    """``(record batch of the plan's columns, where it came from, the file's column names)`` in file order.
+
+    :param extra: further columns to read where a file has them (the label, for the row sample).
+    """
     uri = os.fspath(uri)
     try:
         fs, path = filesystem(uri)
     except (ValueError, ImportError) as exc:
         raise InputError(uri, f"cannot open this location: {exc}") from None
     kind = guess_format(uri, fmt)
-    for file in _data_files(fs, path, uri):
+    for file in data_files(fs, path, uri):
         shown = uri if file == path else f"{uri} (part {posixpath.basename(file)})"
         try:
             if not fs.size(file):
                 raise InputError(shown, "file is empty (0 bytes)")
-            with fs.open(file, "rb") as f:
-                reader = _parquet_chunks if kind == "parquet" else _csv_chunks
-                yield from reader(f, file, shown, plan)
+            with open_input(fs, file) as f:
+                if kind == "parquet":
+                    yield from _parquet_chunks(f, shown, plan, extra)
+                else:
+                    yield from _csv_chunks(f, file, shown, plan, extra)
         except OSError as exc:
             raise InputError(shown, f"cannot read: {exc}") from None
 
 
-def _parquet_chunks(f: Any, file: str, shown: str, plan: Plan) -> Iterator[tuple[pa.RecordBatch, str, list[str]]]:
+def _dictionary_columns(plan: Plan, schema: pa.Schema) -> list[str]:
+    """The plan's categorical string columns worth reading as dictionaries (few reference categories)."""
+    out = []
+    for name in plan.columns:
+        cp = plan.profile.columns[name]
+        if cp.kind == "numeric" or name not in schema.names:
+            continue
+        kind = schema.field(name).type
+        if not (pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind)):
+            continue
+        if plan.counted_by_category(name) and plan.reference_categories(name) <= DICTIONARY_MAX:
+            out.append(name)
+    return out
+
+
+def _parquet_chunks(f: Any, shown: str, plan: Plan, extra: Any) -> Iterator[tuple[pa.RecordBatch, str, list[str]]]:
     try:
         parquet = pq.ParquetFile(f)
+        names = parquet.schema_arrow.names
+        check_columns(plan, names, shown)
+        dictionaries = _dictionary_columns(plan, parquet.schema_arrow)
+        if dictionaries:
+            parquet = pq.ParquetFile(f, read_dictionary=dictionaries)
     except (pa.ArrowInvalid, OSError) as exc:
         raise InputError(
             shown, f"not a complete Parquet file (truncated, still being written, or not Parquet): {exc}"
         ) from None
-    names = parquet.schema_arrow.names
-    check_columns(plan, names, shown)
+    columns = plan.columns + [c for c in extra if c in names]
     groups = parquet.num_row_groups
     for group in range(groups):
         where = f"{shown}, row group {group} of {groups}"
-        batches = parquet.iter_batches(batch_size=CHUNK_ROWS, row_groups=[group], columns=plan.columns)
+        batches = parquet.iter_batches(batch_size=CHUNK_ROWS, row_groups=[group], columns=columns)
         while True:
             try:
                 batch = next(batches)
@@ -115,7 +197,9 @@ def _parquet_chunks(f: Any, file: str, shown: str, plan: Plan) -> Iterator[tuple
             yield batch, where, names
 
 
-def _csv_chunks(f: Any, file: str, shown: str, plan: Plan) -> Iterator[tuple[pa.RecordBatch, str, list[str]]]:
+def _csv_chunks(
+    f: Any, file: str, shown: str, plan: Plan, extra: Any
+) -> Iterator[tuple[pa.RecordBatch, str, list[str]]]:
     stream: Any = pa.CompressedInputStream(f, "gzip") if file.endswith(".gz") else f
     convert = pacsv.ConvertOptions(strings_can_be_null=True, quoted_strings_can_be_null=False)
     try:
@@ -137,7 +221,7 @@ def _csv_chunks(f: Any, file: str, shown: str, plan: Plan) -> Iterator[tuple[pa.
             if "straddl" in str(exc):
                 raise InputError(where, f"{csv_problem(exc, CSV_BLOCK_BYTES)}; the whole batch is rejected") from None
             raise InputError(where, f"cannot decode: {_one_line(exc)}; the whole batch is rejected") from None
-        yield batch.select(plan.columns), where, names
+        yield batch.select(plan.columns + [c for c in extra if c in names]), where, names
         block, row = block + 1, row + batch.num_rows
 
 

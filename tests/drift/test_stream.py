@@ -52,7 +52,13 @@ def test_streamed_parquet_report_equals_the_in_memory_report(tmp_path, registry,
     assert page.count("data:image/png;base64,") == len(profile.columns)
 
 
-def test_small_record_batches_and_part_files_change_nothing(tmp_path, registry, profile, monkeypatch):
+@pytest.mark.parametrize("dictionary_max", [65_536, 0])
+def test_small_record_batches_and_part_files_change_nothing(tmp_path, registry, profile, monkeypatch, dictionary_max):
+    """Also with every string column read plain and counted by hash (``dictionary_max`` 0), as identifiers are."""
+    import arlequin_core.drift.categories as categories
+
+    monkeypatch.setattr(stream, "DICTIONARY_MAX", dictionary_max)
+    monkeypatch.setattr(categories, "DICTIONARY_MAX", dictionary_max)
     batch = table(1800, seed=3, shift=0.2)
     folder = tmp_path / "spark-out"
     folder.mkdir()
@@ -170,3 +176,29 @@ def test_csv_with_one_huge_field_says_what_to_do(tmp_path, registry, profile, re
     message = str(caught.value)[:2000]
     assert str(path) in message and "larger than the CSV reader's block size" in message, message
     assert "Parquet" in message and "straddl" not in message, message
+
+
+def test_row_sample_is_taken_in_the_same_pass_and_is_the_in_memory_sample(tmp_path, registry, monkeypatch):
+    reference, batch = table(1500, seed=1, shift=0.0), table(5000, seed=2, shift=0.3)
+    config = make_config(sample_rows=700)
+    profile = build_profile(reference, config, registry, source="reference")
+    assert profile.multivariate  # on by default: the check needs rows
+    path = tmp_path / "batch.parquet"
+    pq.write_table(batch, path, row_group_size=600)
+    passes = []
+    reads = stream.iter_chunks
+
+    def counted(*args, **kwargs):
+        passes.append(args[0])
+        return reads(*args, **kwargs)
+
+    monkeypatch.setattr(stream, "iter_chunks", counted)
+    monkeypatch.setattr(stream, "CHUNK_ROWS", 250)
+    streamed = check_uri(profile, str(path), config, registry, engine="arrow")
+    in_memory = check_uri(profile, str(path), config, registry, engine="memory")
+    assert passes == [str(path)]
+    assert streamed.sample.num_rows == 700
+    expected = in_memory.sample.select(streamed.sample.column_names)
+    assert streamed.sample.schema == expected.schema
+    assert streamed.sample.to_pandas().equals(expected.to_pandas())  # NaN equal to NaN
+    assert_same(_without_volatile(streamed.report), _without_volatile(in_memory.report))
