@@ -257,14 +257,13 @@ def _table(report: DriftReport, history: list[DriftReport]) -> str:
     trend = bool(history)
     columns = [("Column", "text"), ("Drift", "text"), ("Effect vs minimum", "num")]
     if trend:
-        columns.append((f"Effect, last {len(history) + 1} batches", "none"))
+        columns.append((f"Effect, last {len(history) + 1}", "none"))
     columns += [
         ("Test", "text"),
         ("p-value", "num"),
         ("adjusted vs level", "num"),
-        ("Statistic", "num"),
         ("n ref / batch", "num"),
-        ("Missing ref → batch", "num"),
+        ("Missing, ref → batch", "num"),
     ]
     head = "".join(f'<th data-type="{kind}">{_e(name)}</th>' for name, kind in columns)
     rows = []
@@ -276,9 +275,9 @@ def _table(report: DriftReport, history: list[DriftReport]) -> str:
             cells += f"<td>{_trend(r, history)}</td>"
         cells += (
             f"<td>{_e(r.detector)} <small>({_e(r.kind)})</small></td>"
-            f"{_sortable(r.p_value)}{_sortable(r.p_value_adjusted, _adjusted(r))}{_sortable(r.statistic)}"
+            f"{_sortable(r.p_value)}{_sortable(r.p_value_adjusted, _adjusted(r))}"
             f"{_sortable(r.n_cur, f'{r.n_ref:,} / {r.n_cur:,}')}"
-            f"{_sortable(r.missing_cur - r.missing_ref, f'{_pct(r.missing_ref)} → {_pct(r.missing_cur)}')}"
+            f"{_sortable(r.missing_cur - r.missing_ref, f'{100 * r.missing_ref:.1f} → {_pct(r.missing_cur)}')}"
         )
         rows.append(f"<tr{css}>{cells}</tr>")
     note = '<p class="hint">Click a heading to sort by it.</p>'
@@ -388,6 +387,8 @@ def _column_section(result: ColumnResult, plot: Plot | None) -> str:
     others = _other_effects(result)
     if others:
         details = {"other effect sizes": others, **details}
+    if result.statistic is not None:
+        details = {"statistic": result.statistic, **details}
     if result.missing_p_value is not None:
         details["missing-rate p-value"] = result.missing_p_value
     if result.missing_p_value_adjusted is not None and result.missing_p_value_adjusted != result.missing_p_value:
@@ -452,7 +453,7 @@ table.results td {{ white-space: nowrap; }}
 table.results td.name {{ white-space: normal; overflow-wrap: anywhere; min-width: 8em; }}
 .wide {{ max-width: 100%; overflow-x: auto; }}
 table.meta th {{ font-weight: normal; color: #666; }}
-table.results {{ font-size: 14px; }} table.results th {{ background: #f4f4f4; white-space: nowrap; }}
+table.results {{ font-size: 14px; }} table.results th {{ background: #f4f4f4; vertical-align: bottom; }}
 table.sortable th[data-type]:not([data-type="none"]) {{ cursor: pointer; }}
 table.sortable th[aria-sort="ascending"]::after {{ content: " ▲"; }}
 table.sortable th[aria-sort="descending"]::after {{ content: " ▼"; }}

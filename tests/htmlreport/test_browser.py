@@ -105,6 +105,11 @@ def test_a_drifted_report_reads_well_in_chromium(page: Any, reports: Path, width
         assert image["shown"] >= 0.95 * layout["content"], image  # a plot spans the content width
         if width >= 1280:  # the laptop page: the text in the plots as shown is at least 12 px
             assert image["font"] * image["shown"] / image["natural"] >= MIN_TEXT_PX, image
+    if width >= 1280:  # the columns table fits the laptop page without scrolling sideways
+        box = page.evaluate(
+            "() => { const w = document.querySelector('.wide'); return [w.scrollWidth, w.clientWidth]; }"
+        )
+        assert box[0] <= box[1], box
     # Details are tables, never a raw JSON dump.
     assert page.locator("pre").count() == 0 and page.locator("table.details").count() >= 3
     # The trend column: one sparkline per column, over the five batches.
