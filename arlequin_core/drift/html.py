@@ -346,7 +346,7 @@ def _joint(report: DriftReport) -> str:
         "<p>All feature columns together: a change in how columns move together that no single column shows "
         "(PCA reconstruction error: mean error; domain classifier: ROC AUC).</p>"
     )
-    return f'<h2>Several columns together</h2>{note}<table class="results">{head}{"".join(rows)}</table>'
+    return f"<h2>Several columns together</h2>{note}{_boxed(head, rows)}"
 
 
 def _performance(report: DriftReport) -> str:
@@ -366,7 +366,12 @@ def _performance(report: DriftReport) -> str:
         f"deviations of sampling variation). Assumes the relation between features and label is unchanged. "
         f"{_e(perf.get('reason', ''))}</p>"
     )
-    return f'<h2>Estimated performance</h2>{note}<table class="results">{head}{"".join(rows)}</table>'
+    return f"<h2>Estimated performance</h2>{note}{_boxed(head, rows)}"
+
+
+def _boxed(head: str, rows: list[str]) -> str:
+    """A results table in a box that scrolls sideways on a narrow window (the page never does)."""
+    return f'<div class="wide"><table class="results">{head}{"".join(rows)}</table></div>'
 
 
 def _untested(report: DriftReport) -> str:

@@ -14,12 +14,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 from arlequin_core.config import ArlequinConfig
 from arlequin_core.drift import build_profile, check_batch
 from arlequin_core.drift.history import write_history
 from arlequin_core.drift.html import write_html
+from arlequin_core.drift.multivariate import add_multivariate
 from arlequin_core.rendering import write_placeholder
 
 MIN_TEXT_PX = 12.0
@@ -47,7 +49,9 @@ def reports(tmp_path_factory: pytest.TempPathFactory, registry: Any) -> Path:
     profile = build_profile(_frame(4000, 0), config, registry, source="s3://bank/training/2026-11/part-0.parquet")
     for i, shift in enumerate([0.0, 0.0, 0.1, 0.6, 2.0]):
         batch = _frame(3000, i + 1, shift, new=8 if shift > 1 else 0)
-        report = check_batch(profile, batch, config, registry, uri=f"hdfs://namenode/landing/day={i}/batch.parquet")
+        uri = f"hdfs://namenode/landing/day={i}/batch.parquet"
+        report = check_batch(profile, batch, config, registry, uri=uri)
+        add_multivariate(report, profile, pa.Table.from_pandas(batch, preserve_index=False), config, uri)
         report.batch_id, report.model_version = f"batch-{i:05d}", "1"
         (folder / f"{report.batch_id}.json").write_text(report.to_json())
         write_html(report, profile, batch, folder / f"{report.batch_id}.html")
@@ -110,6 +114,7 @@ def test_a_drifted_report_reads_well_in_chromium(page: Any, reports: Path, width
             "() => { const w = document.querySelector('.wide'); return [w.scrollWidth, w.clientWidth]; }"
         )
         assert box[0] <= box[1], box
+    assert page.locator("h2", has_text="Several columns together").count() == 1  # in a box that fits too
     # Details are tables, never a raw JSON dump.
     assert page.locator("pre").count() == 0 and page.locator("table.details").count() >= 3
     # The trend column: one sparkline per column, over the five batches.
@@ -122,17 +127,17 @@ def test_the_columns_table_sorts_on_a_click(page: Any, reports: Path) -> None:
 
     def effects() -> list[float]:
         return page.eval_on_selector_all(
-            "table.results tbody tr", "rows => rows.map(r => parseFloat(r.cells[2].dataset.sort))"
+            "table.sortable tbody tr", "rows => rows.map(r => parseFloat(r.cells[2].dataset.sort))"
         )
 
-    heading = page.locator("table.results th", has_text="Effect").first
+    heading = page.locator("table.sortable th", has_text="Effect").first
     heading.click()
     ascending = effects()
     assert ascending == sorted(ascending) and heading.get_attribute("aria-sort") == "ascending"
     heading.click()
     assert effects() == sorted(ascending, reverse=True)
-    page.locator("table.results th", has_text="Column").first.click()
-    names = page.eval_on_selector_all("table.results tbody tr", "rows => rows.map(r => r.cells[0].innerText)")
+    page.locator("table.sortable th", has_text="Column").first.click()
+    names = page.eval_on_selector_all("table.sortable tbody tr", "rows => rows.map(r => r.cells[0].innerText)")
     assert names == sorted(names, key=str.lower)
 
 
