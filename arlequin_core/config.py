@@ -32,7 +32,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, ValidationError, field_validator
 
 from arlequin_core.config_file import find_config
 from arlequin_core.errors import ConfigError
@@ -88,6 +88,11 @@ class DataSection(Section):
     categorical: list[str] = Field(default_factory=list)
     #: File format of batches; ``auto`` decides by extension.
     format: Literal["auto", "parquet", "csv"] = "auto"
+
+    def roles(self) -> set[str]:
+        """Columns this section names (label, timestamp, forced kinds): a pandas index among them stays data."""
+        named = {self.label, self.timestamp, *self.numeric, *self.categorical}
+        return {c for c in named if c}
 
 
 class ColumnDriftSection(Section):
@@ -157,6 +162,9 @@ class DriftSection(Section):
     missing_threshold: float = Field(default=0.05, ge=0.0, lt=1.0)
     #: Number columns with at most this many distinct reference values are categorical.
     categorical_max_distinct: int = Field(default=20, ge=1)
+    #: A text column whose distinct values are at least this share of its values (and more than
+    #: categorical_max_distinct) is id-like: not tested, with a note (0: off; docs/detectors.md).
+    id_like_share: float = Field(default=0.9, ge=0.0, le=1.0)
     #: Fit on a seeded uniform sample of at most this many reference rows (0: all rows).
     reference_sample: int = Field(default=0, ge=0)
     #: Watch the champion's per-row errors (column ``__error__``) with this online detector
@@ -237,6 +245,9 @@ class TrainingSection(Section):
     seed: int = 0
     #: Retrain on the last N batches.
     window: int = Field(default=3, ge=1)
+    #: A retrain keeps the champion's column kinds (numeric/categorical) for the columns it
+    #: tested; [data] numeric/categorical still win. False: infer them again from the new rows.
+    keep_kinds: bool = True
     #: Seconds after a retrain during which further drift does not retrain again.
     cooldown: float = Field(default=60.0, ge=0.0)
 
@@ -289,6 +300,8 @@ class ArlequinConfig(Section):
 
     #: The file this config came from (None: defaults only). Not a TOML key.
     source_path: Path | None = Field(default=None, exclude=True)
+    #: Column kinds a retrain carries from the champion (arlequin_core.drift.kinds.carry_kinds). Not a TOML key.
+    _carried_kinds: dict[str, Any] | None = PrivateAttr(default=None)
 
     @property
     def home(self) -> Path:

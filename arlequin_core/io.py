@@ -6,6 +6,11 @@ plain paths, ``file://``, or any fsspec protocol (``hdfs://``, ``webhdfs://``,
 ``s3://``, ``memory://``). Every failure is an :class:`InputError` naming the URI
 and the problem, never a bare pyarrow traceback.
 
+Parquet written by pandas (``DataFrame.to_parquet`` with its default ``index=True``)
+carries the DataFrame's index as columns (``__index_level_0__``, or the index's own
+name), listed in the pandas metadata of the file's schema. The index is not data: every
+read path drops those columns (:func:`index_columns`), unless config names them.
+
 ``hdfs://`` is served by :mod:`arlequin_core.hdfs` (the native client ``hdfs-native``,
 no JVM or libhdfs; registered with fsspec when this module is imported), ``webhdfs://``
 by fsspec's WebHDFS over HTTP.
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+from collections.abc import Collection
 from typing import Any, Literal
 
 import fsspec
@@ -93,12 +99,84 @@ def data_files(fs: fsspec.AbstractFileSystem, path: str, uri: str) -> list[str]:
 _data_files = data_files  # the name other modules imported first
 
 
-def read_table(uri: str | os.PathLike[str], fmt: Format = "auto", columns: list[str] | None = None) -> pa.Table:
+#: Schema metadata key under which :func:`read_table` records the pandas index columns it dropped.
+DROPPED_INDEX_KEY = b"arlequin.dropped_index"
+
+
+def index_columns(schema: pa.Schema, keep: Collection[str] = ()) -> list[str]:
+    """The columns pandas wrote for a DataFrame's index, in schema order (none without pandas metadata).
+
+    ``DataFrame.to_parquet`` (``index=True``, its default) stores a non-range index as
+    columns named ``__index_level_N__``, or by the index's name, and lists them under
+    ``index_columns`` in the schema's pandas metadata (a ``RangeIndex`` is metadata only).
+
+    :param keep: names not to count as index columns (those config names: label,
+        timestamp, forced kinds), so ``df.set_index("date")`` keeps a configured timestamp.
+    """
+    try:
+        meta = schema.pandas_metadata
+    except (ValueError, TypeError):  # unparseable pandas metadata: treat as none
+        return []
+    listed = meta.get("index_columns", []) if isinstance(meta, dict) else []
+    names = {c for c in listed if isinstance(c, str)} - set(keep)
+    return [name for name in schema.names if name in names]
+
+
+def dropped_index(table: pa.Table) -> list[str]:
+    """The pandas index columns :func:`read_table` dropped from ``table`` (empty when none)."""
+    raw = (table.schema.metadata or {}).get(DROPPED_INDEX_KEY)
+    return [c for c in raw.decode("utf-8").split("\x1f") if c] if raw else []
+
+
+def index_note(columns: Collection[str]) -> str:
+    """The report note saying which pandas index columns were not read."""
+    shown = ", ".join(map(repr, columns))
+    return (
+        f"column{'s' if len(columns) > 1 else ''} {shown}: the pandas index (written by DataFrame.to_parquet "
+        "with index=True), not data: not read; reset_index() before writing to keep it as a column"
+    )
+
+
+def batch_index_columns(uri: str | os.PathLike[str], fmt: Format = "auto", keep: Collection[str] = ()) -> list[str]:
+    """The pandas index columns of the batch at ``uri`` (its first file's Parquet footer); [] for CSV or unreadable."""
+    uri = os.fspath(uri)
+    if guess_format(uri, fmt) != "parquet":
+        return []
+    try:
+        fs, path = filesystem(uri)
+        files = data_files(fs, path, uri)
+        with _open_input(fs, files[0]) as f:
+            return index_columns(pq.read_schema(f), keep)
+    except (InputError, OSError, ValueError, ImportError, pa.ArrowException):
+        return []  # the engine reading the batch says what is wrong with it
+
+
+def _drop_index(table: pa.Table, keep: Collection[str], columns: list[str] | None) -> pa.Table:
+    index = [c for c in index_columns(table.schema, keep) if columns is None or c not in columns]
+    if not index:
+        return table
+    table = table.drop_columns(index)
+    metadata = dict(table.schema.metadata or {})
+    metadata[DROPPED_INDEX_KEY] = "\x1f".join(index).encode("utf-8")
+    return table.replace_schema_metadata(metadata)
+
+
+def read_table(
+    uri: str | os.PathLike[str],
+    fmt: Format = "auto",
+    columns: list[str] | None = None,
+    keep_index: Collection[str] = (),
+) -> pa.Table:
     """Read one batch into an Arrow table.
+
+    pandas index columns are dropped (:func:`index_columns`; the names are kept in the
+    schema metadata, :func:`dropped_index`).
 
     :param uri: a file or a Spark/Hadoop output directory (its part files are concatenated).
     :param fmt: ``parquet``, ``csv`` or ``auto`` (by extension).
     :param columns: read only these columns (a missing one is an error naming it).
+    :param keep_index: index columns to keep as data (e.g. :meth:`DataSection.roles
+        <arlequin_core.config.DataSection.roles>`).
     :raises InputError: missing, unreadable, truncated or malformed input.
     """
     uri = os.fspath(uri)
@@ -108,9 +186,9 @@ def read_table(uri: str | os.PathLike[str], fmt: Format = "auto", columns: list[
         raise InputError(uri, f"cannot open this location: {exc}") from None
     kind = guess_format(uri, fmt)
     tables = []
-    for file in _data_files(fs, path, uri):
+    for file in data_files(fs, path, uri):
         shown = uri if file == path else f"{uri} (part {posixpath.basename(file)})"
-        tables.append(_read_one(fs, file, shown, kind, columns))
+        tables.append(_drop_index(_read_one(fs, file, shown, kind, columns), keep_index, columns))
     if len(tables) == 1:
         return tables[0]
     try:

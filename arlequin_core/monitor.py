@@ -58,6 +58,7 @@ from arlequin_core.drift import quality
 from arlequin_core.drift.check import check_batch
 from arlequin_core.drift.engines import check_uri, choose_engine
 from arlequin_core.drift.multivariate import add_multivariate
+from arlequin_core.drift.notes import annotate
 from arlequin_core.drift.online_state import (
     OnlineStateStore,
     online_columns,
@@ -226,7 +227,7 @@ class Monitor:
                 checked = check_uri(profile, event.uri, self.config, self.registry, engine=engine)
                 report, table, rows = checked.report, checked.plots, checked.sample
             else:
-                table = read_table(event.uri, self.config.data.format)
+                table = read_table(event.uri, self.config.data.format, keep_index=self.config.data.roles())
                 table, skip = self._with_errors(profile, table, event.uri, batch_id, model_name, model_version)
                 online = online_columns(profile, self.registry)
                 if not online:  # batch tests only: no state, no file
@@ -251,6 +252,7 @@ class Monitor:
             )
             return
         report.batch_id, report.model_name, report.model_version = batch_id, model_name, model_version
+        annotate(report, profile, self.config, event.uri)
         weigh_performance(
             report, profile, rows, self.config, self.registry, model_name, model_version, self.model_cache
         )

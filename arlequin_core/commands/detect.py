@@ -115,6 +115,7 @@ def detect_cmd(
     """
     from arlequin_core.drift.calibrate import build_calibrated_profile
     from arlequin_core.drift.engines import check_uri
+    from arlequin_core.drift.notes import annotate
     from arlequin_core.drift.options import policy_overrides
     from arlequin_core.drift.profile import Profile
     from arlequin_core.io import read_table
@@ -143,7 +144,8 @@ def detect_cmd(
     elif reference.lower().endswith(".json"):
         profile = Profile.load(reference)
     else:
-        profile = build_calibrated_profile(read_table(reference, fmt), config, app.registry, source=reference)
+        table = read_table(reference, fmt, keep_index=config.data.roles())
+        profile = build_calibrated_profile(table, config, app.registry, source=reference)
     if save_profile:
         profile.save(save_profile)
     checked = check_uri(profile, current, config, app.registry, engine=engine)
@@ -153,6 +155,7 @@ def detect_cmd(
 
         report.model_name, report.model_version = model_name, model_version
         weigh_performance(report, profile, checked.sample, config, app.registry, model_name, model_version)
+    annotate(report, profile, config, current)
     if json_out:
         path = Path(json_out)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -162,6 +165,8 @@ def detect_cmd(
 
         write_html(report, profile, checked.plots, html_out)
     click.echo(verdict_line(report))
+    for note in report.notes:  # even with --quiet: they say what the verdict does not cover
+        click.echo(f"  note: {note}")
     if not quiet:
         click.echo(f"  engine: {report.engine}, {report.rows_cur:,} rows")
         for line in column_table(report):

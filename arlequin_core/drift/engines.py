@@ -129,7 +129,7 @@ def check_uri(
         from arlequin_core.drift.check import check_batch
         from arlequin_core.io import read_table
 
-        table = read_table(uri, config.data.format)
+        table = read_table(uri, config.data.format, keep_index=config.data.roles())
         report = check_batch(profile, table, config, registry, uri=uri, skip=skip)
         checked = Checked(report, table, table, rows.sample_table(table, size))
     if profile.multivariate and checked.sample is not None:
@@ -147,11 +147,22 @@ def needs_sample(profile: Profile, config: ArlequinConfig) -> bool:
 
 def read_spark(spark: Any, uri: str, config: ArlequinConfig) -> Any:
     """The batch at ``uri`` as a Spark DataFrame (Parquet, or CSV with a header, by ``[data] format``)."""
-    from arlequin_core.io import guess_format
+    from arlequin_core.io import batch_index_columns, guess_format
 
+    # The JVM resolves a relative path against its own working directory, not this process's.
+    where = uri if "://" in uri or uri.startswith("file:") else os.path.abspath(uri)
     try:
         if guess_format(uri, config.data.format) == "csv":
-            return spark.read.option("header", True).option("inferSchema", True).csv(uri)
-        return spark.read.parquet(uri)
+            return spark.read.option("header", True).option("inferSchema", True).csv(where)
+        frame = spark.read.parquet(where)
     except Exception as exc:  # AnalysisException and the JVM's errors: name the batch
-        raise InputError(uri, f"Spark cannot read the batch: {str(exc).splitlines()[0]}") from None
+        problem = f"Spark cannot read the batch: {str(exc).splitlines()[0]}"
+        if "TIMESTAMP(NANOS" in str(exc):  # pandas writes nanoseconds by default; Spark reads microseconds
+            problem += (
+                "; Spark reads no nanosecond timestamps: write them as microseconds, e.g. "
+                "df.to_parquet(path, coerce_timestamps='us', allow_truncated_timestamps=True)"
+            )
+        raise InputError(uri, problem) from None
+    # pandas' index columns are not data (arlequin_core.io.index_columns); Spark does not know them.
+    index = [c for c in batch_index_columns(uri, config.data.format, config.data.roles()) if c in frame.columns]
+    return frame.drop(*index) if index else frame

@@ -59,7 +59,7 @@ from arlequin_core.drift.base import ColumnKind, Detector
 from arlequin_core.drift.columns import as_table, category_counts, missing_count, numeric_array
 from arlequin_core.drift.effect import CategoricalReference, NumericReference
 from arlequin_core.drift.error_stream import ERROR_COLUMN
-from arlequin_core.drift.kinds import feature_kinds
+from arlequin_core.drift.kinds import carried_origin, feature_kinds
 from arlequin_core.drift.policy import ColumnPlan, check_columns_exist, plan_column
 from arlequin_core.drift.summary import summarize
 from arlequin_core.errors import ConfigError, InputError
@@ -378,6 +378,9 @@ def build_profile(
         "timestamp": config.data.timestamp,
         "exclude": list(config.data.exclude),
     }
+    kinds_from = carried_origin(config)
+    if kinds_from:  # a retrain kept the champion's kinds (arlequin_core.drift.kinds rule 3)
+        data["kinds_from"] = kinds_from
     error_detector = None
     if errors is not None:
         error_detector = _fit_errors(errors, config, registry)

@@ -117,6 +117,12 @@ class DriftReport:
     columns_drifted: bool | None = None
     #: Rows of the detectors over all features together (``kind`` ``multivariate``), decided by the policy.
     multivariate: list[ColumnResult] = field(default_factory=list)
+    #: Sentences to read beside the verdict (pandas index not read, id-like columns not tested, ...);
+    #: see :mod:`arlequin_core.drift.notes`.
+    notes: list[str] = field(default_factory=list)
+    #: What drift was measured against: ``description`` (one line for people), ``model_name``,
+    #: ``model_version``, ``batch_ids``, ``uris``, ``rows``, ``source``; None in older reports.
+    reference: dict[str, Any] | None = None
 
     def column(self, name: str) -> ColumnResult:
         """The result of column ``name``.

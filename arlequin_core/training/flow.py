@@ -209,9 +209,12 @@ def _train_to_pending(
 ) -> Pending:
     started = time.perf_counter()
     label = trainer.label  # config errors before any work
+    config, carried_from = champion_kinds(app)
     pending = Pending.create(app.config.home)  # not app.home: it would create the home before a failure
+    own_config = trainer.config
     try:
         try:
+            trainer.config = config  # the champion's kinds: the model and its profile keep them
             trained = trainer.train(data_uris, heldout_uri=str(pending.heldout))
         except (ValueError, TypeError) as exc:
             if not is_data_error(exc):
@@ -227,17 +230,24 @@ def _train_to_pending(
             performance = fit_performance(
                 trainer, trained.model, str(pending.heldout), seed=app.config.training.seed, task=trained.task
             )
+        trained_on = {
+            "batch_ids": _batch_ids(batch_ids, cause),
+            "uris": [safe_uri(_normalize_uri(u)) for u in data_uris],
+            "train_rows": trained.rows.get("train"),
+            "heldout_rows": trained.rows.get("heldout"),
+        }
         # The profile (numpy/Arrow, releases the GIL) is built while the model is serialised.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="arlequin-profile") as pool:
             profiling = pool.submit(
                 build_profile_file,
                 trained.reference,
-                app.config,
+                config,
                 app.registry,
                 pending.profile,
                 source,
                 errors,
                 performance,
+                trained_on,
             )
             trainer.save(trained.model, str(pending.model_dir), trained.example)
             # Parquet keeps the example's dtypes exactly (JSON would turn 1.0 into 1 and change the signature).
@@ -248,7 +258,9 @@ def _train_to_pending(
     except BaseException:
         pending.discard()
         raise
-    ids = list(batch_ids) if batch_ids else ([cause.batch_id] if cause is not None and cause.batch_id else [])
+    finally:
+        trainer.config = own_config
+    ids = _batch_ids(batch_ids, cause)
     pending.state.update(
         trainer=trainer.name,
         flavor=trainer.flavor,
@@ -263,6 +275,7 @@ def _train_to_pending(
         task=trained.task,
         has_profile=has_profile,
         has_drift_report=drift_report is not None,
+        kinds_from=carried_from,
         train_seconds=round(time.perf_counter() - started, 3),
     )
     pending.save()
@@ -275,6 +288,43 @@ def _train_to_pending(
         seconds=pending.state["train_seconds"],
     )
     return pending
+
+
+def _batch_ids(batch_ids: list[str] | None, cause: DriftDetected | None) -> list[str]:
+    return list(batch_ids) if batch_ids else ([cause.batch_id] if cause is not None and cause.batch_id else [])
+
+
+def champion_kinds(app: App) -> tuple[ArlequinConfig, str | None]:
+    """``app.config`` carrying the champion's column kinds (``[training] keep_kinds``), and where they came from.
+
+    Kind inference on a new training set can decide differently (a count column with
+    fewer distinct values this time becomes categorical): the champion's kinds are
+    kept for the columns it tested, ``[data] numeric``/``categorical`` still win.
+    Without a champion, with ``keep_kinds = false``, or when its profile cannot be
+    read (logged), the kinds are inferred from the new rows.
+    """
+    from arlequin_core.drift.error_stream import ERROR_COLUMN
+    from arlequin_core.drift.kinds import carry_kinds
+    from arlequin_core.training.champion import champion_profile
+
+    config = app.config
+    if not config.training.keep_kinds:
+        return config, None
+    uri = Tracking.from_config(config).uri
+    if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).exists():
+        return config, None  # no store yet, so no champion: do not create one (a failed train leaves no home)
+    try:
+        found = champion_profile(config, getattr(app, "profile_cache", None))
+    except ArlequinError as exc:
+        log.warning("champion_kinds_unread", error=str(exc), hint="column kinds are inferred from the new rows")
+        return config, None
+    if found is None:
+        return config, None
+    profile, name, version = found
+    kinds = {c: cp.kind for c, cp in profile.columns.items() if cp.kind in ("numeric", "categorical")}
+    kinds.pop(ERROR_COLUMN, None)
+    origin = f"model {name!r} version {version}"
+    return carry_kinds(config, kinds, origin), origin
 
 
 # --------------------------------------------------------------------------- #

@@ -38,6 +38,7 @@ def build_profile_file(
     source: str | None = None,
     errors: Any = None,
     performance: dict[str, Any] | None = None,
+    trained_on: dict[str, Any] | None = None,
 ) -> bool:
     """Fit the drift detectors on the training rows and save the profile to ``path``.
 
@@ -47,6 +48,8 @@ def build_profile_file(
         :func:`arlequin_core.training.model_errors.heldout_errors`).
     :param performance: the model's calibration on its held-out rows, or None (see
         :func:`arlequin_core.performance.harm.fit_performance`).
+    :param trained_on: what the model was trained on (``batch_ids``, ``uris``, ``train_rows``,
+        ``heldout_rows``), kept in the profile's ``data`` so reports name their reference.
     :returns: False when the profile API is not installed (logged; the run then has no profile).
     """
     try:
@@ -54,7 +57,10 @@ def build_profile_file(
     except ImportError as exc:
         log.warning("profile_api_missing", error=str(exc), hint="the run will carry no drift profile")
         return False
-    build_profile(reference, config, registry, source=source, errors=errors, performance=performance).save(path)
+    profile = build_profile(reference, config, registry, source=source, errors=errors, performance=performance)
+    if trained_on:
+        profile.data["trained_on"] = dict(trained_on)
+    profile.save(path)
     return True
 
 

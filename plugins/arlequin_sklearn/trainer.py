@@ -63,7 +63,7 @@ def read_batches(data: Any, config: ArlequinConfig) -> tuple[pa.Table, str]:
     uris = [str(u) for u in data]
     if not uris:
         raise InputError("data", "no batches given")
-    tables = [read_table(uri, config.data.format) for uri in uris]
+    tables = [read_table(uri, config.data.format, keep_index=config.data.roles()) for uri in uris]
     where = uris[0] if len(uris) == 1 else f"{uris[0]} (+{len(uris) - 1} more)"
     if len(tables) == 1:
         return tables[0], where

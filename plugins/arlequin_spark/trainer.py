@@ -43,7 +43,7 @@ import pandas as pd
 import pyarrow as pa
 
 from arlequin_core.errors import ConfigError, InputError
-from arlequin_core.io import guess_format
+from arlequin_core.io import batch_index_columns, guess_format
 from arlequin_core.training.base import EXAMPLE_ROWS, TrainedModel, Trainer
 from arlequin_core.training.errors import TrainingError
 from arlequin_core.training.features import FeatureSpec, infer_features
@@ -218,7 +218,11 @@ class SparkTrainer(Trainer):
                 if guess_format(uri, self.config.data.format) == "csv":
                     frames.append(self.spark.read.option("header", True).option("inferSchema", True).csv(uri))
                 else:
-                    frames.append(self.spark.read.parquet(uri))
+                    frame = self.spark.read.parquet(uri)
+                    # pandas' index columns are not data (arlequin_core.io.index_columns).
+                    roles = self.config.data.roles()
+                    index = [c for c in batch_index_columns(uri, self.config.data.format, roles) if c in frame.columns]
+                    frames.append(frame.drop(*index) if index else frame)
             except AnalysisException as exc:
                 raise InputError(uri, f"Spark cannot read it: {str(exc).splitlines()[0]}") from None
         where = uris[0] if len(uris) == 1 else f"{uris[0]} (+{len(uris) - 1} more)"
