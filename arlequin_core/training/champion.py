@@ -127,9 +127,12 @@ def list_models(config: ArlequinConfig) -> list[dict[str, Any]]:
 def _version_row(client: Any, v: Any, aliases: list[str]) -> dict[str, Any]:
     tags = v.tags or {}
     metrics: dict[str, float] = {}
+    heldout: dict[str, Any] = {}
     if v.run_id:
         try:
-            metrics = dict(client.get_run(v.run_id).data.metrics)
+            run = client.get_run(v.run_id)
+            metrics = dict(run.data.metrics)
+            heldout = heldout_of(run.data.params or {}, run.data.tags or {})
         except Exception:  # a deleted run must not hide the version
             metrics = {}
     flags = [
@@ -148,7 +151,33 @@ def _version_row(client: Any, v: Any, aliases: list[str]) -> dict[str, Any]:
         "reason": tags.get(reg.TAG_REJECTED_REASON, ""),
         "task": tags.get(reg.TAG_TASK, "classification"),
         "validation": _validation_of(tags),
+        "heldout": heldout,
     }
+
+
+def heldout_of(params: dict[str, str], tags: dict[str, str]) -> dict[str, Any]:
+    """The rows a version's metrics were measured on: its own held-out split of its training batches.
+
+    :returns: ``rows``, ``batch_ids``, ``uris`` and ``description`` (``800 held-out rows of
+        batches b-0001, b-0002``); {} for a run that did not record them.
+    """
+    try:
+        rows = int(params["rows.heldout"])
+    except (KeyError, ValueError):
+        return {}
+    try:
+        batch_ids = [str(b) for b in json.loads(tags.get("arlequin.batch_ids") or "[]")]
+        uris = [str(u) for u in json.loads(params.get("data_uris") or "[]")]
+    except ValueError:  # clipped or hand-edited: the row count still says something
+        batch_ids, uris = [], []
+    if batch_ids:
+        source = f"batch{'es' if len(batch_ids) > 1 else ''} {', '.join(batch_ids)}"
+    elif uris:
+        names = [u.rstrip("/").rsplit("/", 1)[-1] for u in uris]
+        source = ", ".join(names[:2]) + (f" (+{len(names) - 2} more)" if len(names) > 2 else "")
+    else:
+        source = "its training data"
+    return {"rows": rows, "batch_ids": batch_ids, "uris": uris, "description": f"{rows:,} held-out rows of {source}"}
 
 
 def _validation_of(tags: dict[str, str]) -> dict[str, Any]:

@@ -155,8 +155,11 @@ def models_group(ctx: click.Context, as_json: bool) -> None:
     shown = ("roc_auc", "pr_auc", "f1", "log_loss") if task == "classification" else ("rmse", "mae", "r2")
     keys = [metric, *[k for k in shown if k != metric]]
     header = f"{'version':>7}  {'aliases':<22} {'status':<29} {'created':<17} " + " ".join(f"{k:>9}" for k in keys)
-    click.echo(f"{header}  vs champion (difference, interval, p)")
-    for row in rows:
+    # Each version's metrics are on its own held-out rows: say which, so they are not read as comparable.
+    measured = [(row.get("heldout") or {}).get("description", "") for row in rows]
+    width = max(len("metrics measured on"), *map(len, measured))
+    click.echo(f"{header}  {'metrics measured on':<{width}}  vs champion (difference, interval, p)")
+    for row, on in zip(rows, measured, strict=True):
         created = (
             datetime.fromtimestamp(row["created"] / 1000, timezone.utc).strftime("%Y-%m-%d %H:%M")
             if row["created"]
@@ -164,7 +167,12 @@ def models_group(ctx: click.Context, as_json: bool) -> None:
         )
         values = " ".join(f"{_fmt(row['metrics'].get(k, float('nan'))):>9}" for k in keys)
         line = f"{row['version']:>7}  {','.join(row['aliases']):<22} {row['status']:<29} {created:<17} {values}"
-        click.echo(f"{line}  {_verdict(row.get('validation') or {})}".rstrip())
+        click.echo(f"{line}  {on:<{width}}  {_verdict(row.get('validation') or {})}".rstrip())
+    if len({on for on in measured if on}) > 1:
+        click.echo(
+            "note: each version's metrics are on its own held-out rows, so they are not comparable across versions; "
+            "'vs champion' scores both models on the same rows (the challenger's held-out rows)"
+        )
 
 
 def _verdict(v: dict[str, Any]) -> str:

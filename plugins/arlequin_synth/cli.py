@@ -137,5 +137,13 @@ def _line(entry: dict[str, Any]) -> str:
         rules = ", ".join(f"{r} {w:.2f}" for r, w in entry["concept_drift"]["rules"].items())
         parts.append(f"concept: {rules}")
     if len(parts) == 1:
-        parts.append("no drift")
+        # Drifting, but by less than a sound test should flag: say so, not "no drift" (the
+        # README's "gradually drifting" batch and the watcher's "no drift" then agree).
+        below = [c for c in entry.get("affected_columns", []) if entry["effects"].get(c, 0.0) > 0.0]
+        below.sort(key=lambda c: -entry["effects"][c])  # the largest first
+        if below:
+            effects = ", ".join(f"{c} {entry['effects'][c]:.3f}" for c in below[:3]) + (", ..." if below[3:] else "")
+            parts.append(f"no detectable drift: drifting below the {entry['detectable_effect']:.3f} effect ({effects})")
+        else:
+            parts.append("no drift")
     return "  ".join(parts)

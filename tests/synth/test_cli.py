@@ -81,3 +81,19 @@ def test_existing_stream_needs_overwrite(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["generate", "--out", str(tmp_path), "--rows", "50", "--batches", "1"])
     assert result.exit_code == EXIT_USAGE and "--overwrite" in result.output
     assert _run("--out", str(tmp_path), "--rows", "50", "--batches", "1", "--overwrite").exit_code == 0
+
+
+def test_a_batch_drifting_below_the_detectable_effect_is_not_called_no_drift(tmp_path: Path) -> None:
+    # The demo's gradual drift: its first step moves merchant_category by less than 0.05.
+    result = _run(
+        "--out", str(tmp_path / "stream"), "--rows", "2000", "--batches", "2", "--seed", "7",
+        "--scenario", "gradual:category=travel,factor=4,start=1,duration=3", "--no-progress",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == "batch-00000.parquet  2024-01-01  no drift"
+    assert lines[1].startswith(
+        "batch-00001.parquet  2024-01-02  no detectable drift: drifting below the 0.095 effect (merchant_category 0.0"
+    ), lines[1]
+    manifest = json.loads((tmp_path / "stream" / "manifest.json").read_text())
+    assert manifest["batches"][1]["drifted_columns"] == []

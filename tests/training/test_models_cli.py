@@ -193,3 +193,24 @@ def test_train_help_documents_exit_status_and_resume(cli) -> None:
     out = cli("validate", "--help")
     assert "--require-pass" in out.stdout
     assert "exit 4" in out.stdout
+
+
+def test_models_says_which_rows_each_versions_metrics_were_measured_on(cli, write_batch) -> None:
+    assert cli("train", "--data", write_batch("a", n=1500, seed=1)).exit_code == 0
+    assert (
+        cli("train", "--data", write_batch("b", n=1000, seed=2), "--data", write_batch("c", n=1000, seed=3)).exit_code
+        == 0
+    )
+    rows = {row["version"]: row for row in json.loads(cli("models", "--json").stdout)}
+    assert (
+        rows["1"]["heldout"]["rows"] == 300 and rows["1"]["heldout"]["description"] == "300 held-out rows of a.parquet"
+    )
+    assert rows["2"]["heldout"]["description"] == "400 held-out rows of b.parquet, c.parquet"
+    lines = cli("models").stdout.splitlines()
+    assert "metrics measured on" in lines[0]
+    assert "300 held-out rows of a.parquet" in lines[1]
+    assert "400 held-out rows of b.parquet, c.parquet" in lines[2]
+    assert lines[-1].startswith("note: each version's metrics are on its own held-out rows, so they are not comparable")
+    # The columns stay aligned: the verdict column starts at the same place on every row.
+    start = lines[0].index("vs champion")
+    assert lines[2][start:].startswith("v1 roc_auc ")
