@@ -6,8 +6,9 @@
    marker's modification time (the NameNode's clock, the same machine) to the
    ``batch-checked`` event. Baseline, in the same run: reading the same directory
    alone with :func:`arlequin_core.io.read_table` (hdfs-native).
-2. Listing: a landing directory holding 10,000 batch directories (a 4-byte
-   ``part-00000.parquet`` and ``_SUCCESS`` in each: a listing's cost does not depend on file sizes).
+2. Listing: a landing directory holding 10,000 batch directories (an empty
+   ``part-00000.parquet`` and ``_SUCCESS`` in each: a listing's cost does not depend on file
+   sizes, and empty files need no DataNode, so the 10,000 are made in minutes).
    Polls are timed (the first lists every directory; later ones replay the committed
    outputs whose mtime did not change), and the NameNode's RPCs during each are counted from its JMX
    (``RpcActivityForPort<port>.RpcProcessingTimeNumOps`` over HTTP). Baseline: one
@@ -126,17 +127,31 @@ def bench_latency(hdfs: MiniHdfs, work: Path, rows: int, repeat: int) -> None:
     print(f"   ratio latency / read: {med / base:.2f}x   (the poll interval adds 0 to 1 s, 0.5 s on average)")
 
 
+def _make_batch_dir(client: Any, directory: str) -> None:
+    """A committed output: an empty part file (no block, so no DataNode write) and ``_SUCCESS``.
+
+    An empty file's access and modification times are equal when it is created and closed in the
+    same millisecond, which the poll source reads as "still open for writing" (and then re-lists
+    the directory every poll); its access time is set one second earlier, as a real part file's
+    close would leave it.
+    """
+    client.mkdirs(directory, 0o755, True)
+    part = f"{directory}/part-00000.parquet"
+    client.create(part).close()
+    mtime = client.get_file_info(part).modification_time
+    client.set_times(part, mtime, mtime - 1000)
+    client.create(f"{directory}/_SUCCESS").close()
+
+
 def bench_listing(hdfs: MiniHdfs, dirs: int) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
     landing = f"{hdfs.rpc}/bench/many"
     fs, path = filesystem(landing)
     fs.makedirs(path, exist_ok=True)
     t0 = time.perf_counter()
-    for i in range(dirs):
-        d = f"{path}/batch-{i:05d}"
-        fs.client.mkdirs(d, 0o755, True)
-        # Not empty: an empty file closed in the millisecond it was created looks open for writing.
-        fs.pipe_file(f"{d}/part-00000.parquet", b"PAR1")
-        fs.touch(f"{d}/_SUCCESS")
+    with ThreadPoolExecutor(8) as pool:  # the client releases the GIL while it waits for the NameNode
+        list(pool.map(lambda i: _make_batch_dir(fs.client, f"{path}/batch-{i:05d}"), range(dirs)))
     made = time.perf_counter() - t0
     print(f"\n== listing a landing directory of {dirs:,} batch directories (made in {made:.0f} s)")
     source = PollSource({"uri": landing, "interval": 3600}, instance="many")

@@ -150,7 +150,11 @@ def free_port() -> int:
 
 def _with_parent_death_signal(args: list[str]) -> list[str]:
     """``args`` run under ``setpriv --pdeathsig TERM`` when there is one: the child gets SIGTERM
-    if we die. (Not a ``preexec_fn``: that can deadlock in a forked copy of a threaded parent.)"""
+    if we die. (Not a ``preexec_fn``: that can deadlock in a forked copy of a threaded parent.)
+
+    The signal fires when the *thread* that started the child ends (Linux ``PR_SET_PDEATHSIG``),
+    not only the process: start these from a thread that lives as long as they should.
+    """
     setpriv = shutil.which("setpriv")
     return [setpriv, "--pdeathsig", "TERM", *args] if setpriv else args
 

@@ -21,7 +21,6 @@ import signal
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -250,9 +249,11 @@ def main() -> int:
     code = 1
     try:
         say("1. Start HDFS (MiniDFSCluster), a Spark standalone master + worker, and an MLflow server")
-        with ThreadPoolExecutor(3) as pool:  # side by side: each start is mostly waiting for a JVM
-            for future in [pool.submit(hdfs.start), pool.submit(spark.start), pool.submit(mlflow.start)]:
-                future.result()
+        # One after the other, from this thread: a child's parent-death signal fires when the
+        # *thread* that started it ends (a thread pool's workers would take the cluster with them).
+        hdfs.start()
+        spark.start()
+        mlflow.start()
         groups += [hdfs.process.pid, *(p.pid for p in spark.processes), mlflow.process.pid]  # type: ignore[union-attr]
         print(f"HDFS:   {hdfs.rpc} (WebHDFS {hdfs.http})", flush=True)
         print(f"Spark:  {spark.master} (UI {spark.ui})", flush=True)

@@ -38,6 +38,7 @@ from __future__ import annotations
 import os
 import posixpath
 import threading
+from collections import deque
 from datetime import datetime
 from typing import Any
 
@@ -153,6 +154,10 @@ class PollSource(Source):
         self._reported: dict[rules.Parts, tuple[int, float | None]] = {}
         #: committed output directory -> (its mtime, its subtree's walk steps), replayed by _walk
         self._outputs: dict[rules.Parts, tuple[float, list[rules.WalkStep]]] = {}
+        #: top-level committed output -> its batch, computed once from its replayed steps
+        self._output_batches: dict[rules.Parts, rules.Found] = {}
+        #: the batches of this walk's unchanged top-level outputs, found without find_batches
+        self._unchanged: list[rules.Found] = []
         self.polls = 0
 
     def describe(self) -> str:
@@ -212,7 +217,11 @@ class PollSource(Source):
             is_dir = False
         if not is_dir:
             raise FileNotFoundError(f"{redact(self.uri)} is not a directory")
-        return rules.find_batches(self._walk())
+        self._unchanged = []
+        found = rules.find_batches(self._walk())  # runs the walk, which fills _unchanged
+        if not self._unchanged:
+            return found
+        return sorted([*found, *self._unchanged], key=lambda f: f.parts)
 
     def _walk(self) -> Any:
         """Top-down, one ``ls`` per directory; yields what :func:`rules.find_batches` takes.
@@ -223,18 +232,33 @@ class PollSource(Source):
         again rewrites ``_SUCCESS``, which changes the directory's mtime, so it is then
         listed afresh. This is what keeps a poll of a landing directory with thousands of
         finished batches at a few NameNode RPCs (benchmarks/bench_hdfs.py).
+
+        An unchanged output right below the root (the usual landing layout) is not even
+        replayed: its batch, computed by :func:`rules.find_batches` from its steps the
+        first time, goes to ``_unchanged`` (nothing above it can own it or hide it: the
+        root is never a batch, and hidden names are pruned before they are walked). So a
+        warm poll costs the root's listing plus a dictionary look-up per batch.
         """
-        pending: list[tuple[rules.Parts, str, float | None]] = [((), self.root, None)]
+        # (parts, parent path, mtime): the path is joined only for a directory that is listed.
+        pending: deque[tuple[rules.Parts, str, float | None]] = deque([((), "", None)])
         cache: dict[rules.Parts, tuple[float, list[rules.WalkStep]]] = {}
+        batches: dict[rules.Parts, rules.Found] = {}
         recording: dict[rules.Parts, tuple[float, list[rules.WalkStep], list[bool]]] = {}
         while pending:
-            parts, path, dir_mtime = pending.pop(0)
+            parts, parent, dir_mtime = pending.popleft()
             cached = self._outputs.get(parts)
             if cached is not None and dir_mtime is not None and cached[0] == dir_mtime:
                 cache[parts] = cached
+                if len(parts) == 1:
+                    batch = self._output_batches.get(parts) or self._batch_of(parts, cached[1])
+                    if batch is not None:
+                        batches[parts] = batch
+                        self._unchanged.append(batch)
+                        continue
                 for step_parts, names, entries in cached[1]:
                     yield step_parts, list(names), dict(entries)
                 continue
+            path = posixpath.join(parent, parts[-1]) if parts else self.root
             try:
                 listing = self.fs.ls(path, detail=True)
             except PermissionError as exc:
@@ -273,10 +297,17 @@ class PollSource(Source):
                     owner[1].append(step)
                     owner[2][0] = owner[2][0] or open_files
             yield step  # find_batches prunes ``names`` in place
-            pending += [((*parts, name), posixpath.join(path, name), subdirs[name]) for name in names]
+            pending += [((*parts, name), path, subdirs[name]) for name in names]
         # The walk finished: keep what a next poll may replay (committed, nothing open below).
         cache.update({p: (mtime, steps) for p, (mtime, steps, has_open) in recording.items() if not has_open[0]})
         self._outputs = cache
+        self._output_batches = batches
+
+    @staticmethod
+    def _batch_of(parts: rules.Parts, steps: list[rules.WalkStep]) -> rules.Found | None:
+        """The one batch a committed output's recorded steps make (None: not exactly one)."""
+        found = rules.find_batches((p, list(names), dict(entries)) for p, names, entries in steps)
+        return found[0] if len(found) == 1 and found[0].parts == parts else None
 
     def _link_refusal(self, parts: rules.Parts) -> str | None:
         if not self._local:

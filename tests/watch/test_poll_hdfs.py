@@ -306,3 +306,49 @@ def test_the_daemon_checks_an_hdfs_batch_on_spark_with_the_arrow_engine_s_verdic
         assert not verdicts[f"{landing}/day-0"].drifted
         assert verdicts[f"{landing}/day-1"].drifted
         assert {"age", "colour"} <= set(verdicts[f"{landing}/day-1"].drifted_columns)
+
+
+def test_a_warm_poll_finds_exactly_what_a_fresh_listing_finds(hdfs_dir: str) -> None:
+    """The warm path (unchanged top-level outputs taken from the cache, not listed nor replayed)
+    finds the same batches, sizes and mtimes as a source that lists everything afresh."""
+    fs, root = filesystem(hdfs_dir)
+    part = _parquet_bytes(5)
+    for i in range(5):
+        fs.pipe_file(f"{root}/out-{i}/part-00000.parquet", part)
+        fs.pipe_file(f"{root}/out-{i}/_SUCCESS", b"")
+    for day in (1, 2):  # a partitioned output: the batch is the whole tree
+        fs.pipe_file(f"{root}/partitioned/date={day}/part-00000.parquet", part)
+    fs.pipe_file(f"{root}/partitioned/_SUCCESS", b"")
+    fs.pipe_file(f"{root}/running/_temporary/0/part-00000.parquet", part)  # a job still writing
+    fs.pipe_file(f"{root}/plain.parquet", part)
+
+    def fresh() -> list[Any]:
+        return PollSource({"uri": hdfs_dir, "interval": 3600}, instance="fresh")._list()
+
+    source, _ = _manual(hdfs_dir)
+    try:
+        source.poll()
+        warm = source._list()
+        assert len(source._unchanged) == 6  # out-0..4 and partitioned: the shortcut was taken
+        assert warm == fresh()
+        assert {f.parts for f in warm} == {
+            *((f"out-{i}",) for i in range(5)),
+            ("partitioned",),
+            ("plain.parquet",),
+        }
+        # A re-commit into out-3, a new output, and the running job's commit.
+        fs.pipe_file(f"{root}/out-3/part-00001.parquet", part)
+        fs.rm(f"{root}/out-3/_SUCCESS")
+        fs.pipe_file(f"{root}/out-3/_SUCCESS", b"")
+        fs.pipe_file(f"{root}/out-9/part-00000.parquet", part)
+        fs.pipe_file(f"{root}/out-9/_SUCCESS", b"")
+        fs.rm(f"{root}/running/_temporary", recursive=True)
+        fs.pipe_file(f"{root}/running/part-00000.parquet", part)
+        fs.pipe_file(f"{root}/running/_SUCCESS", b"")
+        after = source._list()
+        assert after == fresh()
+        sizes = {f.parts: f.size for f in after}
+        assert sizes[("out-3",)] == 2 * len(part) and sizes[("partitioned",)] == 2 * len(part)
+        assert ("out-9",) in sizes and ("running",) in sizes
+    finally:
+        source.stop()
