@@ -23,6 +23,7 @@ from arlequin_core.drift import build_profile, check_batch
 from arlequin_core.drift.history import write_history
 from arlequin_core.drift.html import write_html
 from arlequin_core.drift.multivariate import add_multivariate
+from arlequin_core.drift.notes import annotate
 from arlequin_core.rendering import write_placeholder
 
 MIN_TEXT_PX = 12.0
@@ -38,6 +39,8 @@ def _frame(rows: int, seed: int, shift: float = 0.0, new: int = 0) -> pd.DataFra
             "age": rng.normal(40 + 40 * shift, 10, rows),
             "merchant": rng.choice(merchants, rows),
             "channel": rng.choice(["web", "pos", "atm"], rows),
+            # id-like: every value new in every batch; set aside with a note, not tested
+            "patient_identifier_assigned_at_admission": [f"P-{seed:02d}-{i:07d}" for i in range(rows)],
         }
     )
 
@@ -53,6 +56,7 @@ def reports(tmp_path_factory: pytest.TempPathFactory, registry: Any) -> Path:
         uri = f"hdfs://namenode/landing/day={i}/batch.parquet"
         report = check_batch(profile, batch, config, registry, uri=uri)
         add_multivariate(report, profile, pa.Table.from_pandas(batch, preserve_index=False), config, uri)
+        annotate(report, profile, config, uri, index=[])  # the notes the monitor adds
         report.batch_id, report.model_version = f"batch-{i:05d}", "1"
         (folder / f"{report.batch_id}.json").write_text(report.to_json())
         write_html(report, profile, batch, folder / f"{report.batch_id}.html")
@@ -116,6 +120,10 @@ def test_a_drifted_report_reads_well_in_chromium(page: Any, reports: Path, width
             "() => { const w = document.querySelector('.wide'); return [w.scrollWidth, w.clientWidth]; }"
         )
         assert box[0] <= box[1], box
+    # The report's notes (the id-like column set aside) follow the verdict, before the overview.
+    order = page.evaluate("() => [...document.body.children].slice(0, 3).map(e => e.className)")
+    assert order == ["verdict drift", "notes", "meta"], order
+    assert "patient_identifier_assigned_at_admission" in page.locator("div.notes").inner_text()
     assert page.locator("h2", has_text="Several columns together").count() == 1  # in a box that fits too
     # Details are tables, never a raw JSON dump.
     assert page.locator("pre").count() == 0 and page.locator("table.details").count() >= 3
