@@ -220,3 +220,27 @@ def test_an_unreachable_mlflow_store_rejects_the_batch_naming_the_store_and_the_
     assert isinstance(rejected, BatchRejected), rejected
     assert f"sqlite:///{store}" in rejected.reason and "arlequin retry BATCH" in rejected.reason, rejected.reason
     assert "plugin-failed" not in names
+
+
+@pytest.mark.parametrize("engine", ["memory", "arrow"])
+def test_the_daemons_reports_carry_the_notes_and_name_the_reference(app, make_frame, engine):
+    """A pandas index and an id column in the daemon's batches: noted once; the reference is the model's rows."""
+    app.config.drift.engine = engine
+    reference = make_frame(3000, 0)
+    reference["order_id"] = [f"o{i}" for i in range(len(reference))]
+    profile = build_profile(reference, app.config, app.registry, source="train.parquet")
+    profile.data["trained_on"] = {"batch_ids": ["b-01", "b-02"], "uris": ["b-01.parquet", "b-02.parquet"]}
+    Monitor.attach(app, lambda: (profile, "churn", "7"))
+    batch = make_frame(2000, 2)
+    batch["order_id"] = [f"n{i}" for i in range(len(batch))]
+    batch.sort_values("age").to_parquet("b3.parquet")  # pandas' default index=True: __index_level_0__
+    arrive(app, "b3.parquet", "b3")
+    report = json.loads((Path("state") / "reports" / "b3.json").read_text())
+    notes = report["notes"]
+    assert len(notes) == 2, notes
+    assert notes[0].startswith("column '__index_level_0__': the pandas index")
+    assert notes[1].startswith("column 'order_id' is not tested: looks like an identifier (3,000 distinct values")
+    assert "__index_level_0__" not in report["extra_columns"]
+    assert report["reference"]["description"] == (
+        "model 'churn' version 7's training rows from batches b-01, b-02, 3,000 rows"
+    )
