@@ -117,19 +117,23 @@ def test_the_id_like_rule_leaves_categories_and_measurements_alone() -> None:
         {
             "city": rng.choice([f"city{i}" for i in range(300)], n),  # 300 categories, repeated: a feature
             "seq": np.arange(10_000, 10_000 + n),  # a sequence number
+            "sampled": rng.choice(3333, n, replace=False),  # 60 % of a sequence's rows, shuffled
+            "age": rng.integers(18, 90, n),  # repeats: a measurement
             "cents": rng.integers(0, 10_000_000, n),  # all distinct, but sparse: an amount, not an id
             "code": [f"C{i}" for i in range(n)],
             "few": [f"t{i}" for i in range(15)] + ["t0"] * (n - 15),
         }
     )
     kinds, skipped = feature_kinds(table, ArlequinConfig())
-    assert kinds == {"city": "categorical", "cents": "numeric", "few": "categorical"}
-    assert sorted(skipped) == ["code", "seq"]
+    assert kinds == {"city": "categorical", "age": "numeric", "cents": "numeric", "few": "categorical"}
+    assert sorted(skipped) == ["code", "sampled", "seq"]
     assert all(why.startswith(ID_LIKE) for why in skipped.values())
     off = ArlequinConfig.model_validate({"drift": {"id_like_share": 0}})
     assert feature_kinds(table, off)[0] == {
         "city": "categorical",
         "seq": "numeric",
+        "sampled": "numeric",
+        "age": "numeric",
         "cents": "numeric",
         "code": "categorical",
         "few": "categorical",
