@@ -49,6 +49,8 @@ KMV_SIZE = 4096
 _MASK64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 _PRIME = np.uint64(0x9FB21C651E98DF25)
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+#: Masks keeping the first 0..8 bytes of a little-endian word.
+_WORD_MASKS = np.array([(1 << (8 * b)) - 1 for b in range(8)] + [(1 << 64) - 1], dtype=np.uint64)
 
 
 @dataclass
@@ -245,13 +247,17 @@ class CategoryIndex:
         return CategoryCounts(counts, _ordered(others.size, names, tally, dropped, distinct[:KMV_SIZE]))
 
 
+_SLOT = np.dtype([("hash", np.uint64), ("position", np.int64)])
+
+
 class _HashLookup:
     """Where each of many 64-bit hashes occurs among fixed distinct ones, vectorised.
 
     A direct-mapped table indexed by the hashes' top bits (at least two slots per hash)
-    holds the first hash of each slot; a lookup is one gather and one comparison. The
-    few hashes sharing a slot with another are found in the sorted overflow by a probe
-    over their slot's range (only for lookups that missed in a slot that has overflow).
+    holds, per slot, its hash and position side by side (one cache line per lookup);
+    a lookup is one gather and one comparison. A slot two or more hashes share is
+    marked (position -2) and its hashes are found in the sorted list by a probe over the
+    slot's range, for the lookups that land there only.
     """
 
     def __init__(self, hashes: np.ndarray) -> None:
@@ -263,22 +269,26 @@ class _HashLookup:
         self.starts = np.searchsorted(slot, np.arange((1 << bits) + 1))
         sizes = np.diff(self.starts)
         self.depth = int(sizes.max()) if hashes.size else 0
-        self.first = np.zeros(1 << bits, dtype=np.uint64)
-        self.first_position = np.full(1 << bits, -1, dtype=np.int64)
-        filled = np.flatnonzero(sizes)
-        self.first[filled] = self.sorted[self.starts[filled]]
-        self.first_position[filled] = order[self.starts[filled]]
-        self.crowded = sizes > 1
+        # Column 0: the slot's hash (0 when empty or shared); column 1: its position, -1
+        # when empty, -2 when shared. A needle hashing to 0 in an empty slot finds -1: absent.
+        self.table = np.zeros(1 << bits, dtype=_SLOT)
+        self.table["position"] = -1
+        alone = np.flatnonzero(sizes == 1)
+        self.table["hash"][alone] = self.sorted[self.starts[alone]]
+        self.table["position"][alone] = order[self.starts[alone]]
+        self.table["position"][sizes > 1] = -2
 
     def find(self, hashes: np.ndarray) -> np.ndarray:
         """Position (in the original order) of every hash of ``hashes``, -1 for one not there."""
-        slot = (hashes >> self.shift).astype(np.int64)
-        out = np.where(self.first[slot] == hashes, self.first_position[slot], -1)
+        slot = np.right_shift(hashes, self.shift).view(np.int64)
+        entry = self.table[slot]  # 16-byte records: one gather
+        position = entry["position"]
+        out = np.where(entry["hash"] == hashes, position, -1)
         if self.depth > 1:
-            live = np.flatnonzero(self.crowded[slot] & (out < 0))
+            live = np.flatnonzero(position == -2)
             low = self.starts[slot[live]]
             size = self.starts[slot[live] + 1] - low
-            for probe in range(1, self.depth):
+            for probe in range(self.depth):
                 keep = size > probe
                 live, low, size = live[keep], low[keep], size[keep]
                 hit = self.sorted[low + probe] == hashes[live]
@@ -349,7 +359,8 @@ def hash_keys(keys: pa.Array) -> np.ndarray:
     # Every byte position as the start of an (unaligned) little-endian word.
     words = np.ndarray((high - low + 1,), dtype="<u8", buffer=padded, strides=(1,))
     starts, lengths = offsets[:-1] - low, np.diff(offsets)
-    h = lengths.astype(np.uint64) * _GOLDEN
+    h = lengths.astype(np.uint64)
+    h *= _GOLDEN
     live: np.ndarray | None = None  # the keys longer than 8 * k bytes, once some are not
     with np.errstate(over="ignore"):
         for k in range((int(lengths.max()) + 7) // 8):
@@ -359,22 +370,31 @@ def hash_keys(keys: pa.Array) -> np.ndarray:
                 live = live[lengths[live] > 8 * k]
             rest = (lengths if live is None else lengths[live]) - 8 * k  # >= 1 here
             word = words[(starts if live is None else starts[live]) + 8 * k]
-            # Keep the key's own bytes of the word: all ones shifted right by 8 * (8 - rest) bits.
-            cut = (8 - np.minimum(rest, 8)).astype(np.uint64)
-            cut <<= np.uint64(3)
-            word &= np.right_shift(_MASK64, cut)
+            word &= _WORD_MASKS[np.minimum(rest, 8)]  # the key's own bytes of the word
             word ^= h if live is None else h[live]
             word *= _PRIME
-            mixed = word
-            mixed ^= mixed >> np.uint64(29)
+            _fold(word, 29, word)
             if live is None:
-                h = mixed
+                h = word
             else:
-                h[live] = mixed
-        h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        h = h ^ (h >> np.uint64(31))
-    return h & _MASK64
+                h[live] = word
+        # splitmix64's finaliser, in place.
+        spare = np.empty_like(h)
+        _fold(h, 30, spare)
+        h *= np.uint64(0xBF58476D1CE4E5B9)
+        _fold(h, 27, spare)
+        h *= np.uint64(0x94D049BB133111EB)
+        _fold(h, 31, spare)
+    return h
+
+
+def _fold(h: np.ndarray, bits: int, spare: np.ndarray) -> None:
+    """``h ^= h >> bits`` in place (``spare``: a buffer of h's shape, or h's copy)."""
+    if spare is h:
+        h ^= h >> np.uint64(bits)
+        return
+    np.right_shift(h, np.uint64(bits), out=spare)
+    h ^= spare
 
 
 def _summary(rows: int, keys: np.ndarray, counts: np.ndarray, dropped: int, *hash_sets: np.ndarray) -> UnseenSummary:

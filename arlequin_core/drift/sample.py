@@ -40,10 +40,15 @@ SEED = 20_251_201
 def row_keys(start: int, stop: int, seed: int = SEED) -> np.ndarray:
     """The sampling keys of rows ``start .. stop - 1`` (uint64, distinct: splitmix64 is a bijection)."""
     with np.errstate(over="ignore"):
-        z = np.arange(start, stop, dtype=np.uint64) + np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        return z ^ (z >> np.uint64(31))
+        z = np.arange(start, stop, dtype=np.uint64)
+        z += np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15)
+        spare = np.empty_like(z)  # in place: no temporary per step
+        for shift, factor in ((30, 0xBF58476D1CE4E5B9), (27, 0x94D049BB133111EB), (31, 0)):
+            np.right_shift(z, np.uint64(shift), out=spare)
+            z ^= spare
+            if factor:
+                z *= np.uint64(factor)
+        return z
 
 
 def sample_indices(rows: int, size: int, seed: int = SEED) -> np.ndarray | None:

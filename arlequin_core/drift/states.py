@@ -157,6 +157,11 @@ class Plan:
         cp = self.profile.columns[name]
         return cp.kind != "numeric" and state_kind(self.detectors[name], cp.kind) == "categories"
 
+    def cut_count(self, name: str) -> int:
+        """How many cut points a numeric column's chunks are counted at (0 without cut counts)."""
+        cuts = self._cuts.get(name)
+        return 0 if cuts is None else int(cuts[0].size)
+
     def reference_categories(self, name: str) -> int:
         """How many reference categories a categorical column's detector counts a chunk against."""
         return len(self.detectors[name].category_keys())  # type: ignore[attr-defined]

@@ -49,7 +49,7 @@ from arlequin_core.drift.categories import DICTIONARY_MAX
 from arlequin_core.drift.profile import Profile
 from arlequin_core.drift.report import DriftReport
 from arlequin_core.drift.sample import RowSampler, wanted_columns
-from arlequin_core.drift.states import BatchState, Plan, check_columns
+from arlequin_core.drift.states import BatchState, ColumnState, Plan, check_columns
 from arlequin_core.errors import InputError
 from arlequin_core.io import Format, csv_problem, data_files, filesystem, guess_format, open_input
 from arlequin_core.registry import ComponentRegistry
@@ -95,7 +95,7 @@ def stream_batch(
     :returns: the report, the plot summaries, the row sample (None unless asked).
     """
     plan = Plan(profile, registry, "arrow", bounded=False)
-    state = BatchState()
+    running = _RunningState(plan)
     names: list[str] | None = None
     sampler: RowSampler | None = None
     labels = (config.data.label, profile.data.get("label")) if sample else ()
@@ -112,20 +112,61 @@ def stream_batch(
                     names = column_names
                     if sample:
                         sampler = RowSampler(config.drift.sample_rows, wanted_columns(names, profile, config))
-                state = plan.merge(state, _chunk_state(plan, chunk, where, pool))
-                if sampler is not None:
-                    sampler.add(chunk)
+                running.add(chunk, where, pool, sampler)
         finally:
             wait([ahead])  # the reader has let go of the generator: close its file now
             chunks.close()
+    state = running.state()
     report = plan.report(state, config, names or [], uri, skip)
     return report, plan.plots(state), sampler.table() if sampler is not None else None
 
 
-def _chunk_state(plan: Plan, chunk: pa.RecordBatch, where: str, pool: ThreadPoolExecutor) -> BatchState:
-    table = pa.Table.from_batches([chunk])
-    parts = list(pool.map(lambda name: plan.column_state(table, name, where), plan.columns))
-    return BatchState(rows=table.num_rows, columns=dict(zip(plan.columns, parts, strict=True)))
+class _RunningState:
+    """The merged state of the chunks so far, one column per task.
+
+    Each chunk's columns are computed in the pool, costliest first so the threads finish
+    together, and each task merges its column's part into that column's running state
+    (columns are independent; chunks come one after another, so parts merge in order).
+    The row sample, when asked, is one more task of the same round.
+    """
+
+    def __init__(self, plan: Plan) -> None:
+        self.plan, self.rows = plan, 0
+        self.columns: dict[str, ColumnState] = {}
+        self.order = _costliest_first(plan)
+
+    def add(self, chunk: pa.RecordBatch, where: str, pool: ThreadPoolExecutor, sampler: RowSampler | None) -> None:
+        table = pa.Table.from_batches([chunk])
+
+        def column(name: str) -> None:
+            part = self.plan.column_state(table, name, where)
+            before = self.columns.get(name)
+            self.columns[name] = part if before is None else before.merge(part, self.plan.detectors[name])
+
+        tasks = [pool.submit(column, name) for name in self.order]
+        if sampler is not None:
+            tasks.append(pool.submit(sampler.add, chunk))
+        for task in tasks:
+            task.result()  # re-raises a column's InputError
+        self.rows += table.num_rows
+
+    def state(self) -> BatchState:
+        if not self.columns:
+            return BatchState(rows=self.rows)
+        return BatchState(rows=self.rows, columns={name: self.columns[name] for name in self.plan.columns})
+
+
+def _costliest_first(plan: Plan) -> list[str]:
+    """The plan's columns, those likely to take longest first, so the threads finish together:
+    identifier-like columns (hashed), then numeric ones by number of cut points, then the rest."""
+
+    def cost(name: str) -> tuple[int, int]:
+        if plan.profile.columns[name].kind == "numeric":
+            return 1, plan.cut_count(name)
+        categories = plan.reference_categories(name) if plan.counted_by_category(name) else 0
+        return (2 if categories > DICTIONARY_MAX else 0), categories
+
+    return sorted(plan.columns, key=cost, reverse=True)
 
 
 def iter_chunks(
