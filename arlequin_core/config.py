@@ -278,6 +278,9 @@ class WatchSection(Section):
     sweep_interval: float = Field(default=2.0, gt=0.0)
     #: Consumers of ``data-arrived`` as ``"module:factory"``; ``factory(app)`` returns the plugin object.
     consumers: list[str] = Field(default_factory=list)
+    #: Seconds of quiet after which the daemon logs a ``heartbeat`` (what it watches, batches so far,
+    #: the last one, what the sinks are doing, e.g. a retrain's cooldown); 0: never.
+    heartbeat: float = Field(default=30.0, ge=0.0)
 
 
 class ArlequinConfig(Section):

@@ -46,7 +46,7 @@ from typing import Any
 from arlequin_core.app import App
 from arlequin_core.bus import BusClosedError
 from arlequin_core.errors import ArlequinError, ConfigError, UnknownComponentError
-from arlequin_core.events import BatchRejected, DataArrived
+from arlequin_core.events import BatchRejected, DataArrived, utc_now
 from arlequin_core.ledger import Batch, Ledger, LedgerPlugin, open_ledger
 from arlequin_core.logs import get_logger
 from arlequin_core.sources.base import Landed, Source, name_problem, printable_uri
@@ -300,6 +300,10 @@ class Daemon:
         self._started = False
         #: Set by :meth:`stop`: every batch got its verdict and every event was delivered.
         self.drained = False
+        self.heartbeat_interval = settings.heartbeat
+        #: When the last batch got its verdict (ISO UTC; None: none since the ledger began).
+        self.last_verdict_at: str | None = None
+        self._last_activity = time.monotonic()
 
     # ---------------------------------------------------------------- lifecycle
     def start(self, dispatch: bool = True) -> None:
@@ -315,6 +319,8 @@ class Daemon:
         self.lock.acquire()
         try:
             self.ledger = open_ledger(self.app.home)
+            done = self.ledger.batches(["done", "rejected"], limit=1)
+            self.last_verdict_at = done[0].updated_at if done else None
             recovered = self.ledger.recover()
             if recovered:
                 log.warning("batches_recovered", count=len(recovered), batch_ids=recovered[:20])
@@ -425,27 +431,64 @@ class Daemon:
         :returns: what :meth:`stop` returns.
         """
         stop_requested = threading.Event()
+        received: list[str] = []
 
         def handler(signum: int, _frame: Any) -> None:
+            # No logging here: the handler runs in the main thread, which may be inside a log
+            # call (the heartbeat) holding the output's lock; logging again would deadlock.
+            received.append(signal.Signals(signum).name)
             if stop_requested.is_set():
-                log.warning("forced_stop", signal=signal.Signals(signum).name)
                 self._force.set()
                 with self._cond:
                     self._cond.notify_all()
+                threading.Thread(target=log.warning, args=("forced_stop",), kwargs={"signal": received[-1]}).start()
                 return
-            log.info("stopping", signal=signal.Signals(signum).name, in_flight=len(self._in_flight))
             stop_requested.set()
 
         previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
             self.start()
             log.info("watcher_started", pid=os.getpid(), home=str(self.app.home), max_in_flight=self.max_in_flight)
+            self._last_activity = time.monotonic()
             while not stop_requested.wait(0.5):
-                pass
+                if self.heartbeat_interval and time.monotonic() - self._last_activity >= self.heartbeat_interval:
+                    self.heartbeat()
+            log.info("stopping", signal=received[0] if received else None, in_flight=len(self._in_flight))
             return self.stop()
         finally:
             for sig, old in previous.items():
                 signal.signal(sig, old)
+
+    def heartbeat(self) -> dict[str, Any]:
+        """Log (and return) what the daemon is doing: ``[watch] heartbeat`` seconds after the last news.
+
+        Fields: ``watching`` (the sources' targets), ``batches`` (with a verdict so far),
+        ``drifted``, ``rejected``, ``pending``, ``in_flight``, ``last_batch_at`` (ISO UTC),
+        and ``sinks``: what each busy sink is doing (``retraining``, ``cooldown, 12 s left``).
+        """
+        self._last_activity = time.monotonic()
+        counts = self.ledger.counts() if self.ledger is not None else {}
+        sinks: dict[str, str] = {}
+        for sink in self._sinks:
+            activity = getattr(sink, "activity", None)
+            try:
+                doing = activity() if callable(activity) else None
+            except Exception as exc:  # a heartbeat must never take the daemon down
+                doing = f"unknown ({type(exc).__name__})"
+            if doing:
+                sinks[str(getattr(sink, "name", type(sink).__name__))] = doing
+        fields = {
+            "watching": [str(getattr(s, "root", None) or s.describe()) for s in self.sources],
+            "batches": counts.get("done", 0) + counts.get("rejected", 0),
+            "drifted": counts.get("drifted", 0),
+            "rejected": counts.get("rejected", 0),
+            "pending": counts.get("seen", 0),
+            "in_flight": self.in_flight,
+            "last_batch_at": self.last_verdict_at,
+            "sinks": sinks,
+        }
+        log.info("heartbeat", **fields)
+        return fields
 
     # ---------------------------------------------------------------- batches
     def submit(self, landed: Landed) -> bool:
@@ -574,6 +617,8 @@ class Daemon:
         with self._cond:
             entry = self._in_flight.pop(batch_id, None)
             self._cond.notify_all()
+        self.last_verdict_at = utc_now()
+        self._last_activity = time.monotonic()
         if entry is not None:
             started, slot = entry
             log.debug("batch_finished", batch_id=batch_id, state=state, seconds=round(time.monotonic() - started, 4))

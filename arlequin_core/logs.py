@@ -1,7 +1,9 @@
 """Logging: structlog, configured in one place.
 
-Human console output when stderr is a terminal; JSON lines otherwise (the daemon,
-CI, pipes). Every record passes through :func:`arlequin_core.secrets.redact`.
+Human console output when stderr is a terminal (short lines, see
+:mod:`arlequin_core.console`); JSON lines otherwise (the daemon under a supervisor, CI,
+pipes) or with ``--log-format json``. Every record passes through
+:func:`arlequin_core.secrets.redact`.
 """
 
 from __future__ import annotations
@@ -42,10 +44,15 @@ def configure_logging(fmt: str = "auto", level: str = "info") -> None:
     if not isinstance(numeric, int):
         raise ValueError(f"log level must be debug, info, warning or error, got {level!r}")
     renderer: Any
+    foreign_renderer: Any
     if resolve_format(fmt) == "console":
-        renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        from arlequin_core.console import ConsoleLines, use_colors
+
+        colors = use_colors(sys.stderr)
+        renderer = ConsoleLines(colors=colors, verbose=numeric <= logging.DEBUG)
+        foreign_renderer = ConsoleLines(colors=colors, verbose=True)  # never drops a library's record
     else:
-        renderer = structlog.processors.JSONRenderer()
+        renderer = foreign_renderer = structlog.processors.JSONRenderer()
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
@@ -63,7 +70,11 @@ def configure_logging(fmt: str = "auto", level: str = "info") -> None:
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
-            processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, _redact_processor, renderer],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                _redact_processor,
+                foreign_renderer,
+            ],
         )
     )
     # Quiet chatty libraries (py4j, urllib3, alembic) unless debugging.

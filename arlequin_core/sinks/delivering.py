@@ -83,6 +83,8 @@ class DeliveringSink(Sink):
     settings_model: ClassVar[type[SinkSettings]] = SinkSettings
     #: Whether several letters may go out as one delivery (see ``coalesce``).
     can_coalesce: ClassVar[bool] = True
+    #: What :meth:`activity` says while a delivery is under way.
+    busy_word: ClassVar[str] = "delivering"
 
     def __init__(self, config: Any = None, app: Any = None) -> None:
         if app is None:
@@ -97,6 +99,7 @@ class DeliveringSink(Sink):
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._busy = False
         self._recover()
 
     @classmethod
@@ -210,6 +213,15 @@ class DeliveringSink(Sink):
                 break
         return result
 
+    def activity(self) -> str | None:
+        """What the sink is doing now, for the daemon's heartbeat; None when idle."""
+        if self._busy:
+            return self.busy_word
+        if not self.store.has_pending(self.name):
+            return None
+        wait = self.cooldown_remaining()
+        return f"cooldown, {wait:.0f} s left" if wait > 0 else "starting"
+
     def cooldown_remaining(self) -> float:
         """Seconds until the cooldown after the last settled delivery ends (0: none)."""
         if self.settings.cooldown <= 0:
@@ -244,6 +256,13 @@ class DeliveringSink(Sink):
         letters = self.store.claim(self.name, limit=None if coalescing else 1, keys=only)
         if not letters:
             return False
+        self._busy = True
+        try:
+            return self._deliver(letters, result, coalescing, only)
+        finally:
+            self._busy = False
+
+    def _deliver(self, letters: list[Letter], result: FlushResult, coalescing: bool, only: list[str] | None) -> bool:
         delivery_id = new_id()
         bound = self.log.bind(delivery_id=delivery_id)
         if len(letters) > 1:

@@ -209,6 +209,13 @@ def _train_to_pending(
 ) -> Pending:
     started = time.perf_counter()
     label = trainer.label  # config errors before any work
+    log.info(
+        "retrain_started",
+        trainer=trainer.name,
+        data_uris=[safe_uri(u) for u in data_uris],
+        batch_ids=list(batch_ids or ()),
+        cause_batch=cause.batch_id if cause is not None else None,
+    )
     config, carried_from = champion_kinds(app)
     pending = Pending.create(app.config.home)  # not app.home: it would create the home before a failure
     own_config = trainer.config
@@ -361,6 +368,16 @@ def _finish(app: App, pending: Pending, trainer: Trainer, promote: bool) -> Retr
             answer_claims.tag_answers(client, tracking.model_name, version, pending.state.get("answers") or ())
             step = "validate"
             validation = _validate_pending(app, client, tracking, pending, trainer)
+            log.info(
+                "model_validated",
+                version=str(pending.state["version"]),
+                metric=validation.metric,
+                challenger=validation.challenger,
+                champion=validation.champion,
+                champion_version=validation.champion_version,
+                rows=validation.rows,
+                passed=validation.passed,
+            )
             step = "promote"
             promoted, previous, reason = _decide(client, tracking, pending, validation, promote)
             client.set_terminated(run_id, "FINISHED")

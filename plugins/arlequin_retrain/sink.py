@@ -41,6 +41,7 @@ class RetrainSink(DeliveringSink):
     #: so does enabling another retraining sink (``[sinks.jenkins] enabled = true``).
     enabled_by_default: ClassVar[bool] = True
     retrains: ClassVar[bool] = True
+    busy_word: ClassVar[str] = "retraining"
 
     def __init__(self, config: Any = None, app: Any = None) -> None:
         super().__init__(config, app)
