@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import click
 
 from arlequin_core.app import get_app
-from arlequin_core.events import EVENT_TYPES
+from arlequin_core.events import EVENT_TYPES, Event
 from arlequin_core.journal import read_journal
 from arlequin_core.logs import terminal_safe
 
@@ -32,18 +32,26 @@ def events_cmd(
 ) -> None:
     """Read and filter the event journal.
 
-    Answer "why was version 7 trained?" with ``--model-version 7`` and then
-    ``--batch`` on the batch ids it shows.
+    ``--model-version 7`` answers "why was version 7 trained?" in one query: the events
+    about version 7, and before them its cause, marked ``cause``: the drift event that
+    triggered the retrain, and the verdicts (batch-checked, drift-detected,
+    data-quality-failed) of the batches it was trained on.
     """
     app = get_app(ctx)
     since_dt = _parse_since(since) if since else None
+    journal = list(read_journal(app.journal_path))
+    causes = _causes(journal, model_version) if model_version else set()
     matches = []
-    for event in read_journal(app.journal_path):
+    for event in journal:
         if names and event.name not in names:
             continue
         if batch_id and event.batch_id != batch_id and batch_id not in getattr(event, "batch_ids", ()):
             continue
-        if model_version and str(getattr(event, "model_version", None)) != model_version:
+        if (
+            model_version
+            and str(getattr(event, "model_version", None)) != model_version
+            and event.event_id not in causes
+        ):
             continue
         if since_dt and datetime.fromisoformat(event.created_at) < since_dt:
             continue
@@ -53,7 +61,37 @@ def events_cmd(
             click.echo(event.to_json())
         else:
             extra = {k: v for k, v in event.to_dict().items() if k not in ("name", "event_id", "created_at") and v}
-            click.echo(f"{event.created_at}  {event.name:<16} {event.event_id[:12]}  {json.dumps(extra, default=str)}")
+            mark = "cause  " if event.event_id in causes else ""
+            click.echo(
+                f"{event.created_at}  {mark}{event.name:<16} {event.event_id[:12]}  {json.dumps(extra, default=str)}"
+            )
+
+
+#: The verdicts that explain a retrain, for the batches a version was trained on.
+_VERDICTS = {"batch-checked", "drift-detected", "data-quality-failed"}
+
+
+def _causes(journal: list[Event], model_version: str) -> set[str]:
+    """Ids of the events that caused the training of ``model_version`` (see :func:`events_cmd`)."""
+    by_id = {e.event_id: e for e in journal}
+    registered = [
+        e for e in journal if e.name == "model-registered" and str(getattr(e, "model_version", "")) == model_version
+    ]
+    found: set[str] = set()
+    for reg in registered:
+        cause = by_id.get(reg.cause_event_id or "")
+        for _ in range(10):  # drift-detected <- data-arrived ...: a short chain, never a loop
+            if cause is None or cause.event_id in found:
+                break
+            found.add(cause.event_id)
+            cause = by_id.get(cause.cause_event_id or "")
+        batches = set(getattr(reg, "batch_ids", ()) or ())
+        found.update(
+            e.event_id
+            for e in journal
+            if e.name in _VERDICTS and e.batch_id in batches and e.created_at <= reg.created_at
+        )
+    return found
 
 
 def _parse_since(text: str) -> datetime:

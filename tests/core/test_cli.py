@@ -115,9 +115,13 @@ def test_events_reads_and_filters_the_journal() -> None:
     assert [json.loads(line)["event_id"] for line in lines] == [e.event_id for e in events]
     only_drift = _run("events", "--json", "--name", "drift-detected").output.splitlines()
     assert [json.loads(line)["name"] for line in only_drift] == ["drift-detected"]
-    # "Why was version 7 trained?"
-    v7 = json.loads(_run("events", "--json", "--model-version", "7").output)
+    # "Why was version 7 trained?" in one query: the version's events, and the drift that caused it.
+    cause, v7 = (json.loads(line) for line in _run("events", "--json", "--model-version", "7").output.splitlines())
     assert v7["cause_event_id"] == drift.event_id and v7["batch_ids"] == ["b2"]
+    assert cause["event_id"] == drift.event_id and cause["reason"] == "amount"
+    text = _run("events", "--model-version", "7").output.splitlines()
+    assert "  cause  drift-detected " in text[0] and '"drift_share": 0.5' in text[0]
+    assert "model-registered" in text[1] and "cause" not in text[1].split("{")[0]
     by_batch = _run("events", "--json", "--batch", "b2").output.splitlines()
     assert len(by_batch) == 3  # arrived, drift, and the model trained on it
     assert len(_run("events", "--limit", "1").output.splitlines()) == 1
