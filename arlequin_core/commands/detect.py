@@ -6,6 +6,7 @@ the file and the problem), 1 internal error.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,7 @@ import click
 from arlequin_core.app import get_app
 from arlequin_core.drift.report import ColumnResult, DriftReport
 from arlequin_core.errors import EXIT_DRIFT
+from arlequin_core.logs import terminal_safe
 
 if TYPE_CHECKING:
     from arlequin_core.config import ArlequinConfig
@@ -164,12 +166,13 @@ def detect_cmd(
         from arlequin_core.drift.html import write_html
 
         write_html(report, profile, checked.plots, html_out)
-    click.echo(verdict_line(report))
+    color = use_color()
+    click.echo(verdict_line(report, color=color))
     for note in report.notes:  # even with --quiet: they say what the verdict does not cover
         click.echo(f"  note: {note}")
     if not quiet:
         click.echo(f"  engine: {report.engine}, {report.rows_cur:,} rows")
-        for line in column_table(report):
+        for line in column_table(report, color=color):
             click.echo("  " + line)
         for line in _performance_lines(report):
             click.echo(line)
@@ -180,24 +183,57 @@ def detect_cmd(
         ctx.exit(EXIT_DRIFT)
 
 
-def verdict_line(report: DriftReport) -> str:
+def verdict_line(report: DriftReport, color: bool = False) -> str:
     """``DRIFT: ...``, ``WARNING: columns drifted, below the policy's share: ...`` or ``no drift: ...``."""
     if report.status == "drift":
-        return "DRIFT: " + report.reason
+        return (f"{_RED_BOLD}DRIFT{_RESET}" if color else "DRIFT") + ": " + report.reason
     if report.status == "below share":
-        return "WARNING: " + report.reason
+        return (f"{_YELLOW}WARNING{_RESET}" if color else "WARNING") + ": " + report.reason
     return report.reason
 
 
-def column_table(report: DriftReport) -> list[str]:
-    """One line per tested column: test, corrected p-value or distance, effect sizes, floor, verdict."""
-    lines = [f"{'column':<20} {'detector':<14} {'score':<16} {'effect':<28} {'min':>5}  verdict"]
-    for result in [*report.columns, *report.multivariate]:
-        lines.append(_line(result))
-    return lines
+#: Column names longer than this are cut (with an ellipsis) in the table; ``--json`` has them whole.
+NAME_MAX = 40
+_HEADER = ("column", "detector", "score", "effect", "min", "verdict")
+_RED_BOLD, _YELLOW, _RESET = "\x1b[1;31m", "\x1b[33m", "\x1b[0m"
 
 
-def _line(result: ColumnResult) -> str:
+def column_table(report: DriftReport, color: bool = False) -> list[str]:
+    """One line per tested column: test, corrected p-value or distance, effect sizes, floor, verdict.
+
+    Column widths fit the longest cell (names are cut at :data:`NAME_MAX` characters with
+    an ellipsis), so the table stays aligned for any name. With ``color``, ``DRIFT`` is
+    red and "significant, effect below min" yellow (ANSI; see :func:`use_color`).
+    """
+    rows = [_cells(result) for result in [*report.columns, *report.multivariate]]
+    cut = [(_fit(row[0], NAME_MAX), *row[1:]) for row in rows]
+    widths = [max([len(h), *(len(row[i]) for row in cut)]) for i, h in enumerate(_HEADER[:5])]
+
+    def line(cells: tuple[str, ...], verdict: str, extra: str = "") -> str:
+        padded = (c.rjust(w) if i == 4 else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
+        left = " ".join(padded)
+        if color and verdict.startswith("DRIFT"):
+            verdict = f"{_RED_BOLD}{verdict}{_RESET}"
+        elif color and verdict.startswith("significant"):
+            verdict = f"{_YELLOW}{verdict}{_RESET}"
+        return f"{left}  {verdict}{extra}".rstrip()
+
+    return [line(_HEADER[:5], _HEADER[5]), *(line(row[:5], row[5], row[6]) for row in cut)]
+
+
+def use_color(stream: Any = None) -> bool:
+    """ANSI colors on ``stream`` (default stdout): a terminal, and ``NO_COLOR`` unset."""
+    from arlequin_core.console import use_colors
+
+    return use_colors(stream if stream is not None else sys.stdout)
+
+
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _cells(result: ColumnResult) -> tuple[str, str, str, str, str, str, str]:
+    """``(column, detector, score, effect, min, verdict, notes)`` of one column's line."""
     if "skipped" in result.details and result.statistic is None:
         measure = "not tested"
     elif result.score_kind == "p_value" and result.p_value_adjusted is not None:
@@ -226,13 +262,13 @@ def _line(result: ColumnResult) -> str:
         verdict = "significant, effect below min"
     else:
         verdict = "no drift"
-    text = f"{result.column:<20} {result.detector:<14} {measure:<16} {effect:<28} {floor:>5}  {verdict}"
+    extra = ""
     if result.missing_drifted:
-        text += f"  missing {100 * result.missing_ref:.1f}% -> {100 * result.missing_cur:.1f}%"
+        extra += f"  missing {100 * result.missing_ref:.1f}% -> {100 * result.missing_cur:.1f}%"
     unseen = result.details.get("unseen_categories")
     if unseen:
-        text += f"  {unseen} unseen categor{'y' if unseen == 1 else 'ies'}"
-    return text
+        extra += f"  {unseen} unseen categor{'y' if unseen == 1 else 'ies'}"
+    return terminal_safe(result.column), result.detector, measure, effect, floor, verdict, extra
 
 
 @click.command("calibrate")

@@ -137,3 +137,61 @@ def test_wrong_schema_exits_2_every_time_never_aborts(tmp_path) -> None:
         assert "missing columns 'a', 'b'" in done.stderr
         codes.append(done.returncode)
     assert codes == [2] * 16
+
+
+LONG = "patient_age_at_admission_in_completed_years_since_birth"  # 55 characters: cut at 40
+
+
+def _long_names(make_frame) -> None:
+    names = {"age": LONG, "income": "yearly_household_income_eur"}
+    make_frame(3000, 1).rename(columns=names).to_parquet("ref.parquet")
+    make_frame(3000, 2, scale=1.5).rename(columns=names).to_parquet("drifted.parquet")
+
+
+def test_the_column_table_aligns_long_names_and_cuts_the_longest(make_frame) -> None:
+    _long_names(make_frame)
+    result = detect("-r", "ref.parquet", "-c", "drifted.parquet", "--json", "r.json")
+    assert result.exit_code == EXIT_DRIFT, result.output
+    table = [line for line in result.output.splitlines() if line.startswith("  ") and "engine:" not in line][:7]
+    assert table[0].split()[:2] == ["column", "detector"]
+    offset = table[0].index("detector")
+    for line in table[1:]:  # every detector name starts under the header's
+        assert line[offset - 1] == " " and line[offset] != " " and " " in line[2:offset], table
+    cut = LONG[:39] + "…"
+    assert any(line.startswith(f"  {cut} ") for line in table), table
+    assert any("DRIFT" in line and cut in line for line in table), table
+    assert LONG in Path("r.json").read_text()  # the JSON keeps the whole name
+    assert "\x1b[" not in result.output  # not a terminal: no colors
+
+
+def _on_a_terminal(*args: str, env: dict[str, str]) -> str:
+    """``arlequin ARGS`` with a pseudo-terminal as stdout; what it printed."""
+    import os
+    import pty
+    import sys
+
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execve(sys.executable, [sys.executable, "-m", "arlequin_core.cli", *args], {**os.environ, **env})
+    out = b""
+    while True:
+        try:
+            data = os.read(fd, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        out += data
+    os.waitpid(pid, 0)
+    os.close(fd)
+    return out.decode("utf-8", "replace")
+
+
+def test_drift_is_red_on_a_terminal_unless_no_color(make_frame) -> None:
+    _long_names(make_frame)
+    Path("arlequin.toml").write_text(CONFIG)
+    args = ("--log-format", "json", "detect", "-r", "ref.parquet", "-c", "drifted.parquet")
+    colored = _on_a_terminal(*args, env={"NO_COLOR": ""})
+    assert "\x1b[1;31mDRIFT\x1b[0m: " in colored and "\x1b[1;31mDRIFT\x1b[0m\r\n" in colored, colored
+    plain = _on_a_terminal(*args, env={"NO_COLOR": "1"})
+    assert "DRIFT: " in plain and "\x1b[" not in plain, plain
