@@ -22,6 +22,20 @@ def _redact_processor(_logger: Any, _method: str, event_dict: dict[str, Any]) ->
     return redact(event_dict)
 
 
+class _Stderr:
+    """Whatever ``sys.stderr`` is at each write, so that a progress display redirecting it
+    (:mod:`arlequin_core.progress`) prints log lines above itself instead of through it."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+    def isatty(self) -> bool:
+        return sys.stderr.isatty()
+
+
 def resolve_format(fmt: str = "auto") -> str:
     """``console`` or ``json``: ``auto`` picks console on a terminal outside CI."""
     if fmt not in LOG_FORMATS:
@@ -61,12 +75,12 @@ def configure_logging(fmt: str = "auto", level: str = "info") -> None:
     structlog.configure(
         processors=[*shared, _redact_processor, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_Stderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
     # Records of the stdlib (libraries, and Python warnings such as numpy's RuntimeWarning
     # through logging.captureWarnings) are rendered like ours: one JSON line each in JSON mode.
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(_Stderr())  # type: ignore[arg-type]
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],

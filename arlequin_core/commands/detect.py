@@ -12,10 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from arlequin_core import progress
 from arlequin_core.app import get_app
 from arlequin_core.drift.report import ColumnResult, DriftReport
 from arlequin_core.errors import EXIT_DRIFT
 from arlequin_core.logs import terminal_safe
+from arlequin_core.progress import phase
 
 if TYPE_CHECKING:
     from arlequin_core.config import ArlequinConfig
@@ -88,6 +90,12 @@ if TYPE_CHECKING:
     help="Calibrate each column's minimum effect on the reference for batches of this many rows "
     "([drift] calibrate_rows; needs reference data).",
 )
+@click.option(
+    "--progress/--no-progress",
+    "show_progress",
+    default=None,
+    help="Phases with elapsed time on stderr (default: on a terminal).",
+)
 @click.pass_context
 def detect_cmd(
     ctx: click.Context,
@@ -105,6 +113,7 @@ def detect_cmd(
     drift_share: float | None,
     critical: tuple[str, ...],
     calibrate_rows: int | None,
+    show_progress: bool | None,
 ) -> None:
     """Test the batch CUR for drift against the reference REF (default: the serving model's).
 
@@ -141,31 +150,39 @@ def detect_cmd(
         )
     fmt = config.data.format
     model_name = model_version = None
-    if reference is None:  # the serving model's reference, and the model itself for its estimated performance
-        profile, model_name, model_version = _champion(config)
-    elif reference.lower().endswith(".json"):
-        profile = Profile.load(reference)
-    else:
-        table = read_table(reference, fmt, keep_index=config.data.roles())
-        profile = build_calibrated_profile(table, config, app.registry, source=reference)
-    if save_profile:
-        profile.save(save_profile)
-    checked = check_uri(profile, current, config, app.registry, engine=engine)
-    report = checked.report
-    if model_name is not None:
-        from arlequin_core.serving import weigh_performance
+    with progress.shown(progress.wanted(show_progress)):
+        if reference is None:  # the serving model's reference, and the model itself for its estimated performance
+            with phase("reading the champion's profile from MLflow"):
+                profile, model_name, model_version = _champion(config)
+        elif reference.lower().endswith(".json"):
+            with phase(f"reading the profile {reference}"):
+                profile = Profile.load(reference)
+        else:
+            with phase(f"reading {reference}"):
+                ref_table = read_table(reference, fmt, keep_index=config.data.roles())
+            with phase(f"fitting the reference ({ref_table.num_rows:,} rows)"):
+                profile = build_calibrated_profile(ref_table, config, app.registry, source=reference)
+        if save_profile:
+            profile.save(save_profile)
+        with phase(f"checking {current}"):
+            checked = check_uri(profile, current, config, app.registry, engine=engine)
+        report = checked.report
+        if model_name is not None:
+            from arlequin_core.serving import weigh_performance
 
-        report.model_name, report.model_version = model_name, model_version
-        weigh_performance(report, profile, checked.sample, config, app.registry, model_name, model_version)
-    annotate(report, profile, config, current)
-    if json_out:
-        path = Path(json_out)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(report.to_json() + "\n", encoding="utf-8")
-    if html_out:
-        from arlequin_core.drift.html import write_html
+            report.model_name, report.model_version = model_name, model_version
+            with phase("estimating the champion's performance"):
+                weigh_performance(report, profile, checked.sample, config, app.registry, model_name, model_version)
+        annotate(report, profile, config, current)
+        if json_out:
+            path = Path(json_out)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(report.to_json() + "\n", encoding="utf-8")
+        if html_out:
+            from arlequin_core.drift.html import write_html
 
-        write_html(report, profile, checked.plots, html_out)
+            with phase(f"drawing {html_out}"):
+                write_html(report, profile, checked.plots, html_out)
     color = use_color()
     click.echo(verdict_line(report, color=color))
     for note in report.notes:  # even with --quiet: they say what the verdict does not cover

@@ -45,9 +45,20 @@ def _print_result(result: Any) -> None:
 )
 @click.option("--no-promote", is_flag=True, help="Register and validate, but do not move the champion alias.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@click.option(
+    "--progress/--no-progress",
+    "show_progress",
+    default=None,
+    help="Phases with elapsed time on stderr (default: on a terminal).",
+)
 @click.pass_context
 def train_cmd(
-    ctx: click.Context, data: tuple[str, ...], resume_id: str | None, no_promote: bool, as_json: bool
+    ctx: click.Context,
+    data: tuple[str, ...],
+    resume_id: str | None,
+    no_promote: bool,
+    as_json: bool,
+    show_progress: bool | None,
 ) -> None:
     """Train a model on --data, log it to MLflow, register it and validate it against the champion.
 
@@ -60,9 +71,21 @@ def train_cmd(
     <home>/pending/<id>/ and the command exits 1 naming the id; `arlequin train
     --resume ID` (or `--resume` alone for all) logs it later without retraining.
     """
-    from arlequin_core.training import flow
+    from arlequin_core import progress
 
     app = get_app(ctx)
+    with progress.shown(progress.wanted(show_progress)):
+        results = _train(app, data, resume_id, no_promote)
+    for result in results:
+        if as_json:
+            click.echo(json.dumps(result.to_dict(), default=str))
+        else:
+            _print_result(result)
+
+
+def _train(app: Any, data: tuple[str, ...], resume_id: str | None, no_promote: bool) -> list[Any]:
+    from arlequin_core.training import flow
+
     if resume_id is not None and data:
         raise click.UsageError("give either --data or --resume, not both")
     if resume_id is None and not data:
@@ -71,15 +94,9 @@ def train_cmd(
         ids = flow.pending_ids(app.config) if resume_id == "*" else [resume_id]
         if not ids:
             click.echo("nothing pending")
-            return
-        results = [flow.resume(app, pending_id) for pending_id in ids]
-    else:
-        results = [flow.retrain(app, list(data), promote=not no_promote)]
-    for result in results:
-        if as_json:
-            click.echo(json.dumps(result.to_dict(), default=str))
-        else:
-            _print_result(result)
+            return []
+        return [flow.resume(app, pending_id) for pending_id in ids]
+    return [flow.retrain(app, list(data), promote=not no_promote)]
 
 
 @click.command("validate")

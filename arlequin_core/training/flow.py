@@ -38,6 +38,7 @@ from arlequin_core.errors import ArlequinError, InputError
 from arlequin_core.events import DriftDetected, ModelRegistered, event_from_dict
 from arlequin_core.logs import get_logger
 from arlequin_core.performance.harm import fit_performance
+from arlequin_core.progress import phase
 from arlequin_core.secrets import redact
 from arlequin_core.training import answers as answer_claims
 from arlequin_core.training import models as reg
@@ -244,7 +245,10 @@ def _train_to_pending(
             "heldout_rows": trained.rows.get("heldout"),
         }
         # The profile (numpy/Arrow, releases the GIL) is built while the model is serialised.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="arlequin-profile") as pool:
+        with (
+            phase("profiling the training rows, saving the model"),
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="arlequin-profile") as pool,
+        ):
             profiling = pool.submit(
                 build_profile_file,
                 trained.reference,
@@ -347,27 +351,30 @@ def _finish(app: App, pending: Pending, trainer: Trainer, promote: bool) -> Retr
     client: Any = None
     with contextlib.ExitStack() as stack:
         try:
-            client = stack.enter_context(tracking.scope())
-            experiment_id = tracking.experiment_id(client)
-            step = "run"
-            run_id = run_log.ensure_run(client, experiment_id, pending)
-            step = "params"
-            run_log.log_params(client, run_id, pending)
-            step = "artifacts"
-            run_log.log_artifacts(client, run_id, pending)
-            step = "model"
-            run_log.log_model(run_id, trainer, pending)
-            step = "register"
-            if not pending.done("register"):
-                other = answer_claims.answered_by(client, tracking.model_name, pending.state.get("answers") or ())
-                if other is not None:  # answered meanwhile by a process sharing the registry
-                    client.set_terminated(run_id, "KILLED")
-                    pending.remove()
-                    return _skipped(tracking, other, pending.state["data_uris"], pending.state["answers"])
-            version = run_log.register_version(client, tracking, pending, trainer)
-            answer_claims.tag_answers(client, tracking.model_name, version, pending.state.get("answers") or ())
+            with phase("connecting to MLflow"):
+                client = stack.enter_context(tracking.scope())
+                experiment_id = tracking.experiment_id(client)
+            with phase("logging to MLflow, registering"):
+                step = "run"
+                run_id = run_log.ensure_run(client, experiment_id, pending)
+                step = "params"
+                run_log.log_params(client, run_id, pending)
+                step = "artifacts"
+                run_log.log_artifacts(client, run_id, pending)
+                step = "model"
+                run_log.log_model(run_id, trainer, pending)
+                step = "register"
+                if not pending.done("register"):
+                    other = answer_claims.answered_by(client, tracking.model_name, pending.state.get("answers") or ())
+                    if other is not None:  # answered meanwhile by a process sharing the registry
+                        client.set_terminated(run_id, "KILLED")
+                        pending.remove()
+                        return _skipped(tracking, other, pending.state["data_uris"], pending.state["answers"])
+                version = run_log.register_version(client, tracking, pending, trainer)
+                answer_claims.tag_answers(client, tracking.model_name, version, pending.state.get("answers") or ())
             step = "validate"
-            validation = _validate_pending(app, client, tracking, pending, trainer)
+            with phase("validating against the champion"):
+                validation = _validate_pending(app, client, tracking, pending, trainer)
             log.info(
                 "model_validated",
                 version=str(pending.state["version"]),

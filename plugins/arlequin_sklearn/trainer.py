@@ -37,6 +37,7 @@ import pyarrow.compute as pc
 from arlequin_core.config import ArlequinConfig
 from arlequin_core.errors import ConfigError, InputError
 from arlequin_core.io import read_table, write_table_atomic
+from arlequin_core.progress import phase
 from arlequin_core.training.base import EXAMPLE_ROWS, TrainedModel, Trainer
 from arlequin_core.training.errors import TrainingError
 from arlequin_core.training.features import FeatureSpec, infer_features
@@ -213,7 +214,8 @@ class SklearnTrainer(Trainer):
         config = self.config
         label = self.label
         self.check_config()
-        table, where = read_batches(data, config)
+        with phase("reading the training data"):
+            table, where = read_batches(data, config)
         task = label.task(table, config.training.task, where)
         spec = self.estimator_spec(task)
         build_estimator(spec, config.training.params, task)  # the task fits the estimator, before the split
@@ -228,12 +230,14 @@ class SklearnTrainer(Trainer):
         x_train = model_input(train_rows, features, where)
         started = time.perf_counter()
         try:
-            pipeline.fit(x_train, y[train_idx])
+            with phase(f"fitting {spec.rpartition(':')[2] or spec} on {len(train_idx):,} rows"):
+                pipeline.fit(x_train, y[train_idx])
         except ValueError as exc:
             raise TrainingError(f"{where}: {spec} could not fit: {exc}") from None
         fit_seconds = time.perf_counter() - started
-        write_table_atomic(test_rows, heldout_uri, "parquet")
-        scores = self.predict_scores(pipeline, model_input(test_rows, features, where), task)
+        with phase(f"scoring {len(test_idx):,} held-out rows"):
+            write_table_atomic(test_rows, heldout_uri, "parquet")
+            scores = self.predict_scores(pipeline, model_input(test_rows, features, where), task)
         metrics = task_metrics(task, y[test_idx], scores)
         effective = _loggable(pipeline.named_steps["model"].get_params())
         return TrainedModel(

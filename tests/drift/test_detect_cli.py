@@ -195,3 +195,17 @@ def test_drift_is_red_on_a_terminal_unless_no_color(make_frame) -> None:
     assert "\x1b[1;31mDRIFT\x1b[0m: " in colored and "\x1b[1;31mDRIFT\x1b[0m\r\n" in colored, colored
     plain = _on_a_terminal(*args, env={"NO_COLOR": "1"})
     assert "DRIFT: " in plain and "\x1b[" not in plain, plain
+
+
+def test_progress_goes_to_stderr_when_asked_and_never_to_stdout(files) -> None:
+    Path("arlequin.toml").write_text(CONFIG)
+    runner = CliRunner()
+    args = ["detect", "-r", "ref.parquet", "-c", "drifted.parquet", "--json", "r.json", "--html", "r.html"]
+    shown = runner.invoke(main, [*args, "--progress"], catch_exceptions=False)
+    assert shown.exit_code == EXIT_DRIFT, shown.output
+    for phase in ("reading ref.parquet", "fitting the reference (5,000 rows)", "checking drifted.parquet", "drawing"):
+        assert phase in shown.stderr, shown.stderr
+        assert phase not in shown.stdout
+    assert shown.stdout.startswith("DRIFT: ")
+    quiet = runner.invoke(main, args, catch_exceptions=False)  # not a terminal, not asked: nothing
+    assert "fitting the reference" not in quiet.stderr and quiet.stdout == shown.stdout

@@ -60,6 +60,18 @@ def test_a_failed_first_train_leaves_no_empty_state_directory(cli, write_batch, 
     assert sorted(p.name for p in home.iterdir()) == ["keep"]
 
 
+def test_train_shows_its_phases_on_stderr_when_asked_and_json_stays_clean(cli, write_batch) -> None:
+    out = cli("train", "--data", write_batch("p", n=1500), "--json", "--progress")
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.stdout)  # stdout is the JSON alone
+    assert result["version"] == "1"
+    phases = ["reading the training data", "fitting", "on 1,200 rows", "scoring 300 held-out rows", "profiling"]
+    phases += ["connecting to MLflow", "logging to MLflow, registering", "validating against the champion"]
+    for phase in phases:
+        assert phase in out.stderr, out.stderr
+    assert "fitting" not in cli("train", "--data", write_batch("q", n=1500, seed=3)).stderr  # not a terminal
+
+
 def test_two_batches_in_one_training(cli, write_batch) -> None:
     out = cli("train", "--data", write_batch("a", n=800, seed=1), "--data", write_batch("b", n=800, seed=2), "--json")
     assert out.exit_code == 0, out.output
