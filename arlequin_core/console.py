@@ -29,7 +29,7 @@ from typing import Any
 
 import structlog
 
-from arlequin_core.logs import terminal_safe
+from arlequin_core.text import terminal_safe
 
 #: The longest line the console format prints (tracebacks excepted), in characters.
 MAX_LINE = 200

@@ -14,6 +14,9 @@ import sys
 from typing import Any
 
 from arlequin_core.secrets import redact
+from arlequin_core.text import terminal_safe
+
+__all__ = ["LOG_FORMATS", "configure_logging", "get_logger", "resolve_format", "terminal_safe"]
 
 LOG_FORMATS = ("auto", "console", "json")
 
@@ -121,22 +124,3 @@ def get_logger(name: str | None = None) -> Any:
     and structlog itself is imported when it first logs.
     """
     return _Logger(name)
-
-
-_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def terminal_safe(text: str) -> str:
-    """``text`` for one line of a terminal: control characters and escape sequences shown escaped.
-
-    A file name may hold a newline (forging a line of ``arlequin status``) or an ANSI
-    escape sequence (rewriting the screen); each such character becomes ``\\n``,
-    ``\\x1b``, ... and the bytes of a name that is not UTF-8 become ``\\xNN``.
-    """
-    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    if text.isprintable():
-        return text
-    return "".join(
-        ch if ch.isprintable() else _ESCAPES.get(ch, f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
-        for ch in text
-    )

@@ -16,8 +16,8 @@ from arlequin_core import progress
 from arlequin_core.app import get_app
 from arlequin_core.drift.report import ColumnResult, DriftReport
 from arlequin_core.errors import EXIT_DRIFT
-from arlequin_core.logs import terminal_safe
 from arlequin_core.progress import phase
+from arlequin_core.text import terminal_safe
 
 if TYPE_CHECKING:
     from arlequin_core.config import ArlequinConfig

@@ -138,7 +138,7 @@ def test_a_failure_during_the_lookup_of_one_command_leaves_the_help_listing_the_
     )
     try:
         shown = CliRunner().invoke(main, ["--help"], catch_exceptions=False)
-        assert shown.exit_code == 0 and "detect" in shown.output and "gone-cmd" not in shown.output
+        assert shown.exit_code == 0 and "detect" in shown.stdout and "gone-cmd" not in shown.stdout
         run = CliRunner().invoke(main, ["gone-cmd"], catch_exceptions=False)
         assert run.exit_code == 1 and "command 'gone-cmd' of plugin 'gone'" in run.output
     finally:
