@@ -190,7 +190,7 @@ def _on_a_terminal(*args: str, env: dict[str, str]) -> str:
 def test_drift_is_red_on_a_terminal_unless_no_color(make_frame) -> None:
     _long_names(make_frame)
     Path("arlequin.toml").write_text(CONFIG)
-    args = ("--log-format", "json", "detect", "-r", "ref.parquet", "-c", "drifted.parquet")
+    args = ("--log-format", "json", "detect", "-r", "ref.parquet", "-c", "drifted.parquet", "--no-progress")
     colored = _on_a_terminal(*args, env={"NO_COLOR": ""})
     assert "\x1b[1;31mDRIFT\x1b[0m: " in colored and "\x1b[1;31mDRIFT\x1b[0m\r\n" in colored, colored
     plain = _on_a_terminal(*args, env={"NO_COLOR": "1"})
