@@ -218,6 +218,6 @@ def _profile_of(config: ArlequinConfig, report: DriftReport) -> Profile:
     with guard(tracking, "reading the profile of the report's model version") as client:
         version = client.get_model_version(name, report.model_version)
         with tempfile.TemporaryDirectory(prefix="arlequin-profile-") as tmp:
-            from arlequin_core.training.profiles import PROFILE_ARTIFACT
+            from arlequin_core.training.profiles import download_profile
 
-            return load_profile(Path(client.download_artifacts(version.run_id, PROFILE_ARTIFACT, tmp)))
+            return load_profile(download_profile(client, version.run_id, tmp))

@@ -30,7 +30,8 @@ if TYPE_CHECKING:
     "reference",
     default=None,
     metavar="REF",
-    help="Reference data (Parquet, CSV, Spark directory, any fsspec URI) or a saved profile (.json). "
+    help="Reference data (Parquet, CSV, Spark directory, any fsspec URI) or a saved profile (.profile, or .json "
+    "of format 1). "
     "Default: the serving model's (the champion in [mlflow]), with its estimated performance on the batch.",
 )
 @click.option("--current", "-c", "current", required=True, metavar="CUR", help="The batch to test (Parquet or CSV).")
@@ -40,7 +41,8 @@ if TYPE_CHECKING:
     "--save-profile",
     type=click.Path(dir_okay=False),
     default=None,
-    help="Also save the fitted reference as a profile (.json) to reuse with --reference.",
+    help="Also save the fitted reference as a profile to reuse with --reference (name it *.profile; "
+    "*.json writes the slower, all-JSON format 1).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print only the verdict line.")
 @click.option(
@@ -128,7 +130,7 @@ def detect_cmd(
     from arlequin_core.drift.engines import check_uri
     from arlequin_core.drift.notes import annotate
     from arlequin_core.drift.options import policy_overrides
-    from arlequin_core.drift.profile import Profile
+    from arlequin_core.drift.profile import Profile, is_profile_path
     from arlequin_core.io import read_table
 
     app = get_app(ctx)
@@ -143,7 +145,8 @@ def detect_cmd(
     )
     if calibrate_rows:
         config = config.model_copy(update={"drift": config.drift.model_copy(update={"calibrate_rows": calibrate_rows})})
-    if (detectors or calibrate_rows) and reference.lower().endswith(".json"):
+    given_profile = reference is not None and is_profile_path(reference)
+    if (detectors or calibrate_rows) and given_profile:
         raise click.UsageError(
             "--detector and --calibrate-rows need reference data: a saved profile keeps what it was fitted with "
             "(arlequin calibrate recalibrates one)"
@@ -154,7 +157,7 @@ def detect_cmd(
         if reference is None:  # the serving model's reference, and the model itself for its estimated performance
             with phase("reading the champion's profile from MLflow"):
                 profile, model_name, model_version = _champion(config)
-        elif reference.lower().endswith(".json"):
+        elif given_profile:
             with phase(f"reading the profile {reference}"):
                 profile = Profile.load(reference)
         else:

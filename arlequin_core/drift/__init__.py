@@ -5,8 +5,8 @@ The API other parts call::
     from arlequin_core.drift import Profile, build_profile, check_batch
 
     profile = build_profile(train_table, config, app.registry)   # fit once
-    profile.save("profile.json")                                  # travels with the model
-    report = check_batch(Profile.load("profile.json"), batch, config, app.registry)
+    profile.save("train.profile")                                 # travels with the model
+    report = check_batch(Profile.load("train.profile"), batch, config, app.registry)
     report.drifted, report.to_json()
 
 Names are imported lazily so that ``arlequin_core.drift.base`` stays light.

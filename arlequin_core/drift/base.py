@@ -26,7 +26,13 @@ The contract:
   ``info.online``, goes on from where it was: it is fed the data in order, and its
   ``score`` also takes ``timestamps=``, one value per row, which the core passes
   from the ``[data] timestamp`` column when the batch has it);
-* ``from_profile(json.loads(json.dumps(d.to_profile())))`` scores exactly like ``d``;
+* ``to_profile()`` returns JSON values and, for large arrays, numpy arrays of plain
+  numbers (:func:`arlequin_core.drift.encoding.profile_array`; the profile file keeps
+  them in its binary part); ``from_profile`` reads them with
+  :func:`~arlequin_core.drift.encoding.decode_array` (which also takes their JSON form,
+  format-1 profiles), and
+  ``from_profile(json.loads(json.dumps(to_json_tree(d.to_profile()))))`` scores exactly like ``d``,
+  as does ``from_profile`` of the state read back from a format-2 file;
 * the constructor takes keyword parameters only (``[drift.columns.<name>] params``)
   and raises ``TypeError``/``ValueError`` for a wrong one.
 

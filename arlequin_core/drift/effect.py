@@ -67,7 +67,7 @@ from typing import Any
 
 import numpy as np
 
-from arlequin_core.drift.encoding import decode_array, encode_array
+from arlequin_core.drift.encoding import decode_array, profile_array
 
 #: Reference quantile cells of the numeric effects (cut at ``QUANTILE_CELLS + 1`` quantiles).
 QUANTILE_CELLS = 1000
@@ -118,10 +118,10 @@ class NumericReference:
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (see :mod:`arlequin_core.drift.encoding`)."""
         return {
-            "cuts": encode_array(self.cuts),
-            "counts": encode_array(self.counts),
-            "at_lower": encode_array(self.at_lower),
-            "offsets": encode_array(self.offsets),
+            "cuts": profile_array(self.cuts),
+            "counts": profile_array(self.counts),
+            "at_lower": profile_array(self.at_lower),
+            "offsets": profile_array(self.offsets),
             "std": self.std,
         }
 

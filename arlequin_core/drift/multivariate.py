@@ -46,7 +46,7 @@ import numpy as np
 import pyarrow as pa
 
 from arlequin_core.drift.columns import category_key, numeric_array
-from arlequin_core.drift.encoding import decode_array, encode_array
+from arlequin_core.drift.encoding import decode_array, profile_array
 
 #: Share of the reference's variance the kept principal components explain (NannyML's default).
 PCA_VARIANCE = 0.65
@@ -116,8 +116,8 @@ class Encoder:
             "numeric": self.numeric,
             "categorical": self.categorical,
             "frequencies": self.frequencies,
-            "means": encode_array(self.means),
-            "scales": encode_array(self.scales),
+            "means": profile_array(self.means),
+            "scales": profile_array(self.scales),
         }
 
     @classmethod
@@ -211,7 +211,7 @@ class PCADetector:
     def to_dict(self) -> dict[str, Any]:
         return {
             "encoder": self.encoder.to_dict(),
-            "components": encode_array(self.components.ravel()),
+            "components": profile_array(self.components.ravel()),
             "shape": list(self.components.shape),
             "mean_error": self.mean_error,
             "std_error": self.std_error,
@@ -281,7 +281,7 @@ class ClassifierDetector:
     def to_dict(self) -> dict[str, Any]:
         return {
             "encoder": self.encoder.to_dict(),
-            "reference": encode_array(self.reference.ravel()),
+            "reference": profile_array(self.reference.ravel()),
             "shape": list(self.reference.shape),
             "seed": self.seed,
             "threshold": self.threshold,

@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
+from arlequin_core.drift.encoding import to_json_tree
 from arlequin_core.drift.profile import Profile
 from arlequin_core.errors import ArlequinError
 from arlequin_core.logs import get_logger
@@ -172,7 +173,7 @@ class OnlineStateStore:
                 "champion": _champion(model_name, model_version),
                 "batches": batches,
                 "updated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                "profile": profile,
+                "profile": to_json_tree(profile),  # numpy arrays (profile_array) in their JSON form
             }
             text = json.dumps(record, allow_nan=False, separators=(",", ":"))
             self.directory.mkdir(parents=True, exist_ok=True)

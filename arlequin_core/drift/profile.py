@@ -1,15 +1,20 @@
-"""The profile: the fitted reference of a whole dataset, saved as one JSON file.
+"""The profile: the fitted reference of a whole dataset, saved as one file.
 
 A profile is what drift is measured against. It is built once from the data a model
 was trained on (:func:`build_profile`), saved beside the model (an MLflow artifact),
 and loaded to check every batch (:func:`arlequin_core.drift.check.check_batch`). No
-pickle: every detector stores its fitted state as a JSON-able dict.
+pickle: every detector stores its fitted state as a dict of JSON values and numpy
+arrays of plain numbers.
 
-File format (``format_version`` 1)::
+On disk (:mod:`arlequin_core.drift.profile_file`): ``format_version`` 2, the default,
+is this dict as one line of JSON followed by its large arrays (sorted distinct values
+and counts, cut points, effect-size references) as Arrow IPC; ``*.json`` files are
+format 1, the same dict as one JSON document with the arrays zlib + base64 encoded.
+Both are read. The dict (:meth:`Profile.to_dict`)::
 
     {
       "format": "arlequin.profile",
-      "format_version": 1,
+      "format_version": 2,
       "arlequin_version": "0.1.0",
       "created_at": "2026-01-01T00:00:00.000000+00:00",   # UTC
       "source": "data/train.parquet",                       # or null
@@ -35,19 +40,17 @@ errors on its held-out rows and adds them as the column :data:`ERROR_COLUMN`
 (``kind`` numeric, not a column of the data, never a feature); ``data`` then holds
 ``"error_column": "__error__"`` so the monitor knows to compute it for each batch.
 
-Large numeric arrays inside ``state`` use :mod:`arlequin_core.drift.encoding`. A
-reader refuses a newer ``format_version``; fields it does not know are ignored.
+Arrays inside ``state`` and ``effect`` are :func:`~arlequin_core.drift.encoding.profile_array`
+(in a format-1 file: the JSON form of :mod:`arlequin_core.drift.encoding`). A reader
+refuses a newer ``format_version``; fields it does not know are ignored.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import uuid
 from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -58,16 +61,20 @@ from arlequin_core.config import ArlequinConfig
 from arlequin_core.drift.base import ColumnKind, Detector
 from arlequin_core.drift.columns import as_table, category_counts, missing_count, numeric_array
 from arlequin_core.drift.effect import CategoricalReference, NumericReference
+from arlequin_core.drift.encoding import to_json_tree
 from arlequin_core.drift.error_stream import ERROR_COLUMN
 from arlequin_core.drift.kinds import carried_origin, feature_kinds
 from arlequin_core.drift.policy import ColumnPlan, check_columns_exist, plan_column
+from arlequin_core.drift.profile_file import read_profile, write_profile
 from arlequin_core.drift.summary import summarize
 from arlequin_core.errors import ConfigError, InputError
 from arlequin_core.events import utc_now
 from arlequin_core.registry import ComponentRegistry
 
 PROFILE_FORMAT = "arlequin.profile"
-PROFILE_FORMAT_VERSION = 1
+PROFILE_FORMAT_VERSION = 2
+#: The conventional name ending of a format-2 profile file (``*.json`` files are written in format 1).
+PROFILE_SUFFIX = ".profile"
 
 
 @dataclass
@@ -161,7 +168,11 @@ class Profile:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The documented JSON form (see the module docstring)."""
+        """The documented dict (see the module docstring) as pure JSON: arrays in their JSON form."""
+        return to_json_tree({**self._tree(), "format_version": 1})
+
+    def _tree(self) -> dict[str, Any]:
+        """The documented dict, arrays as numpy arrays."""
         return {
             "format": PROFILE_FORMAT,
             "format_version": PROFILE_FORMAT_VERSION,
@@ -245,41 +256,44 @@ class Profile:
         except (KeyError, TypeError, ValueError) as exc:
             raise InputError(where, f"malformed profile: {type(exc).__name__}: {exc}") from None
 
-    def save(self, path: str | os.PathLike[str]) -> None:
-        """Write the profile as JSON to ``path``, atomically (temporary file, then rename)."""
-        target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        # A hidden temporary name (ignored by watchers), created with the umask's permissions.
-        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
-        try:
-            with open(tmp, "x", encoding="utf-8") as f:
-                json.dump(self.to_dict(), f, separators=(",", ":"), allow_nan=False)
-            os.replace(tmp, target)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
+    def save(self, path: str | os.PathLike[str], format_version: int | None = None) -> None:
+        """Write the profile to ``path``, atomically (temporary file, then rename).
+
+        :param format_version: 2 (JSON line + Arrow arrays) or 1 (one JSON document);
+            default: 1 for a name ending in ``.json``, else 2.
+        """
+        if format_version is None:
+            format_version = 1 if os.fspath(path).lower().endswith(".json") else PROFILE_FORMAT_VERSION
+        write_profile(self._tree(), path, format_version)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Profile:
-        """Read a profile written by :meth:`save`.
+        """Read a profile written by :meth:`save` (either format).
 
         :raises InputError: missing or unreadable file, not JSON, not a profile, newer format.
         """
         where = os.fspath(path)
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise InputError(where, "no such file") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(where, f"cannot read the profile: {exc}") from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(where, f"not valid JSON: {exc}") from None
-        profile = cls.from_dict(data, where)
+        profile = cls.from_dict(read_profile(path), where)
         if profile.source is None:
             profile.source = where
         return profile
+
+
+def is_profile_path(path: str) -> bool:
+    """Whether ``path`` names a saved profile rather than data: a name ending in ``.json`` or
+    :data:`PROFILE_SUFFIX`, or a local file that starts like one."""
+    if path.lower().endswith((".json", PROFILE_SUFFIX)):
+        return True
+    try:
+        with open(path, "rb") as f:
+            start = f.read(len(_MAGIC))
+    except OSError:
+        return False
+    return start == _MAGIC
+
+
+#: How both formats begin (``to_dict`` puts ``format`` first; written compact).
+_MAGIC = f'{{"format":"{PROFILE_FORMAT}"'.encode()
 
 
 def column_values(table: pa.Table, name: str, kind: ColumnKind, where: str) -> tuple[Any, int]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from arlequin_core.cache import VersionCache
@@ -29,7 +28,7 @@ from arlequin_core.events import ModelRegistered
 from arlequin_core.logs import get_logger
 from arlequin_core.training import models as reg
 from arlequin_core.training.errors import ModelRegistryError, TrackingError
-from arlequin_core.training.profiles import PROFILE_ARTIFACT, load_profile
+from arlequin_core.training.profiles import PROFILE_ARTIFACT, download_profile, load_profile
 from arlequin_core.training.tracking import Tracking, guard, short_error
 
 if TYPE_CHECKING:
@@ -231,8 +230,7 @@ def champion_profile(config: ArlequinConfig, cache: VersionCache | None = None) 
             return cached, name, str(champion.version)
         try:
             with tempfile.TemporaryDirectory(prefix="arlequin-profile-") as tmp:
-                path = client.download_artifacts(champion.run_id, PROFILE_ARTIFACT, tmp)
-                profile = load_profile(Path(path))
+                profile = load_profile(download_profile(client, champion.run_id, tmp))
         except ArlequinError:
             raise
         except Exception as exc:

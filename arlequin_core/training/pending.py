@@ -8,7 +8,7 @@ tracking server that is down or fails mid-run loses nothing::
         model/              the model as an MLflow model directory (mlflow.pyfunc.load_model works)
         heldout.parquet     the held-out rows (file, or a Spark directory), for validation
         example.parquet     the model's input example (dtypes kept, for the signature)
-        profile.json        the drift profile of the training rows (when the profile API exists)
+        drift.profile       the drift profile of the training rows (when the profile API exists)
         drift_report.json   the drift report that caused the retrain (when given)
 
 ``arlequin train --resume [ID]`` continues from the first step not done; the
@@ -66,8 +66,11 @@ class Pending:
 
     @property
     def profile(self) -> Path:
-        """The drift profile file."""
-        return self.path / "profile.json"
+        """The drift profile file (``profile.json``, format 1, in a directory written before profile format 2)."""
+        from arlequin_core.training.profiles import PROFILE_FILE
+
+        legacy = self.path / "profile.json"
+        return legacy if legacy.is_file() else self.path / PROFILE_FILE
 
     @property
     def drift_report(self) -> Path:

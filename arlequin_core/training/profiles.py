@@ -3,8 +3,10 @@
 This is the only module of training that touches the drift profile API
 (:mod:`arlequin_core.drift.profile`): ``build_profile(reference, config, registry)``,
 ``Profile.save(path)`` and ``Profile.load(path)``. The profile is logged on the
-model's run as the artifact :data:`PROFILE_ARTIFACT`, so drift is always measured
-against the data the serving model learned from.
+model's run as the artifact :data:`PROFILE_ARTIFACT` (profile format 2), so drift is
+always measured against the data the serving model learned from. Runs logged before
+format 2 carry :data:`LEGACY_PROFILE_ARTIFACT` (format 1) instead; :func:`download_profile`
+finds either.
 """
 
 from __future__ import annotations
@@ -17,8 +19,12 @@ from arlequin_core.logs import get_logger
 
 log = get_logger(__name__)
 
-#: Artifact path of the profile on a training run.
-PROFILE_ARTIFACT = "arlequin/profile.json"
+#: Artifact path of the profile on a training run (format 2: JSON metadata + Arrow arrays).
+PROFILE_ARTIFACT = "arlequin/drift.profile"
+#: Where runs logged before profile format 2 keep theirs (format 1, all JSON).
+LEGACY_PROFILE_ARTIFACT = "arlequin/profile.json"
+#: The profile's file name in a pending training directory (and so on the run, under ``arlequin/``).
+PROFILE_FILE = PROFILE_ARTIFACT.rsplit("/", 1)[1]
 
 
 def profile_api_available() -> bool:
@@ -69,3 +75,18 @@ def load_profile(path: Path) -> Any:
     from arlequin_core.drift.profile import Profile
 
     return Profile.load(path)
+
+
+def download_profile(client: Any, run_id: str, dst: str) -> Path:
+    """Download the profile artifact of run ``run_id`` into the directory ``dst``: the
+    format-2 :data:`PROFILE_ARTIFACT`, else the format-1 :data:`LEGACY_PROFILE_ARTIFACT`.
+
+    :param client: an ``mlflow.MlflowClient``.
+    :raises FileNotFoundError: the run has neither (its message names both).
+    """
+    folder = PROFILE_ARTIFACT.rsplit("/", 1)[0]
+    logged = {info.path for info in client.list_artifacts(run_id, folder)}
+    for artifact in (PROFILE_ARTIFACT, LEGACY_PROFILE_ARTIFACT):
+        if artifact in logged:
+            return Path(client.download_artifacts(run_id, artifact, dst))
+    raise FileNotFoundError(f"run {run_id} has no {PROFILE_ARTIFACT} (nor {LEGACY_PROFILE_ARTIFACT})")

@@ -124,7 +124,7 @@ def log_artifacts(client: Any, run_id: str, pending: Pending) -> None:
         client.log_artifact(run_id, str(path), "arlequin")
     if state.get("has_profile"):
         client.log_artifact(run_id, str(pending.profile), "arlequin")
-        client.set_tag(run_id, "arlequin.profile", PROFILE_ARTIFACT)
+        client.set_tag(run_id, "arlequin.profile", f"{PROFILE_ARTIFACT.rsplit('/', 1)[0]}/{pending.profile.name}")
     if state.get("has_drift_report"):
         client.log_artifact(run_id, str(pending.drift_report), "arlequin")
         client.set_tag(run_id, "arlequin.drift_report", REPORT_ARTIFACT)

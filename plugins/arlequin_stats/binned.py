@@ -32,7 +32,7 @@ import numpy as np
 from arlequin_core.drift.base import Detector, Score
 from arlequin_core.drift.columns import category_counts, is_categorical_input, numeric_values
 from arlequin_core.drift.cuts import CutCounts
-from arlequin_core.drift.encoding import decode_array, encode_array
+from arlequin_core.drift.encoding import decode_array, profile_array
 from arlequin_stats.chi2 import contingency, unseen_details
 
 
@@ -185,7 +185,7 @@ class BinnedDivergence(Detector):
             profile["counts"] = dict(self.categories)
         else:
             assert self.edges is not None and self.reference_counts is not None
-            profile["edges"] = encode_array(self.edges)
+            profile["edges"] = profile_array(self.edges)
             profile["cell_counts"] = [int(c) for c in self.reference_counts]
         return profile
 

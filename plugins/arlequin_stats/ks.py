@@ -23,7 +23,7 @@ import numpy as np
 from arlequin_core.drift.base import Detector, DetectorInfo, Score
 from arlequin_core.drift.columns import sorted_values
 from arlequin_core.drift.cuts import CutCounts
-from arlequin_core.drift.encoding import decode_array, encode_array
+from arlequin_core.drift.encoding import decode_array, profile_array
 from arlequin_stats.ks_pvalue import ks_2samp_pvalue
 
 # Pivot spacing of the branch and bound, and how many reference values are refined at once.
@@ -129,7 +129,7 @@ class KolmogorovSmirnov(Detector):
         if self.values is None or self.cumulative is None:
             raise RuntimeError("ks: to_profile() called before fit()")
         counts = np.diff(self.cumulative, prepend=0)
-        return {"n": self.n, "values": encode_array(self.values), "counts": encode_array(counts)}
+        return {"n": self.n, "values": profile_array(self.values), "counts": profile_array(counts)}
 
     @classmethod
     def from_profile(cls, profile: dict[str, Any]) -> KolmogorovSmirnov:

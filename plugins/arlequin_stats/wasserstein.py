@@ -30,7 +30,7 @@ import numpy as np
 from arlequin_core.drift.base import Detector, DetectorInfo, Score
 from arlequin_core.drift.columns import sorted_values
 from arlequin_core.drift.cuts import CutCounts
-from arlequin_core.drift.encoding import decode_array, encode_array
+from arlequin_core.drift.encoding import decode_array, profile_array
 
 
 class Wasserstein(Detector):
@@ -145,7 +145,7 @@ class Wasserstein(Detector):
     def to_profile(self) -> dict[str, Any]:
         if self.values is None or self.counts is None:
             raise RuntimeError("wasserstein: to_profile() called before fit()")
-        return {"values": encode_array(self.values), "counts": encode_array(self.counts), "std": self.spread}
+        return {"values": profile_array(self.values), "counts": profile_array(self.counts), "std": self.spread}
 
     @classmethod
     def from_profile(cls, profile: dict[str, Any]) -> Wasserstein:

@@ -18,6 +18,7 @@ from arlequin_core.journal import read_journal
 from arlequin_core.training import models as reg
 from arlequin_core.training.champion import champion_info, champion_profile, rollback_champion
 from arlequin_core.training.flow import retrain
+from arlequin_core.training.profiles import PROFILE_ARTIFACT, PROFILE_FILE
 from arlequin_core.training.tracking import Tracking
 from arlequin_sklearn.trainer import model_input
 
@@ -117,7 +118,8 @@ def test_champion_run_carries_profile_metrics_lineage_and_drift_report(make_app,
 
     download = isolated / "download"
     path = client.download_artifacts(result.run_id, "arlequin", str(download))
-    profile = Profile.load(Path(path) / "profile.json")
+    profile = Profile.load(Path(path) / PROFILE_FILE)
+    assert run.data.tags["arlequin.profile"] == PROFILE_ARTIFACT
     assert set(profile.columns) == {"x1", "x2", "c", "flag"}
     assert profile.rows == result.validation["rows"] * 4  # the training split (80%)
     lineage = json.loads((Path(path) / "lineage.json").read_text())

@@ -14,6 +14,7 @@ from training_helpers import labelled_frame
 from arlequin_core.drift.profile import Profile
 from arlequin_core.training.flow import retrain
 from arlequin_core.training.metrics import compute_metrics
+from arlequin_core.training.profiles import PROFILE_ARTIFACT
 from arlequin_core.training.tracking import Tracking
 from arlequin_sklearn.trainer import SklearnLogregTrainer
 from arlequin_spark.trainer import SparkLogregTrainer
@@ -37,7 +38,7 @@ def test_spark_model_is_logged_registered_and_loads_through_mlflow(spark, make_a
     assert run.data.params["model.regParam"] == "0.01"
     assert run.data.params["model.spark_master"] == "local[2]"
     assert client.get_model_version("arlequin-model", "1").tags["arlequin.trainer"] == "spark-logreg"
-    path = client.download_artifacts(result.run_id, "arlequin/profile.json", str(isolated / "dl"))
+    path = client.download_artifacts(result.run_id, PROFILE_ARTIFACT, str(isolated / "dl"))
     assert set(Profile.load(path).columns) == {"x1", "x2", "c", "flag"}
 
     frame = labelled_frame(n=400, seed=7)

@@ -21,6 +21,7 @@ from mlflow import MlflowClient
 from sklearn.metrics import roc_auc_score
 
 from arlequin_core.training.flow import retrain
+from arlequin_core.training.profiles import PROFILE_ARTIFACT
 from arlequin_core.training.tracking import Tracking
 from arlequin_sklearn.trainer import _features_of, model_input
 from arlequin_synth import TransactionGenerator
@@ -64,7 +65,7 @@ def test_two_scenarios_give_two_versions_promoted_on_merit(make_app, isolated: P
     assert json.loads(run.data.params["data_uris"]) == batches
     assert {"roc_auc", "pr_auc", "log_loss", "validation.champion.roc_auc"} <= set(run.data.metrics)
     artifacts = {a.path for a in client.list_artifacts(second.run_id, "arlequin")}
-    assert artifacts == {"arlequin/profile.json", "arlequin/lineage.json"}
+    assert artifacts == {PROFILE_ARTIFACT, "arlequin/lineage.json"}
     features = run.data.params["features.numeric"].split(",") + run.data.params["features.categorical"].split(",")
     assert "transaction_id" not in features
     assert "timestamp" not in features
