@@ -82,8 +82,10 @@ def test_sorted_and_unsorted_states_agree_and_merge():
 def test_reference_round_trips_through_json():
     import json
 
+    from arlequin_core.drift.encoding import to_json_tree
+
     reference = NumericReference.fit(np.random.default_rng(0).exponential(size=5000))
-    again = NumericReference.from_dict(json.loads(json.dumps(reference.to_dict())))
+    again = NumericReference.from_dict(json.loads(json.dumps(to_json_tree(reference.to_dict()))))
     batch = NumericBatch.from_values(np.random.default_rng(1).exponential(size=300), reference.cuts)
     assert numeric_effects(again, batch) == numeric_effects(reference, batch)
 

@@ -8,6 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from arlequin_core.drift.encoding import to_json_tree
 from arlequin_core.drift.multivariate import (
     ClassifierDetector,
     PCADetector,
@@ -27,7 +28,8 @@ def correlated(n: int, rho: float, seed: int) -> pa.Table:
 
 @pytest.fixture(scope="module")
 def pca() -> PCADetector:
-    found = load_multivariate(json.loads(json.dumps(fit_multivariate(correlated(20_000, 0.8, 0), KINDS, ["pca"]))))
+    fitted = fit_multivariate(correlated(20_000, 0.8, 0), KINDS, ["pca"])
+    found = load_multivariate(json.loads(json.dumps(to_json_tree(fitted))))
     return found["pca"]
 
 
@@ -67,7 +69,7 @@ def test_too_few_columns_is_skipped_with_a_reason() -> None:
 def test_domain_classifier_sees_the_flip_and_not_noise() -> None:
     detector = ClassifierDetector.fit(correlated(3_000, 0.8, 3), KINDS)
     assert detector is not None
-    detector = ClassifierDetector.from_dict(json.loads(json.dumps(detector.to_dict())))
+    detector = ClassifierDetector.from_dict(json.loads(json.dumps(to_json_tree(detector.to_dict()))))
     flipped = detector.score(correlated(3_000, -0.8, 4))
     assert flipped["p_value"] < 1e-6 and flipped["statistic"] > 0.7
     same = detector.score(correlated(3_000, 0.8, 5))
