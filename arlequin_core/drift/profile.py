@@ -59,7 +59,7 @@ import pyarrow as pa
 from arlequin_core import __version__
 from arlequin_core.config import ArlequinConfig
 from arlequin_core.drift.base import ColumnKind, Detector
-from arlequin_core.drift.columns import as_table, category_counts, missing_count, numeric_array
+from arlequin_core.drift.columns import as_table, category_counts, missing_count, numeric_array, sorted_values
 from arlequin_core.drift.effect import CategoricalReference, NumericReference
 from arlequin_core.drift.encoding import to_json_tree
 from arlequin_core.drift.error_stream import ERROR_COLUMN
@@ -305,14 +305,25 @@ def column_values(table: pa.Table, name: str, kind: ColumnKind, where: str) -> t
     return column, missing_count(column)
 
 
-def effect_reference(values: Any, kind: ColumnKind) -> dict[str, Any]:
-    """The JSON form of a column's effect-size reference (empty when it has no finite value)."""
+def effect_reference(
+    values: Any, kind: ColumnKind, *, presorted: bool = False, counts: dict[str, int] | None = None
+) -> dict[str, Any]:
+    """The JSON form of a column's effect-size reference (empty when it has no finite value).
+
+    :param presorted: numeric ``values`` are sorted ascending without NaN.
+    :param counts: the categorical column's category counts, if known.
+    """
     if kind == "categorical":
-        return {"kind": "categorical", **CategoricalReference.fit(category_counts(values)).to_dict()}
+        found = category_counts(values) if counts is None else counts
+        return {"kind": "categorical", **CategoricalReference.fit(found).to_dict()}
     finite = np.asarray(values, dtype=np.float64)
-    if not np.isfinite(finite).any():
+    if presorted:
+        some = np.searchsorted(finite, np.inf) > np.searchsorted(finite, -np.inf, side="right")
+    else:
+        some = np.isfinite(finite).any()
+    if not some:
         return {}
-    return {"kind": "numeric", **NumericReference.fit(finite).to_dict()}
+    return {"kind": "numeric", **NumericReference.fit(finite, presorted=presorted).to_dict()}
 
 
 def build_profile(
@@ -358,12 +369,26 @@ def build_profile(
     plans = [plan_column(name, kind, config, registry) for name, kind in kinds.items()]
     detectors = [_new_detector(plan, config, registry) for plan in plans]
 
+    # Conversions and missing counts first (cheap): the multivariate fit needs the tested columns.
+    prepared = [column_values(table, plan.column, plan.kind, where) for plan in plans]
+
     def fit(index: int) -> ColumnProfile | str:
         plan, detector = plans[index], detectors[index]
-        values, missing = column_values(table, plan.column, plan.kind, where)
+        values, missing = prepared[index]
         if missing == table.num_rows:
             return "not tested: every value is missing in the reference"
-        detector.fit(values)
+        counts = None
+        if plan.kind == "numeric":
+            # Sorted once (NaN cut off): the batch detectors (ks, wasserstein sort anyway; a
+            # sorted input costs them one pass), the summary and the effect reference then
+            # need no sort of their own. Online detectors get the rows in their order.
+            ordered = sorted_values(values)
+            detector.fit(values if type(detector).info.online else ordered)
+            values = ordered
+        else:
+            counts = category_counts(values)
+            detector.fit(values)
+        presorted = plan.kind == "numeric"
         return ColumnProfile(
             name=plan.column,
             kind=plan.kind,
@@ -375,11 +400,19 @@ def build_profile(
             rows=table.num_rows,
             missing=missing,
             state=detector.to_profile(),
-            summary=summarize(values, plan.kind),
-            effect=effect_reference(values, plan.kind),
+            summary=summarize(values, plan.kind, presorted=presorted, counts=counts),
+            effect=effect_reference(values, plan.kind, presorted=presorted, counts=counts),
         )
 
-    with ThreadPoolExecutor(max_workers=_workers(len(plans))) as pool:
+    multivariate: Any = None
+    with ThreadPoolExecutor(max_workers=_workers(len(plans) + 1)) as pool:
+        if config.drift.multivariate:  # the longest single task: started first, beside the columns
+            from arlequin_core.drift.multivariate import fit_multivariate
+
+            tested = {
+                p.column: p.kind for p, (_, missing) in zip(plans, prepared, strict=True) if missing < table.num_rows
+            }
+            multivariate = pool.submit(fit_multivariate, table, tested, config.drift.multivariate, where=where)
         fitted = list(pool.map(fit, range(len(plans))))
     columns: dict[str, ColumnProfile] = {}
     for plan, result in zip(plans, fitted, strict=True):
@@ -418,11 +451,8 @@ def build_profile(
         source=source,
         sampled_from=total_rows if total_rows != table.num_rows else None,
     )
-    if config.drift.multivariate:
-        from arlequin_core.drift.multivariate import fit_multivariate
-
-        features = {name: cp.kind for name, cp in columns.items() if name != ERROR_COLUMN}
-        profile.multivariate = fit_multivariate(table, features, config.drift.multivariate, where=where)
+    if multivariate is not None:
+        profile.multivariate = multivariate.result()
     profile.performance = performance
     profile._fitted.update({p.column: d for p, d in zip(plans, detectors, strict=True) if p.column in columns})
     if error_detector is not None:
