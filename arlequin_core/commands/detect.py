@@ -7,6 +7,7 @@ the file and the problem), 1 internal error.
 from __future__ import annotations
 
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -50,7 +51,8 @@ if TYPE_CHECKING:
     type=click.Choice(["auto", "memory", "arrow", "spark"]),
     default=None,
     help="What computes the statistics (default: [drift] engine): memory, arrow (streamed, bounded memory), "
-    "spark (one pass on [spark] master), auto.",
+    "spark (one pass on [spark] master), auto (here: a local batch up to 256 MB is read whole, beside the "
+    "reference, and checked in memory).",
 )
 @click.option(
     "--detector",
@@ -153,22 +155,32 @@ def detect_cmd(
         )
     fmt = config.data.format
     model_name = model_version = None
+    # A batch read whole is read beside the reference (its file, profile or champion).
+    keep = config.data.roles()
+    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="arlequin-read-batch")
+    batch = reader.submit(read_table, current, fmt, keep_index=keep) if reads_whole(current, engine, config) else None
     with progress.shown(progress.wanted(show_progress)):
-        if reference is None:  # the serving model's reference, and the model itself for its estimated performance
-            with phase("reading the champion's profile from MLflow"):
-                profile, model_name, model_version = _champion(config)
-        elif given_profile:
-            with phase(f"reading the profile {reference}"):
-                profile = Profile.load(reference)
-        else:
-            with phase(f"reading {reference}"):
-                ref_table = read_table(reference, fmt, keep_index=config.data.roles())
-            with phase(f"fitting the reference ({ref_table.num_rows:,} rows)"):
-                profile = build_calibrated_profile(ref_table, config, app.registry, source=reference)
-        if save_profile:
-            profile.save(save_profile)
-        with phase(f"checking {current}"):
-            checked = check_uri(profile, current, config, app.registry, engine=engine)
+        try:
+            if reference is None:  # the serving model's reference, and the model itself for its estimated performance
+                with phase("reading the champion's profile from MLflow"):
+                    profile, model_name, model_version = _champion(config)
+            elif given_profile:
+                with phase(f"reading the profile {reference}"):
+                    profile = Profile.load(reference)
+            else:
+                with phase(f"reading {reference}"):
+                    ref_table = read_table(reference, fmt, keep_index=keep)
+                with phase(f"fitting the reference ({ref_table.num_rows:,} rows)"):
+                    profile = build_calibrated_profile(ref_table, config, app.registry, source=reference)
+            if save_profile:
+                profile.save(save_profile)
+            with phase(f"checking {current}"):
+                if batch is not None:
+                    checked = check_uri(profile, current, config, app.registry, engine="memory", table=batch.result())
+                else:
+                    checked = check_uri(profile, current, config, app.registry, engine=engine)
+        finally:
+            reader.shutdown(wait=False, cancel_futures=True)
         report = checked.report
         if model_name is not None:
             from arlequin_core.serving import weigh_performance
@@ -201,6 +213,28 @@ def detect_cmd(
                 click.echo(f"  {what}: {path}")
     if report.drifted:
         ctx.exit(EXIT_DRIFT)
+
+
+#: ``--engine auto``: a local batch of at most this many bytes on disk is read whole, beside
+#: the reference, and checked in memory (the arrow engine streams larger ones).
+WHOLE_BATCH_MAX_BYTES = 256 << 20
+
+
+def reads_whole(current: str, engine: str | None, config: ArlequinConfig) -> bool:
+    """Whether ``arlequin detect`` reads the batch ``current`` whole (memory engine), beside the reference.
+
+    Yes with ``memory``; with ``auto``, for a local batch of at most :data:`WHOLE_BATCH_MAX_BYTES`
+    when no ``[spark] master`` is set; never with ``arrow`` or ``spark``.
+    """
+    from arlequin_core.drift.engines import batch_bytes
+
+    name = engine or config.drift.engine
+    if name == "memory":
+        return True
+    if name != "auto" or config.spark.master or ("://" in current and not current.startswith("file://")):
+        return False
+    size = batch_bytes(current)
+    return size is not None and size <= WHOLE_BATCH_MAX_BYTES
 
 
 def verdict_line(report: DriftReport, color: bool = False) -> str:

@@ -90,6 +90,7 @@ def check_uri(
     *,
     engine: str | None = None,
     skip: Mapping[str, str] | None = None,
+    table: Any = None,
 ) -> Checked:
     """Check the batch at ``uri`` with ``engine`` (default ``[drift] engine``).
 
@@ -97,12 +98,17 @@ def check_uri(
     batch's row sample (:mod:`arlequin_core.drift.sample`, the same rows on the memory and
     arrow engines, taken by the arrow engine in its one pass) and the policy decides with their rows too.
 
+    :param table: the batch at ``uri`` already read whole (``pyarrow.Table``; the memory
+        engine only, e.g. ``arlequin detect`` reading it beside the reference), else None.
+
     :raises EngineUnsupportedError: the named engine cannot compute a column.
     :raises InputError: unreadable or malformed batch (file, row group named).
     """
     name = engine or config.drift.engine
     if name not in ENGINES:
         raise ValueError(f"unknown engine {name!r}; choose one of {', '.join(ENGINES)}")
+    if table is not None and name != "memory":
+        raise ValueError(f"a batch read whole is checked by the memory engine, not {name!r}")
     if name == "auto":
         name = choose_engine(profile, uri, config, registry)
     from arlequin_core.drift import sample as rows
@@ -129,7 +135,8 @@ def check_uri(
         from arlequin_core.drift.check import check_batch
         from arlequin_core.io import read_table
 
-        table = read_table(uri, config.data.format, keep_index=config.data.roles())
+        if table is None:
+            table = read_table(uri, config.data.format, keep_index=config.data.roles())
         report = check_batch(profile, table, config, registry, uri=uri, skip=skip)
         checked = Checked(report, table, table, rows.sample_table(table, size))
     if profile.multivariate and checked.sample is not None:
