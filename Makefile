@@ -8,7 +8,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export SPARK_LOCAL_IP := 127.0.0.1
 export PYSPARK_PYTHON := $(abspath $(BIN)/python)
 
-.PHONY: install demo test lint format bench clean postgresql chromium hadoop-jars cluster-demo
+.PHONY: install demo test lint format bench bench-evidently-venv clean postgresql chromium hadoop-jars cluster-demo
 
 install: $(STAMP)
 
@@ -66,6 +66,10 @@ format: $(STAMP)
 
 bench: $(STAMP) hadoop-jars
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# Evidently in its own venv (~/.cache/arlequin/evidently-venv), only for benchmarks/bench_cli.py: never a dependency.
+bench-evidently-venv: $(STAMP)
+	$(BIN)/python benchmarks/bench_cli.py --setup-evidently
 
 clean:
 	rm -rf $(VENV) .arlequin .pytest_cache .ruff_cache build *.egg-info

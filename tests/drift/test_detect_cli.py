@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from arlequin_core.cli import main
+from arlequin_core.drift import Profile
 from arlequin_core.errors import EXIT_DRIFT, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE
 
 CONFIG = '[data]\nlabel = "label"\n[drift]\ndrift_share = 0.2\n'
@@ -58,14 +59,33 @@ def test_detect_reads_csv_batches(files):
     assert json.loads(Path("r.json").read_text())["rows_cur"] == 3000
 
 
-def test_detect_with_a_saved_profile_gives_the_same_report(files):
-    first = detect("-r", "ref.parquet", "-c", "drifted.parquet", "--json", "a.json", "--save-profile", "p.json")
-    second = detect("-r", "p.json", "-c", "drifted.parquet", "--json", "b.json")
+@pytest.mark.parametrize("name", ["p.profile", "p.json", "renamed.bin"])
+def test_detect_with_a_saved_profile_gives_the_same_report(files, name):
+    first = detect("-r", "ref.parquet", "-c", "drifted.parquet", "--json", "a.json", "--save-profile", "p.profile")
+    if name == "p.json":  # format 1, as arlequin wrote before format 2
+        Profile.load("p.profile").save(name)
+    elif name != "p.profile":  # a profile under any name is still told from data
+        Path("p.profile").rename(name)
+    second = detect("-r", name, "-c", "drifted.parquet", "--json", "b.json")
     assert first.exit_code == second.exit_code == EXIT_DRIFT
     a, b = (json.loads(Path(p).read_text()) for p in ("a.json", "b.json"))
     for report in (a, b):
         report.pop("created_at")
     assert a == b
+
+
+def test_auto_reads_a_small_local_batch_whole_beside_the_reference_and_reports_like_arrow(files):
+    streamed = detect("-r", "ref.parquet", "-c", "drifted.parquet", "--engine", "arrow", "--json", "a.json")
+    whole = detect("-r", "ref.parquet", "-c", "drifted.parquet", "--json", "b.json")
+    assert streamed.exit_code == whole.exit_code == EXIT_DRIFT
+    a, b = (json.loads(Path(p).read_text()) for p in ("a.json", "b.json"))
+    assert (a.pop("engine"), b.pop("engine")) == ("arrow", "memory")
+    for report in (a, b):
+        report.pop("created_at")
+    assert a["drifted_columns"] == b["drifted_columns"] == ["age", "colour"]
+    for x, y in zip(a["columns"], b["columns"], strict=True):
+        assert x["column"] == y["column"] and x["drifted"] == y["drifted"]
+        assert x["p_value"] == pytest.approx(y["p_value"], rel=1e-9, abs=1e-300)
 
 
 @pytest.mark.parametrize(
