@@ -1,13 +1,34 @@
-"""``scipy.stats.kstwo.sf`` with its one slow branch replaced by a vectorised equivalent.
+"""``scipy.stats.kstwo.sf`` for ``n > 140`` in numpy and ``math``, without ``scipy.stats``.
 
-For ``n > 140`` and ``2.2 <= n*d**2 < 370`` (p-values from about 1e-160 to 0.02: a
-batch that is drifting moderately), scipy computes ``kstwo.sf(d, n)`` as
-``2 * scipy.special.smirnov(n, d)``, and ``smirnov`` sums the Birnbaum–Tingey series
+``kstwo.sf(d, n)`` (scipy/stats/_ksstats.py) picks one of several algorithms by ``n``
+and ``n*d**2``. For ``n > 140`` every one of them is reproduced here, from the papers
+rather than from scipy's code, so that a cold ``arlequin detect`` never pays the
+second or so that importing ``scipy.stats`` costs (issue 18). With ``t = n*d``:
+
+* ``d <= 0`` → 1; ``d >= 1`` → 0; ``t <= 1/2`` → 1;
+  ``1/2 < t <= 1`` → ``1 - n!/n^n (2t - 1)^n`` and ``t >= n - 1`` → ``2 (1 - d)^n``
+  (Ruben & Gambino 1982, the exact values at the two ends).
+* ``d >= 1/2`` (the two one-sided events are then disjoint) and, for ``d < 1/2``,
+  ``2.2 <= n*d**2 < 370``: ``2 * P(D+_n >= d)`` (Miller 1956), the one-sided
+  probability from :func:`smirnov_sf` — the Birnbaum–Tingey series — for
+  ``n <= 1 000 000``, and above that from the closed form
+  ``P(D+_n >= d) ~ exp(-(6 n d + 1)^2 / (18 n))`` (as ``scipy.special.smirnov`` does).
+* ``n*d**2 >= 370`` (and ``d < 1/2``): 0 (the true value is below 1e-320).
+* ``n*d**2 < 2.2``: ``1 - P(D_n < d)`` with the CDF from Durbin's matrix
+  (:func:`durbin_cdf`, Marsaglia, Tsang & Wang 2003) when ``n <= 100 000`` and
+  ``n*d**1.5 <= 1.4``, otherwise from the Pelz–Good asymptotic expansion
+  (:func:`pelz_good_cdf`; Pelz & Good 1976 as written in Simard & L'Ecuyer 2011,
+  J. Stat. Softw. 39(11), section 2.4).
+
+Only ``n <= 140`` and a non-integer ``n`` are left to ``scipy.stats.kstwo``, imported
+then. ``tests/drift/test_scipy_equivalence.py`` compares every branch with scipy.
+
+The Birnbaum–Tingey series, for the Smirnov branch:
 
     P(D+_n >= d) = d * sum_{v=0}^{floor(n(1-d))} C(n, v) (d + v/n)^(v-1) (1 - d - v/n)^(n-v)
 
-term by term in double-double arithmetic: about a second for n = 500 000 (two
-samples of a million rows). :func:`smirnov_sf` sums the same series with numpy. Each
+scipy sums it term by term in double-double arithmetic: about a second for n = 500 000
+(two samples of a million rows). :func:`smirnov_sf` sums the same series with numpy. Each
 term is evaluated as ``exp(L_v)`` with
 
     L_v = log d - log(d + v/n) + v log1p(nd/v) + (n-v) log1p(-nd/(n-v))
@@ -16,11 +37,7 @@ term is evaluated as ``exp(L_v)`` with
 (Stirling's formula with ``s(m) = log m! - (m log m - m + 1/2 log(2 pi m))``), an
 arrangement in which every part is of the size of ``n*d`` rather than ``n log n``, so
 rounding errors stay near 1e-13 instead of the 1e-9 that ``gammaln(n)`` differences
-would cost. All terms are positive: no cancellation. Every other branch is left to
-scipy itself. ``tests/drift/test_scipy_equivalence.py`` compares the two on a grid.
-
-``scipy.stats`` (about a second to import) is imported only when one of those other
-branches is taken; the vectorised branch needs ``math`` and numpy alone.
+would cost. All terms are positive: no cancellation.
 """
 
 from __future__ import annotations
@@ -31,7 +48,8 @@ import numpy as np
 
 #: scipy's limits (scipy/stats/_ksstats.py and xsf's kolmogorov.h).
 _EXACT_MAX_N = 140  # at or below: scipy's own small-n algorithms
-_SMIRNOV_MAX_N = 1_000_000  # above: scipy uses a closed-form approximation (fast)
+_SMIRNOV_MAX_N = 1_000_000  # above: the one-sided probability from a closed form
+_DURBIN_MAX_N = 100_000  # at or below (and n d^1.5 <= 1.4): Durbin's matrix
 _BLOCK = 1 << 15  # terms per block: bounds memory to about 2 MB
 
 
@@ -41,15 +59,147 @@ def kstwo_sf(d: float, n: float) -> float:
     :param d: the statistic, in [0, 1].
     :param n: the (effective) sample size, a positive integer (may be given as a float).
     """
-    if n == int(n) and _EXACT_MAX_N < n <= _SMIRNOV_MAX_N and 0.0 < d < 0.5:
-        size = int(n)
-        t = size * d
-        squared = t * d
-        if 1.0 < t < size - 1 and 2.2 <= squared < 370.0:
-            return float(np.clip(2.0 * smirnov_sf(size, d), 0.0, 1.0))
-    from scipy import stats  # the other branches: scipy's own algorithms
+    if not (n == int(n) and n > _EXACT_MAX_N and not math.isnan(d)):
+        from scipy import stats  # small or non-integer n: scipy's own algorithms
 
-    return float(stats.kstwo.sf(d, n))
+        return float(stats.kstwo.sf(d, n))
+    size = int(n)
+    if d <= 0.0:
+        return 1.0
+    if d >= 1.0:
+        return 0.0
+    t = size * d
+    if t <= 1.0:
+        if t <= 0.5:
+            return 1.0
+        return float(np.clip(-math.expm1(_log_factorial_over_power(size) + size * math.log(2.0 * t - 1.0)), 0.0, 1.0))
+    if t >= size - 1:
+        return float(np.clip(2.0 * math.exp(size * math.log1p(-d)), 0.0, 1.0))
+    if d >= 0.5:
+        return float(np.clip(2.0 * _one_sided_sf(size, d), 0.0, 1.0))
+    squared = t * d
+    if squared >= 370.0:
+        return 0.0
+    if squared >= 2.2:
+        return float(np.clip(2.0 * _one_sided_sf(size, d), 0.0, 1.0))
+    durbin = size <= _DURBIN_MAX_N and size * d**1.5 <= 1.4
+    cdf = durbin_cdf(size, d) if durbin else pelz_good_cdf(size, d)
+    return float(np.clip(1.0 - cdf, 0.0, 1.0))
+
+
+def _one_sided_sf(n: int, d: float) -> float:
+    """P(D+_n >= d): the series up to 1e6, then Smirnov's closed form, as scipy does."""
+    if n > _SMIRNOV_MAX_N:
+        return math.exp(-((6.0 * n * d + 1.0) ** 2) / (18.0 * n))
+    return smirnov_sf(n, d)
+
+
+def _log_factorial_over_power(n: int) -> float:
+    """``log(n! / n^n)`` without the cancellation of ``lgamma(n + 1) - n log n``."""
+    return -n + 0.5 * math.log(2.0 * math.pi * n) + float(_stirling_remainder(np.array([float(n)]))[0])
+
+
+def pelz_good_cdf(n: int, d: float) -> float:
+    """P(D_n <= d) by the Pelz–Good expansion ``K0(z) + K1(z)/sqrt(n) + K2(z)/n + K3(z)/n^1.5``.
+
+    ``z = d sqrt(n)``; each ``K_i`` in its small-z (theta-transformed) form, Simard &
+    L'Ecuyer (2011), eqs. for K0..K3. With ``w = pi^2 / (2 z^2)``, ``u = k - 1/2``:
+
+        K0 = sqrt(2 pi)/z                 sum_k exp(-u^2 w)
+        K1 = sqrt(pi/2)/(3 z^4)           sum_k (pi^2 u^2 - z^2) exp(-u^2 w)
+        K2 = sqrt(pi/2)/(36 z^7)          sum_k (6z^6 + 2z^4 + pi^2 (2z^4 - 5z^2) u^2
+                                                 + pi^4 (1 - 2z^2) u^4) exp(-u^2 w)
+             - sqrt(pi/2)/(18 z^3)        sum_k pi^2 k^2 exp(-k^2 w)
+        K3 = sqrt(pi/2)/(3240 z^10)       sum_k (pi^6 (5 - 30z^2) u^6 + pi^4 (212z^4 - 60z^2) u^4
+                                                 + pi^2 (135z^4 - 96z^6) u^2 - 30z^6 - 90z^8) exp(-u^2 w)
+             + sqrt(pi/2)/(108 z^6)       sum_k (3 pi^2 k^2 z^2 - pi^4 k^4) exp(-k^2 w)
+    """
+    z = d * math.sqrt(n)
+    z2 = z * z
+    w = math.pi**2 / (2.0 * z2)
+    if w / 4.0 > 708.0:  # exp(-w/4), the largest term, underflows: P = 0
+        return 0.0
+    # Terms fall as exp(-u^2 w); beyond u^2 w = 745 they are zero in double precision.
+    kmax = int(math.sqrt(745.0 / w)) + 2
+    k = np.arange(1, kmax + 1, dtype=np.float64)
+    u2 = (k - 0.5) ** 2
+    odd = np.exp(-u2 * w)
+    even = np.exp(-k * k * w)
+    pi2, pi4, pi6 = math.pi**2, math.pi**4, math.pi**6
+    z4, z6, z8 = z2 * z2, z2**3, z2**4
+    c = math.sqrt(math.pi / 2.0)
+    k0 = math.sqrt(2.0 * math.pi) / z * float(np.sum(odd))
+    k1 = c / (3.0 * z4) * float(np.sum((pi2 * u2 - z2) * odd))
+    k2 = c / (36.0 * z**7) * float(
+        np.sum((6.0 * z6 + 2.0 * z4 + pi2 * (2.0 * z4 - 5.0 * z2) * u2 + pi4 * (1.0 - 2.0 * z2) * u2 * u2) * odd)
+    ) - c / (18.0 * z**3) * float(np.sum(pi2 * k * k * even))
+    k3 = c / (3240.0 * z**10) * float(
+        np.sum(
+            (
+                pi6 * (5.0 - 30.0 * z2) * u2**3
+                + pi4 * (212.0 * z4 - 60.0 * z2) * u2 * u2
+                + pi2 * (135.0 * z4 - 96.0 * z6) * u2
+                - 30.0 * z6
+                - 90.0 * z8
+            )
+            * odd
+        )
+    ) + c / (108.0 * z6) * float(np.sum((3.0 * pi2 * k * k * z2 - pi4 * k**4) * even))
+    root = math.sqrt(n)
+    return k0 + k1 / root + k2 / n + k3 / (n * root)
+
+
+def durbin_cdf(n: int, d: float) -> float:
+    """P(D_n < d) by Durbin's matrix formula (Marsaglia, Tsang & Wang 2003).
+
+    With ``k = floor(n d) + 1``, ``m = 2k - 1`` and ``h = k - n d``, ``H`` is the
+    ``m x m`` matrix with ``H[i, j] = 1/(i - j + 1)!`` for ``i - j + 1 >= 0`` (else 0),
+    its first column and last row reduced by ``h^(i+1)/(i+1)!`` and ``h^(m-j)/(m-j)!``,
+    and ``H[m-1, 0]`` increased by ``(2h - 1)^m / m!`` when ``2h > 1``. Then
+    ``P(D_n < d) = n!/n^n (H^n)[k-1, k-1]``; the power is taken by repeated squaring,
+    rescaling as it goes (the scale kept in log) so that nothing overflows.
+    """
+    nd = n * d
+    k = math.floor(nd) + 1
+    m = 2 * k - 1
+    h = k - nd
+    idx = np.arange(m)
+    diff = idx[:, None] - idx[None, :] + 1  # i - j + 1
+    log_fact = np.array([math.lgamma(x + 1.0) for x in range(m + 1)])
+    H = np.where(diff >= 0, np.exp(-log_fact[np.clip(diff, 0, m)]), 0.0)
+    powers = h ** np.arange(1, m + 1, dtype=np.float64) / np.exp(log_fact[1 : m + 1])  # h^r / r!, r = 1..m
+    H[:, 0] -= powers  # h^(i+1)/(i+1)!
+    H[m - 1, :] -= powers[::-1]  # h^(m-j)/(m-j)!
+    if 2.0 * h - 1.0 > 0.0:
+        H[m - 1, 0] += (2.0 * h - 1.0) ** m / math.exp(log_fact[m])
+    result = None
+    result_log = 0.0
+    base, base_log = H, 0.0
+    e = n
+    while True:
+        if e & 1:
+            if result is None:
+                result, result_log = base.copy(), base_log
+            else:
+                result = result @ base
+                result_log += base_log
+                top = float(np.abs(result).max())
+                if top > 0.0:
+                    result /= top
+                    result_log += math.log(top)
+        e >>= 1
+        if not e:
+            break
+        base = base @ base
+        base_log *= 2.0
+        top = float(np.abs(base).max())
+        if top > 0.0:
+            base /= top
+            base_log += math.log(top)
+    entry = float(result[k - 1, k - 1])
+    if entry <= 0.0:
+        return 0.0
+    return math.exp(_log_factorial_over_power(n) + result_log + math.log(entry))
 
 
 def smirnov_sf(n: int, d: float) -> float:

@@ -33,8 +33,8 @@ import pytest
 HEAVY = ("mlflow", "pyspark", "river", "sqlalchemy", "scipy.stats")
 #: Never imported by a check of local Parquet files against a reference file.
 NOT_FOR_DETECT = ("mlflow", "pyspark", "river", "sqlalchemy")
-#: Nor by a check of samples in KS's exact regime (up to 10,000 rows); in the asymptotic
-#: one, some p-values still come from scipy.stats.kstwo, imported then (arlequin_stats.smirnov).
+#: Nor scipy.stats, in KS's exact regime (up to 10,000 rows) or its asymptotic one (the
+#: p-values from arlequin_stats.smirnov, numpy only for an effective n above 140).
 NOT_FOR_SMALL_DETECT = (*NOT_FOR_DETECT, "scipy.stats")
 #: Component modules of built-in plugins: imported when the component is used, not at start.
 COMPONENT_MODULES = (
@@ -121,6 +121,31 @@ def test_detect_on_parquet_files_imports_no_mlflow_spark_river_or_sqlalchemy(tmp
     assert _imported(modules, NOT_FOR_SMALL_DETECT) == []
     assert "arlequin_stats.ks" in modules and "arlequin_stats.chi2" in modules
     assert "arlequin_river.value" not in modules
+
+
+def test_detect_without_drift_in_the_asymptotic_regime_imports_no_scipy_stats(tmp_path: Path) -> None:
+    # 20,000 rows a side: KS is asymptotic (effective n = 10,000) and, without drift,
+    # n * d**2 < 2.2 for most columns: the Pelz-Good branch of kstwo.sf (issue 18).
+    rng = np.random.default_rng(20)
+    n = 20_000
+    for name in ("ref", "cur"):
+        table = pa.table(
+            {
+                "amount": rng.normal(0.0, 1.0, n),
+                "score": rng.uniform(0.0, 1.0, n),
+                "latency": rng.exponential(2.0, n),
+                "channel": rng.choice(["web", "shop", "phone"], n),
+                "age": rng.integers(18, 90, n),
+            }
+        )
+        pq.write_table(table, tmp_path / f"{name}.parquet")
+    args = ["detect", "--reference", "ref.parquet", "--current", "cur.parquet", "--json", "report.json"]
+    code, modules, output = _run(args, tmp_path)
+    assert code == 0, output  # no drift, and the check really ran
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["drifted_columns"] == []
+    assert "arlequin_stats.ks" in modules
+    assert _imported(modules, NOT_FOR_SMALL_DETECT) == []
 
 
 def test_the_policy_and_the_batch_detectors_import_no_scipy_stats() -> None:

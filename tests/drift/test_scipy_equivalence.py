@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import itertools
 import math
+import subprocess
+import sys
 from collections import Counter
 
 import numpy as np
@@ -104,29 +106,55 @@ def test_ks_matches_scipy_with_infinities():
     check_ks(same_with_repeated_infinity, same_with_repeated_infinity.copy())  # D = 0
 
 
-ALL_BRANCHES = (0.5, 2.19, 2.2, 3.0, 10.0, 60.0, 200.0, 369.0, 400.0)
+#: n * d**2 in every branch of kstwo.sf for n > 140: Durbin's matrix or Pelz-Good below 2.2
+#: (which one depends on n * d**1.5 and n), the Smirnov series (or its closed form above
+#: n = 1e6) in [2.2, 370), zero above.
+ALL_BRANCHES = (1e-4, 0.01, 0.1, 0.5, 0.754, 1.5, 2.19, 2.2, 3.0, 10.0, 60.0, 200.0, 369.0, 370.0, 400.0)
+#: n * d**1.5 either side of the Durbin / Pelz-Good boundary (1.4).
+DURBIN_EDGE = (0.5, 1.0, 1.39, 1.41, 3.0)
+#: n * d: the exact ends of the distribution (t <= 1/2, 1/2 < t <= 1, t >= n - 1).
+ENDS = (0.3, 0.5, 0.7, 1.0, 1.2)
+#: d >= 1/2: twice the one-sided probability whatever n * d**2.
+LARGE_D = (0.5, 0.6, 0.99)
+
+#: Terms of the Smirnov series that scipy sums one by one, slowly (about a second per
+#: value for n >= 500k): those n get a shorter list in that branch.
+SLOW_SCIPY = (0.5, 1.5, 2.19, 5.0, 400.0)
 
 
-@pytest.mark.parametrize(
-    ("n", "qs"),
-    # scipy itself needs about a second per value in the vectorised branch for n >= 500k.
-    [
-        (141, ALL_BRANCHES),
-        (997, ALL_BRANCHES),
-        (20_000, ALL_BRANCHES),
-        (500_000, (0.5, 5.0, 400.0)),
-        (1_000_000, (0.5, 30.0)),
-        (1_000_001, (0.5, 30.0)),
-    ],
-)
-def test_kstwo_sf_equals_scipy_in_every_branch(n, qs):
-    # n * d**2 from 0.5 (scipy's other branches) through [2.2, 370) (the vectorised
-    # Smirnov series) to 400 (zero). Below 1e-300 scipy's own result underflows unevenly.
-    for q in qs:
-        d = math.sqrt(q / n)
+def _grid(n: int) -> list[float]:
+    qs = ALL_BRANCHES if n < 500_000 or n > 1_000_000 else SLOW_SCIPY
+    ds = [math.sqrt(q / n) for q in qs]
+    ds += [(a / n) ** (2 / 3) for a in DURBIN_EDGE]
+    ds += [t / n for t in ENDS] + [1.0 - 1.0 / n, 1.0 - 0.5 / n, 0.0, 1.0]
+    if n < 500_000 or n > 1_000_000:
+        ds += list(LARGE_D)
+    return ds
+
+
+@pytest.mark.parametrize("n", [141, 1000, 20_000, 100_000, 100_001, 500_000, 1_000_000, 1_000_001, 2_000_000])
+def test_kstwo_sf_equals_scipy_in_every_branch(n):
+    # Relative 1e-10 (the worst seen is about 1e-13); both below 1e-300 counts as equal
+    # (there scipy's own result underflows unevenly).
+    for d in _grid(n):
         expected = float(stats.kstwo.sf(d, float(n)))
         ours = kstwo_sf(d, float(n))
-        assert same(ours, expected) or (ours < 1e-300 and expected < 1e-300), (n, q, ours, expected)
+        ok = ours == expected or math.isclose(ours, expected, rel_tol=1e-10, abs_tol=0.0)
+        assert ok or (ours < 1e-300 and expected < 1e-300), (n, d, n * d * d, ours, expected)
+
+
+def test_kstwo_sf_for_large_n_imports_no_scipy_stats():
+    code = (
+        "import sys, math; from arlequin_stats.smirnov import kstwo_sf\n"
+        "for n in (141, 10_000, 100_000, 100_001, 2_000_000):\n"
+        "    for q in (1e-4, 0.1, 1.0, 2.19, 2.2, 50.0, 400.0):\n"
+        "        kstwo_sf(math.sqrt(q / n), float(n))\n"
+        "    for d in (0.3 / n, 0.7 / n, 0.5, 0.7, 1 - 0.5 / n):\n"
+        "        kstwo_sf(d, float(n))\n"
+        "print(sorted(m for m in sys.modules if m.startswith('scipy.stats')))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, check=True)
+    assert proc.stdout.strip() == "[]", proc.stdout + proc.stderr
 
 
 # --------------------------------------------------------------------------- chi-squared
