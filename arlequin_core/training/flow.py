@@ -28,6 +28,7 @@ import json
 import math
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -227,7 +228,8 @@ def _train_to_pending(
         except (ValueError, TypeError) as exc:
             if not is_data_error(exc):
                 raise
-            heldout = str(pending.heldout) if pending.heldout.is_file() else None
+            # Refused before the held-out rows were written: the (local) batch itself is inspected.
+            heldout = str(pending.heldout) if pending.heldout.is_file() else _local_file(data_uris)
             raise data_error(exc, [safe_uri(u) for u in data_uris], heldout, "training") from exc
         source = safe_uri(_normalize_uri(data_uris[0]))
         errors = None
@@ -571,6 +573,15 @@ def _release_claims(tracking: Tracking, batch_ids: list[str]) -> None:
 
 def _resume_hint(pending: Pending) -> str:
     return f"the trained model is kept in {pending.path}; run `arlequin train --resume {pending.id}` to retry"
+
+
+def _local_file(uris: Sequence[str]) -> str | None:
+    """The first of ``uris`` that is a file or directory on this machine, else None."""
+    for uri in uris:
+        path = Path(uri.removeprefix("file://"))
+        if "://" not in str(path) and path.exists():
+            return str(path)
+    return None
 
 
 def _mark_failed(pending: Pending) -> None:

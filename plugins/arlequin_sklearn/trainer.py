@@ -39,6 +39,7 @@ from arlequin_core.errors import ConfigError, InputError
 from arlequin_core.io import read_table, write_table_atomic
 from arlequin_core.progress import phase
 from arlequin_core.training.base import EXAMPLE_ROWS, TrainedModel, Trainer
+from arlequin_core.training.data_errors import is_data_error
 from arlequin_core.training.errors import TrainingError
 from arlequin_core.training.features import FeatureSpec, infer_features
 from arlequin_core.training.metrics import task_metrics
@@ -233,6 +234,8 @@ class SklearnTrainer(Trainer):
             with phase(f"fitting {spec.rpartition(':')[2] or spec} on {len(train_idx):,} rows"):
                 pipeline.fit(x_train, y[train_idx])
         except ValueError as exc:
+            if is_data_error(exc):
+                raise  # the data's fault (e.g. infinite values): the flow names the batch and columns
             raise TrainingError(f"{where}: {spec} could not fit: {exc}") from None
         fit_seconds = time.perf_counter() - started
         with phase(f"scoring {len(test_idx):,} held-out rows"):

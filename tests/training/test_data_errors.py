@@ -50,8 +50,10 @@ def test_infinite_values_fail_the_retrain_as_a_data_error_naming_file_and_column
         champion = reg.alias_version(client, tracking.model_name, reg.CHAMPION)
         versions = MlflowClient().search_model_versions(f"name = '{tracking.model_name}'")
     assert str(champion.version) == "1"
-    (second,) = [v for v in versions if str(v.version) == "2"]
-    assert second.tags.get(reg.TAG_REJECTED) == "true" and "infinite" in second.tags[reg.TAG_REJECTED_REASON]
+    # The champion's kinds keep x1 a numeric feature, so the estimator refuses the batch at
+    # fit time: no model of it exists to register (before kinds were carried, x1 was dropped,
+    # a version 2 was trained and then rejected when scoring the champion on the new rows).
+    assert [str(v.version) for v in versions] == ["1"]
 
 
 def test_the_retrain_sink_does_not_retry_a_data_error(make_app, write_batch, isolated: Path) -> None:
