@@ -578,9 +578,9 @@ def _resume_hint(pending: Pending) -> str:
 def _local_file(uris: Sequence[str]) -> str | None:
     """The first of ``uris`` that is a file or directory on this machine, else None."""
     for uri in uris:
-        path = Path(uri.removeprefix("file://"))
-        if "://" not in str(path) and path.exists():
-            return str(path)
+        local = uri.removeprefix("file://")
+        if "://" not in local and Path(local).exists():
+            return local
     return None
 
 

@@ -149,13 +149,7 @@ class LabelSpec:
             values, missing = evaluate(self.rule, data)
             return values.astype(np.int8), missing
         assert self.column is not None
-        names = data.column_names if isinstance(data, pa.Table) else list(data.columns)
-        if self.column not in names:
-            raise InputError(
-                where, f"label column {self.column!r} ([data] label) is missing; columns: {', '.join(map(str, names))}"
-            )
-        raw = data.column(self.column) if isinstance(data, pa.Table) else pa.Array.from_pandas(data[self.column])
-        return _binary_from_arrow(raw, self.column, where)
+        return _binary_from_arrow(self._raw(data, where), self.column, where)
 
     # ------------------------------------------------------------------ spark
     def spark_task(self, df: Any, configured: str | None, where: str = "data") -> str:
