@@ -25,8 +25,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import click
+
 _lock = threading.Lock()
 _display: _Display | None = None
+
+
+#: The ``--progress/--no-progress`` option of the commands that show phases (``show_progress``).
+option = click.option(
+    "--progress/--no-progress",
+    "show_progress",
+    default=None,
+    help="Phases with elapsed time on stderr (default: on a terminal).",
+)
 
 
 def wanted(option: bool | None, stream: Any = None) -> bool:

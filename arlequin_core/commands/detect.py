@@ -94,12 +94,7 @@ if TYPE_CHECKING:
     help="Calibrate each column's minimum effect on the reference for batches of this many rows "
     "([drift] calibrate_rows; needs reference data).",
 )
-@click.option(
-    "--progress/--no-progress",
-    "show_progress",
-    default=None,
-    help="Phases with elapsed time on stderr (default: on a terminal).",
-)
+@progress.option
 @click.pass_context
 def detect_cmd(
     ctx: click.Context,

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from arlequin_core import progress
 from arlequin_core.app import get_app
 from arlequin_core.training.errors import EXIT_REJECTED
 
@@ -45,12 +46,7 @@ def _print_result(result: Any) -> None:
 )
 @click.option("--no-promote", is_flag=True, help="Register and validate, but do not move the champion alias.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.option(
-    "--progress/--no-progress",
-    "show_progress",
-    default=None,
-    help="Phases with elapsed time on stderr (default: on a terminal).",
-)
+@progress.option
 @click.pass_context
 def train_cmd(
     ctx: click.Context,
@@ -71,7 +67,6 @@ def train_cmd(
     <home>/pending/<id>/ and the command exits 1 naming the id; `arlequin train
     --resume ID` (or `--resume` alone for all) logs it later without retraining.
     """
-    from arlequin_core import progress
 
     app = get_app(ctx)
     with progress.shown(progress.wanted(show_progress)):
