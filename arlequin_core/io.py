@@ -101,6 +101,12 @@ _data_files = data_files  # the name other modules imported first
 
 #: Schema metadata key under which :func:`read_table` records the pandas index columns it dropped.
 DROPPED_INDEX_KEY = b"arlequin.dropped_index"
+#: Schema metadata key under which :func:`read_table` records the text columns it read as dictionaries.
+DICTIONARY_KEY = b"arlequin.read_as_dictionary"
+#: A Parquet text column whose data pages hold at most this many bytes per value (uncompressed)
+#: holds dictionary indices only; one that fell back to plain pages (an id) holds its values,
+#: at least 4 bytes each (the length prefix).
+DICTIONARY_BYTES_PER_VALUE = 3.0
 
 
 def index_columns(schema: pa.Schema, keep: Collection[str] = ()) -> list[str]:
@@ -151,6 +157,67 @@ def batch_index_columns(uri: str | os.PathLike[str], fmt: Format = "auto", keep:
         return []  # the engine reading the batch says what is wrong with it
 
 
+def dictionary_columns(metadata: pq.FileMetaData, schema: pa.Schema) -> list[str]:
+    """The text columns of a Parquet file that are dictionary-encoded in every row group, data
+    pages holding indices only (see :data:`DICTIONARY_BYTES_PER_VALUE`): categories, which read
+    as Arrow dictionaries cost their distinct values once and an index per row."""
+    text = {
+        f.name
+        for f in schema
+        if pa.types.is_string(f.type)
+        or pa.types.is_large_string(f.type)
+        or pa.types.is_binary(f.type)
+        or pa.types.is_large_binary(f.type)
+    }
+    chunks: dict[str, list[Any]] = {name: [] for name in text}
+    for group in range(metadata.num_row_groups):
+        row_group = metadata.row_group(group)
+        for index in range(row_group.num_columns):
+            chunk = row_group.column(index)
+            if chunk.path_in_schema in chunks:
+                chunks[chunk.path_in_schema].append(chunk)
+    out = []
+    for name in schema.names:
+        found = chunks.get(name)
+        if found and all(_indices_only(chunk) for chunk in found):
+            out.append(name)
+    return out
+
+
+def _indices_only(chunk: Any) -> bool:
+    if not chunk.has_dictionary_page or chunk.dictionary_page_offset is None:
+        return False
+    values = chunk.num_values
+    if chunk.is_stats_set and chunk.statistics.null_count is not None:
+        values -= chunk.statistics.null_count
+    data = chunk.total_uncompressed_size - (chunk.data_page_offset - chunk.dictionary_page_offset)
+    return values <= 0 or data <= DICTIONARY_BYTES_PER_VALUE * values
+
+
+def read_as_dictionary(table: pa.Table) -> list[str]:
+    """The text columns :func:`read_table` read as dictionaries (``dictionary=True``); their type in the file
+    is their dictionary's value type."""
+    raw = (table.schema.metadata or {}).get(DICTIONARY_KEY)
+    return [c for c in raw.decode("utf-8").split("\x1f") if c] if raw else []
+
+
+def as_stored(table: pa.Table) -> pa.Table:
+    """``table`` with the columns :func:`read_table` read as dictionaries decoded again (rows for
+    models and samples: the types the file holds)."""
+    encoded = [c for c in read_as_dictionary(table) if c in table.column_names]
+    if not encoded:
+        return table
+    for name in encoded:
+        index = table.column_names.index(name)
+        column = table.column(index)
+        if pa.types.is_dictionary(column.type):
+            table = table.set_column(
+                index, table.field(index).with_type(column.type.value_type), column.cast(column.type.value_type)
+            )
+    metadata = {k: v for k, v in (table.schema.metadata or {}).items() if k != DICTIONARY_KEY}
+    return table.replace_schema_metadata(metadata or None)
+
+
 def _drop_index(table: pa.Table, keep: Collection[str], columns: list[str] | None) -> pa.Table:
     index = [c for c in index_columns(table.schema, keep) if columns is None or c not in columns]
     if not index:
@@ -166,6 +233,8 @@ def read_table(
     fmt: Format = "auto",
     columns: list[str] | None = None,
     keep_index: Collection[str] = (),
+    *,
+    dictionary: bool = False,
 ) -> pa.Table:
     """Read one batch into an Arrow table.
 
@@ -177,6 +246,10 @@ def read_table(
     :param columns: read only these columns (a missing one is an error naming it).
     :param keep_index: index columns to keep as data (e.g. :meth:`DataSection.roles
         <arlequin_core.config.DataSection.roles>`).
+    :param dictionary: read Parquet text columns holding categories (:func:`dictionary_columns`
+        of the first file, for every part) as Arrow dictionaries, listed in the schema metadata
+        (:func:`read_as_dictionary`): several times faster to read and to count than strings.
+        Drift checks take either; CSV is read as it is.
     :raises InputError: missing, unreadable, truncated or malformed input.
     """
     uri = os.fspath(uri)
@@ -186,9 +259,11 @@ def read_table(
         raise InputError(uri, f"cannot open this location: {exc}") from None
     kind = guess_format(uri, fmt)
     tables = []
+    encoded: list[str] | None = None if dictionary and kind == "parquet" else []
     for file in data_files(fs, path, uri):
         shown = uri if file == path else f"{uri} (part {posixpath.basename(file)})"
-        tables.append(_drop_index(_read_one(fs, file, shown, kind, columns), keep_index, columns))
+        table, encoded = _read_one(fs, file, shown, kind, columns, encoded)
+        tables.append(_drop_index(table, keep_index, columns))
     if len(tables) == 1:
         return tables[0]
     try:
@@ -234,7 +309,19 @@ def open_input(fs: fsspec.AbstractFileSystem, file: str) -> Any:
 _open_input = open_input
 
 
-def _read_one(fs: fsspec.AbstractFileSystem, file: str, shown: str, kind: str, columns: list[str] | None) -> pa.Table:
+def _read_one(
+    fs: fsspec.AbstractFileSystem,
+    file: str,
+    shown: str,
+    kind: str,
+    columns: list[str] | None,
+    encoded: list[str] | None,
+) -> tuple[pa.Table, list[str]]:
+    """One data file as a table, and the columns read as dictionaries (``encoded``; None: choose them from this file).
+
+    Parquet is read by ``ParquetFile.read``: one chunk per row group, and neither the
+    dataset layer nor pandas imported (``pq.read_table`` costs a one-off ``detect`` half a second more).
+    """
     try:
         size = fs.size(file)
     except OSError as exc:
@@ -244,7 +331,20 @@ def _read_one(fs: fsspec.AbstractFileSystem, file: str, shown: str, kind: str, c
     try:
         with _open_input(fs, file) as f:
             if kind == "parquet":
-                table = pq.read_table(f, columns=columns)
+                parquet = pq.ParquetFile(f)
+                names = parquet.schema_arrow.names
+                absent = [c for c in columns or () if c not in names]
+                if absent:
+                    raise KeyError(", ".join(map(repr, absent)))
+                if encoded is None:
+                    encoded = dictionary_columns(parquet.metadata, parquet.schema_arrow)
+                wanted = [c for c in encoded if columns is None or c in columns]
+                if wanted:
+                    parquet = pq.ParquetFile(f, read_dictionary=wanted)
+                table = parquet.read(columns=columns)
+                if wanted:
+                    metadata = {**(table.schema.metadata or {}), DICTIONARY_KEY: "\x1f".join(wanted).encode("utf-8")}
+                    table = table.replace_schema_metadata(metadata)
             else:
                 compression = "gzip" if file.endswith(".gz") else None
                 stream: Any = pa.CompressedInputStream(f, compression) if compression else f
@@ -255,7 +355,7 @@ def _read_one(fs: fsspec.AbstractFileSystem, file: str, shown: str, kind: str, c
                 if columns is not None:
                     table = table.select(columns)
     except (pa.ArrowInvalid, pa.ArrowKeyError, KeyError) as exc:
-        message = str(exc)
+        message = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
         if kind == "parquet" and ("magic bytes" in message or "footer" in message.lower()):
             problem = "not a complete Parquet file (truncated, still being written, or not Parquet)"
         elif "No match for FieldRef" in message or isinstance(exc, KeyError):
@@ -267,7 +367,7 @@ def _read_one(fs: fsspec.AbstractFileSystem, file: str, shown: str, kind: str, c
         raise InputError(shown, problem) from None
     except OSError as exc:
         raise InputError(shown, f"cannot read: {describe_os_error(exc)}") from None
-    return table
+    return table, encoded or []
 
 
 def read_frame(uri: str | os.PathLike[str], fmt: Format = "auto", columns: list[str] | None = None) -> Any:

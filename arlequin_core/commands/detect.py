@@ -153,7 +153,8 @@ def detect_cmd(
     # A batch read whole is read beside the reference (its file, profile or champion).
     keep = config.data.roles()
     reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="arlequin-read-batch")
-    batch = reader.submit(read_table, current, fmt, keep_index=keep) if reads_whole(current, engine, config) else None
+    whole = reads_whole(current, engine, config)
+    batch = reader.submit(read_table, current, fmt, keep_index=keep, dictionary=True) if whole else None
     with progress.shown(progress.wanted(show_progress)):
         try:
             if reference is None:  # the serving model's reference, and the model itself for its estimated performance
@@ -164,7 +165,7 @@ def detect_cmd(
                     profile = Profile.load(reference)
             else:
                 with phase(f"reading {reference}"):
-                    ref_table = read_table(reference, fmt, keep_index=keep)
+                    ref_table = read_table(reference, fmt, keep_index=keep, dictionary=True)
                 with phase(f"fitting the reference ({ref_table.num_rows:,} rows)"):
                     profile = build_calibrated_profile(ref_table, config, app.registry, source=reference)
             if save_profile:

@@ -133,12 +133,13 @@ def check_uri(
             checked.sample = rows.sample_spark(frame, report.rows_cur, size, wanted)
     else:
         from arlequin_core.drift.check import check_batch
-        from arlequin_core.io import read_table
+        from arlequin_core.io import as_stored, read_table
 
         if table is None:
-            table = read_table(uri, config.data.format, keep_index=config.data.roles())
+            table = read_table(uri, config.data.format, keep_index=config.data.roles(), dictionary=True)
         report = check_batch(profile, table, config, registry, uri=uri, skip=skip)
-        checked = Checked(report, table, table, rows.sample_table(table, size))
+        # The sample's rows as the file holds them (text columns read as dictionaries decoded).
+        checked = Checked(report, table, table, as_stored(rows.sample_table(table, size)))
     if profile.multivariate and checked.sample is not None:
         from arlequin_core.drift.multivariate import add_multivariate
 

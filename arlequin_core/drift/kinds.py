@@ -163,10 +163,10 @@ def _id_like(column: pa.ChunkedArray | pa.Array, kind: pa.DataType, max_distinct
     """Why a text column is id-like (see the rule above), or None."""
     if share <= 0:
         return None
-    if pa.types.is_dictionary(column.type):  # count_distinct has no dictionary kernel
-        column = column.cast(kind)
     # The prefix first: a category column repeats within 10,000 rows, an id does not.
     for part in (column.slice(0, _PREFIX), column):
+        if pa.types.is_dictionary(part.type):  # count_distinct has no dictionary kernel; decoded part by part
+            part = part.cast(kind)
         values = len(part) - part.null_count
         distinct = _distinct(part, kind)
         if values == 0 or distinct <= max_distinct or distinct < share * values:

@@ -305,6 +305,17 @@ def column_values(table: pa.Table, name: str, kind: ColumnKind, where: str) -> t
     return column, missing_count(column)
 
 
+def stored_type(table: pa.Table, name: str) -> str:
+    """The type of column ``name`` as its file holds it (a text column read as a dictionary: its value type)."""
+    kind = table.schema.field(name).type
+    if pa.types.is_dictionary(kind):
+        from arlequin_core.io import read_as_dictionary
+
+        if name in read_as_dictionary(table):
+            kind = kind.value_type
+    return str(kind)
+
+
 def effect_reference(
     values: Any, kind: ColumnKind, *, presorted: bool = False, counts: dict[str, int] | None = None
 ) -> dict[str, Any]:
@@ -392,7 +403,7 @@ def build_profile(
         return ColumnProfile(
             name=plan.column,
             kind=plan.kind,
-            dtype=str(table.schema.field(plan.column).type),
+            dtype=stored_type(table, plan.column),
             detector=plan.detector,
             params=plan.params,
             threshold=plan.threshold,

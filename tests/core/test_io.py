@@ -103,3 +103,37 @@ def test_csv_missing_values_are_null_and_quoted_empty_strings_are_not(tmp_path: 
     assert table.column("amount").null_count == 1
     assert table.column("channel").to_pylist() == ["web", None]
     assert table.column("note").to_pylist() == ["", "x"]
+
+
+def test_dictionary_read_keeps_ids_plain_and_decodes_back(tmp_path: Path) -> None:
+    import numpy as np
+
+    from arlequin_core.io import as_stored, dictionary_columns, read_as_dictionary
+
+    rows = 20_000
+    rng = np.random.default_rng(0)
+    table = pa.table(
+        {
+            "amount": rng.normal(size=rows),
+            "channel": pa.array(rng.choice(["web", "pos", None], rows).tolist()),
+            "id": pa.array([f"id-{i:08d}" for i in rng.permutation(rows)]),  # the dictionary falls back to plain pages
+        }
+    )
+    path = tmp_path / "b.parquet"
+    pq.write_table(table, path, dictionary_pagesize_limit=4096, row_group_size=5_000)
+    parquet = pq.ParquetFile(path)
+    assert dictionary_columns(parquet.metadata, parquet.schema_arrow) == ["channel"]
+    read = read_table(path, dictionary=True)
+    assert pa.types.is_dictionary(read.schema.field("channel").type)
+    assert read.schema.field("id").type == pa.string() and read_as_dictionary(read) == ["channel"]
+    assert as_stored(read).equals(table) and read_table(path).equals(table)
+    assert read_as_dictionary(as_stored(read)) == []
+    # Part files share the first file's choice, so their tables concatenate.
+    out = tmp_path / "parts"
+    out.mkdir()
+    pq.write_table(table.slice(0, 10), out / "part-0.parquet")
+    pq.write_table(table.slice(10), out / "part-1.parquet", dictionary_pagesize_limit=4096)
+    assert as_stored(read_table(out, dictionary=True)).equals(table)
+    assert read_table(path, columns=["id"], dictionary=True).column_names == ["id"]
+    with pytest.raises(InputError, match=r"missing column: 'nope'"):
+        read_table(path, columns=["nope", "id"], dictionary=True)

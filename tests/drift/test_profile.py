@@ -152,3 +152,38 @@ def test_reference_sample_bounds_the_fitted_rows(registry, make_frame):
     assert to_json_tree(again.columns["age"].state) == to_json_tree(profile.columns["age"].state)
     assert Profile.from_dict(json.loads(json.dumps(profile.to_dict()))).sampled_from == 5000
     assert build_profile(make_frame(500, 15), config, registry).sampled_from is None
+
+
+def test_text_columns_read_as_dictionaries_give_the_same_profile_and_report(config, registry, tmp_path, make_frame):
+    """``read_table(dictionary=True)`` (what ``arlequin detect`` reads) changes no number, and the
+    profile keeps the type the file holds."""
+    import pyarrow.parquet as pq
+
+    from arlequin_core.drift.engines import check_uri
+    from arlequin_core.io import read_table
+
+    frame = make_frame(3000, 3)
+    frame["city"] = np.random.default_rng(3).choice(["paris", "lyon", "lille", None], 3000)
+    paths = []
+    for name, data in (("ref", frame), ("cur", make_frame(2000, 4, shift_categories=True))):
+        data = data.assign(city=np.random.default_rng(4).choice(["lyon", "nice", None], len(data)))
+        paths.append(tmp_path / f"{name}.parquet")
+        pq.write_table(pa.Table.from_pandas(data, preserve_index=False), paths[-1])
+    plain_ref, dict_ref = read_table(paths[0]), read_table(paths[0], dictionary=True)
+    assert pa.types.is_dictionary(dict_ref.schema.field("colour").type)
+    plain, encoded = (build_profile(t, config, registry) for t in (plain_ref, dict_ref))
+    fitted = [p.to_dict() for p in (plain, encoded)]
+    for d in fitted:
+        d.pop("created_at")
+    assert fitted[0] == fitted[1]
+    assert encoded.columns["colour"].dtype == "string"
+    reports = []
+    for profile, dictionary in ((plain, False), (encoded, True)):
+        table = read_table(paths[1], dictionary=dictionary)
+        checked = check_uri(profile, str(paths[1]), config, registry, engine="memory", table=table)
+        assert checked.sample.schema.field("colour").type == pa.string()
+        report = checked.report.to_dict()
+        report.pop("created_at")
+        reports.append(report)
+    assert reports[0] == reports[1]
+    assert any(c["column"] == "colour" and c["p_value"] < 1e-6 for c in reports[0]["columns"])
