@@ -126,22 +126,33 @@ class KolmogorovSmirnov(Detector):
         )
 
     def to_profile(self) -> dict[str, Any]:
+        """``n``, the distinct ``values`` and their ``counts``, in the smallest unsigned dtype that holds them
+        (a million distinct values: 1 byte each, read back as such, so loading converts nothing)."""
         if self.values is None or self.cumulative is None:
             raise RuntimeError("ks: to_profile() called before fit()")
         counts = np.diff(self.cumulative, prepend=0)
-        return {"n": self.n, "values": profile_array(self.values), "counts": profile_array(counts)}
+        top = int(counts.max()) if counts.size else 0
+        dtype = next(t for t in (np.uint8, np.uint16, np.uint32, np.uint64) if top <= np.iinfo(t).max)
+        return {"n": self.n, "values": profile_array(self.values), "counts": profile_array(counts.astype(dtype))}
 
     @classmethod
     def from_profile(cls, profile: dict[str, Any]) -> KolmogorovSmirnov:
+        """Rebuild from :meth:`to_profile` (counts of any integer dtype: older profiles declare int64).
+
+        The checks and the cumulative counts take one pass each and no temporary of the
+        values' size: a loaded profile is checked once per process by a one-off ``detect``.
+        """
         detector = cls()
         values = decode_array(profile["values"]).astype(np.float64, copy=False)
-        counts = decode_array(profile["counts"]).astype(np.int64, copy=False)
-        if values.shape != counts.shape or values.size == 0:
+        counts = decode_array(profile["counts"])
+        if counts.dtype.kind not in "iu":
+            raise ValueError(f"ks profile: 'counts' must be integers, got {counts.dtype}")
+        if values.shape != counts.shape or values.ndim != 1 or values.size == 0:
             raise ValueError("ks profile: 'values' and 'counts' must be non-empty and of equal length")
-        if np.any(np.diff(values) <= 0) or np.any(counts < 1):
+        if not bool(np.all(values[1:] > values[:-1])) or int(counts.min()) < 1:
             raise ValueError("ks profile: values must be strictly increasing and counts positive")
         detector.values = values
-        detector.cumulative = np.cumsum(counts)
+        detector.cumulative = np.cumsum(counts, dtype=np.int64)
         if int(profile.get("n", detector.n)) != detector.n:
             raise ValueError("ks profile: 'n' does not match the sum of 'counts'")
         return detector

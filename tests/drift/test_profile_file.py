@@ -106,7 +106,16 @@ def test_arrays_round_trip_bit_exact_with_their_dtype(tmp_path, array):
 def test_smaller_than_the_arrays_it_holds(config, registry, tmp_path):
     profile = build_profile(frame(20_000, 4), config, registry)
     profile.save(tmp_path / "p.profile")
-    held = sum(a.nbytes for cp in profile.columns.values() for a in cp.state.values() if isinstance(a, np.ndarray))
+    held = 0
+
+    def walk(value):  # every array the profile holds: states, effect references, multivariate
+        nonlocal held
+        if isinstance(value, np.ndarray):
+            held += value.nbytes
+        for child in value.values() if isinstance(value, dict) else value if isinstance(value, list) else ():
+            walk(child)
+
+    walk(profile._tree())
     assert (tmp_path / "p.profile").stat().st_size < held
 
 
@@ -168,3 +177,40 @@ def test_profile_paths_are_told_from_data(tmp_path, config, registry):
     assert is_profile_path(str(tmp_path / "renamed.bin"))
     assert not is_profile_path(str(tmp_path / "data.parquet"))
     assert not is_profile_path("hdfs://nn/data/batch.parquet")
+
+
+#: Written by arlequin before the KS counts were declared in their smallest dtype (int64 then):
+#: build_profile(frame(400, 21), FIXTURE_CONFIG, registry, source="train.parquet").save(...).
+FORMAT2_INT64_FIXTURE = Path(__file__).parent / "data" / "profile-format2-ks-counts.profile"
+
+
+def test_format2_file_with_int64_ks_counts_loads_and_scores_like_a_fresh_profile(registry, tmp_path):
+    config = ArlequinConfig.model_validate(FIXTURE_CONFIG)
+    header = json.loads(FORMAT2_INT64_FIXTURE.read_bytes().split(b"\n", 1)[0])
+    age = next(c for c in header["columns"] if c["name"] == "age")
+    assert age["detector"] == "ks" and age["state"]["counts"]["dtype"] == "<i8"
+    old = Profile.load(FORMAT2_INT64_FIXTURE)
+    fresh = build_profile(frame(400, 21), config, registry, source="train.parquet")
+    fresh.save(tmp_path / "fresh.profile")
+    again = Profile.load(tmp_path / "fresh.profile")
+    assert again.columns["age"].state["counts"].dtype == np.uint8  # counts of 400 rows: 1 byte each
+    assert np.array_equal(old.columns["age"].state["counts"], again.columns["age"].state["counts"])
+    batch = frame(300, 22, scale=1.3, shift_categories=True)
+    expected = report_of(fresh, config, registry, batch)
+    assert expected["drifted_columns"]
+    assert report_of(old, config, registry, batch) == expected
+    assert report_of(again, config, registry, batch) == expected
+
+
+def test_ks_state_refuses_unsorted_nan_or_non_integer_counts(registry):
+    ks = registry.get("detector", "ks")
+    good = ks().fit(np.array([3.0, 1.0, 2.0, 2.0])).to_profile()
+    assert good["counts"].dtype == np.uint8 and ks.from_profile(good).n == 4
+    for broken in (
+        {**good, "values": np.array([1.0, np.nan, 3.0])},
+        {**good, "values": np.array([1.0, 1.0, 3.0])},
+        {**good, "counts": np.array([1.0, 2.0, 1.0])},
+        {**good, "counts": np.array([1, 0, 3], dtype=np.uint8)},
+    ):
+        with pytest.raises(ValueError, match="ks profile"):
+            ks.from_profile(broken)
