@@ -17,14 +17,23 @@ Contract (what the monitor, the policy and the report rely on):
 * ``Score.details``: ``detections`` (0-based row indices in the batch, at most
   :data:`MAX_LISTED`), ``n_detections``, ``first_detection``, ``change_starts``
   (value detectors: for each listed detection, the row where the detector estimates
-  the change began; negative when that is before the batch, by that many values;
-  Page-Hinkley and KSWIN estimate it, ADWIN reports the detection row), ``timestamps`` (the
+  the change began; negative when that is before the batch, by that many values:
+  the least-squares split of the values since the previous change,
+  :func:`arlequin_river.locate.change_start`), ``timestamps`` (the
   ``timestamps`` value at each listed detection, ISO 8601, when given), ``warnings``
   and ``n_warnings`` (error-rate detectors: rows where the warning zone began),
   ``rows``, ``n_used``, ``n_missing`` and ``stream_offset`` (values fed since ``fit``
   before this batch).
 * ``to_profile()`` is the whole state as JSON (see :mod:`arlequin_river.codec`);
   ``from_profile(to_profile())`` continues exactly where the original would.
+
+Change starts (value detectors): the detector keeps the standardised values fed since
+its last change, at most :attr:`OnlineDetector.buffer_cap` (the newest), in
+``self._buffer``. At each detection the buffer plus the batch's values up to the
+detection go to :func:`~arlequin_river.locate.change_start`; the values before its
+split are dropped, the rest start the next buffer. The work is numpy, per batch and
+per detection, never per value. The buffer is part of the profile (``"buffer"``); a
+profile written before it existed loads with an empty one.
 """
 
 from __future__ import annotations
@@ -40,6 +49,7 @@ import river
 from arlequin_core.drift.base import Detector, Score
 from arlequin_core.drift.error_stream import as_float_array
 from arlequin_river.codec import StateError, decode_state, encode_state
+from arlequin_river.locate import change_start
 
 __all__ = ["MAX_LISTED", "PROFILE_FORMAT", "PROFILE_VERSION", "OnlineDetector", "as_float_array"]
 
@@ -85,6 +95,11 @@ class OnlineDetector(Detector):
     river_class: ClassVar[type]
     #: Consumes a 0/1 error stream (DDM family) instead of a column's values.
     binary: ClassVar[bool] = False
+    #: Value detectors: the most values since the last change kept to locate the next one.
+    #: A change is located only if it began within this many values of its detection
+    #: (the defaults detect a 0.5 sd shift about 200-500 values after it); the buffer is
+    #: saved with the state, about 20 bytes of JSON per value.
+    buffer_cap: ClassVar[int] = 2000
 
     def __init__(self, params: dict[str, Any]) -> None:
         self._params = dict(params)
@@ -96,6 +111,8 @@ class OnlineDetector(Detector):
         self._warmup_detections = 0
         self._n_seen = 0
         self._n_detections = 0
+        self._buffer = np.empty(0)
+        self._starts: list[int] = []
 
     # ------------------------------------------------------------------ public API
     @property
@@ -142,6 +159,7 @@ class OnlineDetector(Detector):
         self._river = self.river_class(**self._params)
         self._n_seen = 0
         self._n_detections = 0
+        self._buffer = np.empty(0)
         hits, _ = self._feed(self._transform(finite))
         self._warmup_detections = len(hits)
         return self
@@ -217,6 +235,7 @@ class OnlineDetector(Detector):
             "warmup_detections": self._warmup_detections,
             "n_seen": self._n_seen,
             "n_detections": self._n_detections,
+            **({} if self.binary else {"buffer": self._buffer.tolist()}),
             "state": state,
         }
 
@@ -252,6 +271,15 @@ class OnlineDetector(Detector):
             detector._scale = float(profile["scale"])
             for key in ("reference_n", "reference_missing", "warmup_detections", "n_seen", "n_detections"):
                 setattr(detector, f"_{key}", int(profile[key]))
+            # Profiles written before the localiser have no buffer: the next change is
+            # located among the values fed from now on.
+            try:
+                buffer = np.asarray(profile.get("buffer") or [], dtype=np.float64)
+            except (TypeError, ValueError):
+                buffer = np.full(1, np.nan)
+            if buffer.ndim != 1 or not np.isfinite(buffer).all():
+                raise StateError(f"{cls.info.name}: profile 'buffer' must be a list of finite numbers")
+            detector._buffer = buffer[-cls.buffer_cap :] if buffer.size else np.empty(0)
         except KeyError as exc:
             raise StateError(f"{cls.info.name}: profile has no {exc.args[0]!r}") from None
         return detector
@@ -264,10 +292,10 @@ class OnlineDetector(Detector):
             return start
         return int(rows[start])
 
-    def _transform(self, values: np.ndarray) -> list[float]:
+    def _transform(self, values: np.ndarray) -> np.ndarray:
         if self._location != 0.0 or self._scale != 1.0:
             values = (values - self._location) / self._scale
-        return values.tolist()
+        return values
 
     def _check_binary(self, values: np.ndarray, rows: np.ndarray | None, what: str) -> None:
         if not self.binary:
@@ -280,30 +308,23 @@ class OnlineDetector(Detector):
                 f"got {float(values[bad[0]])!r}; see arlequin_core.drift.error_stream"
             )
 
-    def _change_start(self, i: int) -> int:
-        """At a detection on value ``i`` of the current feed: where the new regime began (same axis).
-
-        Value detectors estimate it from river's state at that moment; the default (the
-        error-rate detectors) is the detection itself.
-        """
-        return i
-
-    def _feed(self, values: list[float]) -> tuple[list[int], list[int]]:
+    def _feed(self, values: np.ndarray) -> tuple[list[int], list[int]]:
         """Update the river detector with each value; the positions where it fired / warned.
 
-        Value detectors also record, in ``self._starts``, :meth:`_change_start` of each hit.
+        Value detectors also record, in ``self._starts``, where each detected change began
+        (:meth:`_locate`).
         """
         detector = self._river
-        self._starts: list[int] = []
-        update = detector.update
+        self._starts = []
         hits: list[int] = []
         warnings: list[int] = []
-        # The flags are read as river's properties return them (``_drift_detected``,
-        # ``_warning_detected``): a property call per value is a measurable share of
-        # ADWIN's per-value cost.
         if self.binary:
+            # The flags are read as river's properties return them (``_drift_detected``,
+            # ``_warning_detected``): a property call per value is a measurable share of
+            # the per-value cost.
+            update = detector.update
             warned = detector._warning_detected
-            for i, x in enumerate(values):
+            for i, x in enumerate(values.tolist()):
                 update(x)
                 if detector._drift_detected:
                     hits.append(i)
@@ -315,12 +336,13 @@ class OnlineDetector(Detector):
                 else:
                     warned = False
         else:
-            hits = self._feed_values(values)
-        self._n_seen += len(values)
+            hits = self._feed_values(values.tolist())
+            self._locate(values, hits)
+        self._n_seen += int(values.size)
         return hits, warnings
 
     def _feed_values(self, values: list[float]) -> list[int]:
-        """The value detectors' loop: positions of the hits, their change starts in ``self._starts``."""
+        """The value detectors' loop: positions of the values the detector fired on."""
         detector = self._river
         update = detector.update
         hits: list[int] = []
@@ -328,5 +350,24 @@ class OnlineDetector(Detector):
             update(x)
             if detector._drift_detected:
                 hits.append(i)
-                self._starts.append(self._change_start(i))
         return hits
+
+    def _locate(self, values: np.ndarray, hits: list[int]) -> None:
+        """Change start of each hit into ``self._starts``; the buffer cut there and extended.
+
+        Positions are in this feed (``values``), negative for values fed before it.
+        """
+        cap = self.buffer_cap
+        buffer, taken = self._buffer, 0  # buffer = the values since the last change before ``taken``
+        for i in hits:
+            since = np.concatenate([buffer, values[max(taken, i + 1 - cap) : i + 1]])[-cap:]
+            k = change_start(since)
+            self._starts.append(i + 1 - since.size + k)
+            buffer, taken = since[k:], i + 1
+        rest = values[taken:]
+        if rest.size >= cap:
+            self._buffer = rest[-cap:].copy()
+        elif rest.size:
+            self._buffer = np.concatenate([buffer, rest])[-cap:]
+        else:
+            self._buffer = buffer.copy()

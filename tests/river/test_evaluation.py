@@ -89,8 +89,9 @@ def test_detections_warm_up_then_pool_the_columns() -> None:
     assert rows and 300 <= rows[0] < 400
     assert detections(PageHinkleyDetector, [quiet], warmup=100) == []
     # Same as one detector fitted on the warm-up, scoring the rest in one batch.
-    whole = AdwinDetector().fit(jump[:100]).score(jump[100:]).details["detections"]
-    assert detections(AdwinDetector, [jump], warmup=100) == [100 + r for r in whole]
+    whole = AdwinDetector().fit(jump[:100]).score(jump[100:]).details
+    assert detections(AdwinDetector, [jump], warmup=100) == [100 + r for r in whole["change_starts"]]
+    assert detections(AdwinDetector, [jump], warmup=100, at="detections") == [100 + r for r in whole["detections"]]
 
 
 def test_vendored_tcpd_files_are_tcpds_bytes() -> None:

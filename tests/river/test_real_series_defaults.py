@@ -43,7 +43,7 @@ def test_the_two_sets_are_what_the_docs_say(series: dict[str, list]) -> None:
     assert all(len(s.annotations) == 5 for s in series["tcpd"] + series["river"])
 
 
-@pytest.mark.parametrize("cls", [AdwinDetector, KswinDetector, PageHinkleyDetector], ids=lambda c: c.info.name)
+@pytest.mark.parametrize("cls", [AdwinDetector, PageHinkleyDetector], ids=lambda c: c.info.name)
 def test_defaults_cover_the_annotated_segments_better_than_rivers_defaults(cls: type, series: dict[str, list]) -> None:
     # On the choice set (the 12 TCPD series the defaults were chosen on).
     ours = _means(cls, series["tcpd"])[1]
@@ -52,13 +52,23 @@ def test_defaults_cover_the_annotated_segments_better_than_rivers_defaults(cls: 
 
 
 def test_page_hinkley_defaults_on_the_held_out_series(series: dict[str, list]) -> None:
-    # The only value detector meeting both asks on series it was not chosen on
-    # (docs/online.md lists what ADWIN and KSWIN do not meet).
     f1, cov = _means(PageHinkleyDetector, series["river"])
     never_f1 = _means(None, series["river"])[0]
     river_cov = _means(lambda: river_defaults(PageHinkleyDetector), series["river"])[1]
     assert f1 > never_f1, f"page_hinkley F1 {f1:.3f} <= never-fire {never_f1:.3f}"
     assert cov > river_cov, f"page_hinkley covering {cov:.3f} <= river's defaults' {river_cov:.3f}"
+
+
+def test_kswin_defaults_do_not_test_series_shorter_than_their_window(series: dict[str, list]) -> None:
+    # Why KSWIN's defaults fall short on the choice set (docs/online.md): with
+    # window_size=500 they test nothing before 500 values, and most series are shorter,
+    # so there they report what never firing does; the windows short enough for these
+    # series fail the synthetic bounds.
+    window = KswinDetector().params["window_size"]
+    short = [s for s in series["tcpd"] if s.n < window]
+    assert len(short) >= 8
+    for s in short:
+        assert bench_online.real_scores(KswinDetector, [s]) == bench_online.real_scores(None, [s]), s.name
 
 
 def test_never_firing_is_hard_to_beat_on_f1_where_annotators_marked_little(series: dict[str, list]) -> None:

@@ -26,8 +26,13 @@ def _batches(cls: type, n: int = 6, size: int = 400) -> list[np.ndarray]:
     return [stream[i * size : (i + 1) * size] for i in range(n)]
 
 
-def _detections(detector, batches) -> list[list[int]]:
-    return [detector.score(b).details["detections"] for b in batches]
+def _found(details: dict) -> tuple[list[int], list[int] | None]:
+    """The detections of a batch and, for value detectors, the change starts."""
+    return details["detections"], details.get("change_starts")
+
+
+def _detections(detector, batches) -> list[tuple[list[int], list[int] | None]]:
+    return [_found(detector.score(b).details) for b in batches]
 
 
 @pytest.mark.parametrize("cls", ALL_DETECTORS, ids=lambda c: c.info.name)
@@ -48,13 +53,13 @@ def test_profile_is_plain_json_and_round_trip_gives_identical_scores(cls: type) 
 def test_state_survives_a_restart_same_detections_as_uninterrupted(cls: type, tmp_path: Path) -> None:
     batches = _batches(cls)
     uninterrupted = _detections(cls().fit(reference(cls)), batches)
-    assert any(uninterrupted), "the stream must contain a change for this test to mean anything"
+    assert any(hits for hits, _ in uninterrupted), "the stream must contain a change for this test to mean anything"
 
     states = OnlineStateStore(state_dir(tmp_path))
-    seen: list[list[int]] = []
+    seen: list[tuple[list[int], list[int] | None]] = []
     detector = cls().fit(reference(cls))
     for i, batch in enumerate(batches):
-        seen.append(detector.score(batch).details["detections"])
+        seen.append(_found(detector.score(batch).details))
         states.save("amount", cls.info.name, detector.to_profile(), batch_id=f"b{i}", model_name="m", model_version="1")
         # A "restart": the next batch is scored by a new instance read back from the file.
         record = OnlineStateStore(state_dir(tmp_path)).load("amount", cls.info.name, "m", "1")
@@ -191,3 +196,54 @@ def test_a_promotion_resets_only_the_state_of_its_own_app(tmp_path: Path) -> Non
         a.bus.join()
     assert mine.load("amount", "adwin") is None
     assert other.load("amount", "adwin") is not None
+
+
+class _SmallBuffer(arlequin_river.PageHinkleyDetector):
+    buffer_cap = 300
+
+
+def test_the_change_start_buffer_is_bounded_and_cut_at_each_change() -> None:
+    # A long quiet stream: the buffer keeps only the newest buffer_cap values.
+    cls = arlequin_river.AdwinDetector
+    rng = np.random.default_rng(4)
+    detector = cls().fit(rng.normal(0.0, 1.0, 1000))
+    for _ in range(5):
+        assert detector.score(rng.normal(0.0, 1.0, 4000)).details["detections"] == []
+    assert len(detector.to_profile()["buffer"]) == cls.buffer_cap == 2000
+    # After a change it holds the values from the estimated start on, then grows again.
+    small = _SmallBuffer().fit(rng.normal(0.0, 1.0, 1000))
+    assert len(small.to_profile()["buffer"]) == 300
+    batch = np.concatenate([rng.normal(0.0, 1.0, 500), rng.normal(3.0, 1.0, 100)])
+    details = small.score(batch).details
+    (hit,), (start,) = details["detections"], details["change_starts"]
+    assert 495 <= start <= 505 < hit
+    buffer = small.to_profile()["buffer"]
+    assert len(buffer) == batch.size - start
+    np.testing.assert_allclose(buffer, (batch[start:] - small._location) / small._scale)
+    # A change detected more than buffer_cap values after it began is placed within the buffer.
+    late = _SmallBuffer().fit(rng.normal(0.0, 1.0, 1000))
+    details = late.score(rng.normal(0.45, 1.0, 2000)).details
+    hit, start = details["detections"][0], details["change_starts"][0]
+    assert hit > 300 and hit - 300 < start <= hit
+
+
+def test_a_profile_without_a_buffer_still_loads_and_starts_it_empty() -> None:
+    # Profiles written before the localiser existed (and Page-Hinkley's old "extremes_at").
+    cls = arlequin_river.PageHinkleyDetector
+    detector = cls().fit(reference(cls))
+    profile = detector.to_profile()
+    del profile["buffer"]
+    profile["extremes_at"] = [12, None]
+    restored = cls.from_profile(json.loads(json.dumps(profile)))
+    assert restored.to_profile()["buffer"] == []
+    details = restored.score(changed(cls)).details
+    assert details["detections"] and 0 <= details["change_starts"][0] < details["detections"][0]
+    with pytest.raises(StateError, match="buffer"):
+        cls.from_profile({**detector.to_profile(), "buffer": [1.0, None]})
+    with pytest.raises(StateError, match="buffer"):
+        cls.from_profile({**detector.to_profile(), "buffer": ["x"]})
+
+
+def test_error_rate_profiles_carry_no_buffer() -> None:
+    cls = arlequin_river.DdmDetector
+    assert "buffer" not in cls().fit(reference(cls)).to_profile()
