@@ -113,11 +113,14 @@ def category_counts(values: Any) -> dict[str, int]:
 
     :param values: an Arrow array or chunked array (the form detectors receive), or
         anything :func:`as_arrow` accepts.
-    :returns: key -> count, in first-seen order; empty when every value is missing.
+    :returns: key -> count, in first-seen order (a dictionary-encoded column: in dictionary
+        order); empty when every value is missing.
     """
     array = as_arrow(values)
     if len(array) == 0:
         return {}
+    if pa.types.is_dictionary(array.type):
+        return _dictionary_counts(array)
     counted = pc.value_counts(array)
     counts: dict[str, int] = {}
     pairs = zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True)
@@ -127,6 +130,29 @@ def category_counts(values: Any) -> dict[str, int]:
         key = category_key(value)
         # Two raw values can share a key (1 and 1.0 in a mixed column): add them up.
         counts[key] = counts.get(key, 0) + int(count)
+    return counts
+
+
+def _dictionary_counts(array: pa.DictionaryArray | pa.ChunkedArray) -> dict[str, int]:
+    """:func:`category_counts` of a dictionary-encoded column: its rows counted by dictionary index
+    (one ``bincount``, no hashing: a third of ``value_counts``), its values keyed once.
+
+    The keys come in dictionary order, chunk after chunk (for a Parquet column, the order
+    its writer met them), not in the order of the rows.
+    """
+    counts: dict[str, int] = {}
+    for chunk in array.chunks if isinstance(array, pa.ChunkedArray) else [array]:
+        if len(chunk) == chunk.null_count:
+            continue
+        indices = chunk.indices.drop_null() if chunk.indices.null_count else chunk.indices
+        per_word = np.bincount(indices.to_numpy(zero_copy_only=False), minlength=len(chunk.dictionary))
+        words = chunk.dictionary.to_pylist()
+        for position in np.flatnonzero(per_word).tolist():
+            word = words[position]
+            if is_missing(word):
+                continue
+            key = category_key(word)
+            counts[key] = counts.get(key, 0) + int(per_word[position])
     return counts
 
 
@@ -158,15 +184,17 @@ def numeric_values(values: Any) -> np.ndarray:
     return array[~mask] if mask.any() else array
 
 
-def sorted_values(values: Any) -> np.ndarray:
-    """The non-missing values of a numeric column, sorted ascending (always a new array).
+def sorted_values(values: Any, *, copy: bool = True) -> np.ndarray:
+    """The non-missing values of a numeric column, sorted ascending (a new array unless ``copy`` is False).
 
     One copy only: numpy sorts ``NaN`` last, so the missing values are cut off the end.
     Values already sorted without ``NaN`` (as the core passes them) are copied, not sorted again.
+
+    :param copy: False: values already sorted come back as they are (for a caller that only reads them).
     """
     array = np.asarray(values, dtype=np.float64)
     if array.ndim == 1 and array.size > 1 and bool(np.all(array[1:] >= array[:-1])):
-        return array.copy()  # NaN compares false, so a column with NaN is never taken for sorted
+        return array.copy() if copy else array  # NaN compares false: a column with NaN is never taken for sorted
     array = np.sort(array, kind="quicksort")
     if array.ndim != 1:
         raise ValueError(f"expected a 1-D column, got an array of shape {array.shape}")
@@ -207,7 +235,24 @@ def missing_count(values: Any) -> int:
     if isinstance(values, np.ndarray) and values.dtype.kind == "f":
         return int(np.count_nonzero(np.isnan(values)))
     array = as_arrow(values)
+    if pa.types.is_dictionary(array.type):
+        return sum(
+            _dictionary_missing(chunk) for chunk in (array.chunks if isinstance(array, pa.ChunkedArray) else [array])
+        )
     count = array.null_count
     if pa.types.is_floating(array.type):
         count += int(pc.sum(pc.is_nan(array)).as_py() or 0)
     return int(count)
+
+
+def _dictionary_missing(chunk: pa.DictionaryArray) -> int:
+    """Missing rows of one dictionary chunk: null indices, and rows whose dictionary value is null or NaN."""
+    words = chunk.dictionary
+    missing = words.null_count
+    if pa.types.is_floating(words.type):
+        missing += int(pc.sum(pc.is_nan(words)).as_py() or 0)
+    if missing == 0:
+        return chunk.null_count
+    bad = pc.is_null(words, nan_is_null=True).to_numpy(zero_copy_only=False)
+    indices = chunk.indices.drop_null() if chunk.indices.null_count else chunk.indices
+    return chunk.null_count + int(np.count_nonzero(bad[indices.to_numpy(zero_copy_only=False)]))

@@ -63,19 +63,19 @@ class KolmogorovSmirnov(Detector):
         return int(self.cumulative[-1]) if self.cumulative is not None and self.cumulative.size else 0
 
     def fit(self, reference: Any) -> KolmogorovSmirnov:
-        ordered = sorted_values(reference)
+        ordered = sorted_values(reference, copy=False)  # only read
         if ordered.size == 0:
             raise ValueError("cannot fit ks: the reference column has no non-missing values")
-        last_of_run = np.flatnonzero(ordered[1:] != ordered[:-1])
-        ends = np.append(last_of_run, ordered.size - 1)
+        ends = np.flatnonzero(np.append(ordered[1:] != ordered[:-1], True))  # the last of each run of ties
         self.values = ordered[ends]
-        self.cumulative = (ends + 1).astype(np.int64)
+        ends += 1
+        self.cumulative = ends.astype(np.int64, copy=False)
         return self
 
     def score(self, current: Any) -> Score:
         if self.values is None or self.cumulative is None:
             raise RuntimeError("ks: score() called before fit()")
-        ordered = sorted_values(current)
+        ordered = sorted_values(current, copy=False)  # only read
         n2 = int(ordered.size)
         if n2 == 0:
             raise ValueError("ks: the batch column has no non-missing values")
