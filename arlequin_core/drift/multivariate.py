@@ -80,6 +80,23 @@ class Encoder:
     @classmethod
     def fit(cls, table: pa.Table, kinds: Mapping[str, str], where: str = "reference") -> Encoder | None:
         """An encoder for the features of ``table`` (``kinds``: column → kind); None with fewer than 2 columns."""
+        return cls._fit(table, kinds, where)[0]
+
+    @classmethod
+    def fit_transform(
+        cls, table: pa.Table, kinds: Mapping[str, str], where: str = "reference"
+    ) -> tuple[Encoder | None, np.ndarray | None]:
+        """:meth:`fit`, and :meth:`transform` of the same ``table`` (None without an encoder) from the
+        matrix the fit built: the same numbers, the columns not converted twice."""
+        encoder, raw, keep = cls._fit(table, kinds, where)
+        if encoder is None:
+            return None, None
+        return encoder, encoder._standardise(raw if keep.all() else raw[:, keep])
+
+    @classmethod
+    def _fit(
+        cls, table: pa.Table, kinds: Mapping[str, str], where: str
+    ) -> tuple[Encoder | None, np.ndarray, np.ndarray]:
         numeric = [c for c, k in kinds.items() if k == "numeric" and c in table.column_names]
         categorical = [c for c, k in kinds.items() if k == "categorical" and c in table.column_names]
         frequencies = {}
@@ -95,18 +112,21 @@ class Encoder:
         names = [*numeric, *categorical]
         kept = [n for n, k in zip(names, keep, strict=True) if k]
         if len(kept) < 2:
-            return None
-        return cls(
+            return None, raw, keep
+        encoder = cls(
             numeric=[c for c in numeric if c in kept],
             categorical=[c for c in categorical if c in kept],
             frequencies={c: frequencies[c] for c in categorical if c in kept},
             means=means[keep],
             scales=scales[keep],
         )
+        return encoder, raw, keep
 
     def transform(self, table: pa.Table, where: str = "batch") -> np.ndarray:
         """The standardised matrix, shape ``(rows, len(columns))``; missing values are 0."""
-        raw = _raw_matrix(table, self.numeric, self.categorical, self.frequencies, where)
+        return self._standardise(_raw_matrix(table, self.numeric, self.categorical, self.frequencies, where))
+
+    def _standardise(self, raw: np.ndarray) -> np.ndarray:
         x = (raw - self.means) / self.scales
         x[~np.isfinite(x)] = 0.0
         return x
@@ -165,10 +185,9 @@ class PCADetector:
         if table.num_rows > PCA_ROWS:
             rng = np.random.default_rng(seed)
             table = table.take(pa.array(np.sort(rng.choice(table.num_rows, PCA_ROWS, replace=False))))
-        encoder = Encoder.fit(table, kinds, where)
-        if encoder is None:
+        encoder, x = Encoder.fit_transform(table, kinds, where)
+        if encoder is None or x is None:
             return None
-        x = encoder.transform(table, where)
         rng = np.random.default_rng(seed)
         half = rng.permutation(x.shape[0]) < x.shape[0] // 2
         fit_rows, test_rows = x[half], x[~half]
@@ -392,7 +411,7 @@ def _raw_matrix(
         parts.append(_frequency_codes(table.column(name), frequencies[name]))
     if not parts:
         return np.zeros((table.num_rows, 0))
-    x = np.column_stack(parts).astype(np.float64)
+    x = np.column_stack(parts).astype(np.float64, copy=False)
     x[~np.isfinite(x)] = np.nan
     return x
 
