@@ -141,6 +141,7 @@ class KolmogorovSmirnov(Detector):
 
         The checks and the cumulative counts take one pass each and no temporary of the
         values' size: a loaded profile is checked once per process by a one-off ``detect``.
+        The cumulative counts are int32 below 2**31 values (int64 above).
         """
         detector = cls()
         values = decode_array(profile["values"]).astype(np.float64, copy=False)
@@ -152,7 +153,9 @@ class KolmogorovSmirnov(Detector):
         if not bool(np.all(values[1:] > values[:-1])) or int(counts.min()) < 1:
             raise ValueError("ks profile: values must be strictly increasing and counts positive")
         detector.values = values
-        detector.cumulative = np.cumsum(counts, dtype=np.int64)
+        total = int(counts.sum(dtype=np.uint64))
+        # int32 while it holds the total (half the memory of int64; every use divides it by n).
+        detector.cumulative = np.cumsum(counts, dtype=np.int32 if total < 2**31 else np.int64)
         if int(profile.get("n", detector.n)) != detector.n:
             raise ValueError("ks profile: 'n' does not match the sum of 'counts'")
         return detector
