@@ -123,7 +123,6 @@ def detect_cmd(
     --critical). Exit status 0: no drift (or columns drifted below the share, with a
     warning); 3: drift; 2: bad input or usage.
     """
-    from arlequin_core.drift.calibrate import build_calibrated_profile
     from arlequin_core.drift.engines import check_uri
     from arlequin_core.drift.notes import annotate
     from arlequin_core.drift.options import policy_overrides
@@ -164,6 +163,8 @@ def detect_cmd(
                 with phase(f"reading the profile {reference}"):
                     profile = Profile.load(reference)
             else:
+                from arlequin_core.drift.calibrate import build_calibrated_profile
+
                 with phase(f"reading {reference}"):
                     ref_table = read_table(reference, fmt, keep_index=keep, dictionary=True)
                 with phase(f"fitting the reference ({ref_table.num_rows:,} rows)"):

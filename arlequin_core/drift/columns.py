@@ -15,10 +15,11 @@ same category read from Parquet, CSV or pandas compares equal (``1``, ``1.0`` an
 from __future__ import annotations
 
 import math
+import sys
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -26,6 +27,67 @@ from arlequin_core.errors import InputError
 
 #: What a missing category is shown as in reports; never a key of a count.
 MISSING = None
+
+
+def _pandas() -> Any:
+    """The pandas module if it is imported (and done importing), else None.
+
+    Data can only be a pandas object once pandas is imported, so a check of Arrow data
+    (``arlequin detect`` on Parquet files) never imports it: a quarter of a second of a
+    one-off process (issue 18). A pandas still being imported by another thread (its
+    ``__spec__._initializing``) cannot have made the data either.
+    """
+    pd = sys.modules.get("pandas")
+    if pd is None or getattr(getattr(pd, "__spec__", None), "_initializing", False):
+        return None
+    return pd
+
+
+#: Arrow types whose values buffer numpy reads as is.
+_FIXED_WIDTH: dict[pa.DataType, np.dtype] = {
+    getattr(pa, name)(): np.dtype(name)  # not DataType.to_pandas_dtype: it imports pandas
+    for name in ("float64", "float32", "int64", "int32", "int16", "int8", "uint64", "uint32", "uint16", "uint8")
+}
+
+
+_ARROW_OF: dict[np.dtype, pa.DataType] = {dtype: kind for kind, dtype in _FIXED_WIDTH.items()}
+
+
+def _bits(buffer: pa.Buffer, offset: int, length: int) -> np.ndarray:
+    """A bit-packed Arrow buffer (validity, booleans) as numpy booleans."""
+    packed = np.frombuffer(buffer, dtype=np.uint8)
+    return np.unpackbits(packed, bitorder="little")[offset : offset + length].view(np.bool_)
+
+
+def to_numpy(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """``array.to_numpy(zero_copy_only=False)``, without pyarrow's pandas conversion where numpy can read the buffers.
+
+    pyarrow converts through its pandas layer, which imports pandas (a quarter of a second
+    or more of a one-off ``arlequin detect``, issue 18). Numbers without nulls are a
+    read-only view of the Arrow buffer, as pyarrow's zero-copy result; numbers with nulls
+    become floats with NaN for null, and booleans without nulls numpy booleans, as pyarrow
+    makes them. Any other type (strings, dictionaries, temporal, booleans with nulls)
+    goes to pyarrow.
+    """
+    if isinstance(array, pa.ChunkedArray):
+        if array.num_chunks == 1:
+            return to_numpy(array.chunk(0))
+        if array.num_chunks == 0 or array.type not in _FIXED_WIDTH:
+            return array.to_numpy()
+        return np.concatenate([to_numpy(chunk) for chunk in array.chunks])
+    kind = array.type
+    dtype = _FIXED_WIDTH.get(kind)
+    if len(array) == 0 or (dtype is None and not (pa.types.is_boolean(kind) and array.null_count == 0)):
+        return array.to_numpy(zero_copy_only=False)
+    validity, data = array.buffers()[:2]
+    if dtype is None:  # booleans, bit-packed
+        return _bits(data, array.offset, len(array))
+    values = np.frombuffer(data, dtype=dtype, count=len(array), offset=array.offset * dtype.itemsize)
+    if array.null_count == 0:
+        return values
+    out = values.astype(np.float64 if dtype.itemsize > 4 or dtype.kind != "f" else dtype)
+    out[~_bits(validity, array.offset, len(array))] = np.nan
+    return out
 
 
 def as_table(data: Any, where: str) -> pa.Table:
@@ -42,7 +104,8 @@ def as_table(data: Any, where: str) -> pa.Table:
         return data
     if isinstance(data, pa.RecordBatch):
         return pa.Table.from_batches([data])
-    if not isinstance(data, pd.DataFrame):
+    pd = _pandas()
+    if pd is None or not isinstance(data, pd.DataFrame):
         raise InputError(where, f"expected a pyarrow.Table or a pandas.DataFrame, got {type(data).__name__}")
     arrays = []
     names = []
@@ -65,6 +128,11 @@ def is_missing(value: Any) -> bool:
         return True
     if isinstance(value, (float, np.floating)):
         return math.isnan(value)
+    pd = _pandas()
+    if pd is None:  # no pandas object (NA, NaT) can exist: what else pd.isna catches
+        if isinstance(value, (np.datetime64, np.timedelta64)):
+            return bool(np.isnat(value))
+        return isinstance(value, Decimal) and value.is_nan()
     try:
         return bool(pd.isna(value))
     except (TypeError, ValueError):
@@ -99,7 +167,8 @@ def as_arrow(values: Any) -> pa.Array | pa.ChunkedArray:
     """Any 1-D column (Arrow, numpy, pandas, list) as an Arrow array, for counting."""
     if isinstance(values, (pa.Array, pa.ChunkedArray)):
         return values
-    if isinstance(values, pd.Series):
+    pd = _pandas()
+    if pd is not None and isinstance(values, pd.Series):
         values = values.to_numpy(dtype=object) if values.dtype == object else values
     try:
         return pa.array(values, from_pandas=True)
@@ -203,6 +272,19 @@ def sorted_values(values: Any, *, copy: bool = True) -> np.ndarray:
     return array
 
 
+def from_numpy(values: np.ndarray) -> pa.Array:
+    """``pa.array(values)`` of a 1-D numpy array of numbers, zero-copy, without importing pandas.
+
+    ``pa.array`` asks pyarrow's pandas layer whether its argument is a pandas object, which
+    imports pandas (issue 18); a contiguous array of a fixed-width number type is wrapped
+    as is (the Arrow array keeps a reference to it). Anything else goes to ``pa.array``.
+    """
+    kind = _ARROW_OF.get(values.dtype) if isinstance(values, np.ndarray) and values.ndim == 1 else None
+    if kind is None or not values.flags.c_contiguous or not values.dtype.isnative:
+        return pa.array(values)
+    return pa.Array.from_buffers(kind, len(values), [None, pa.py_buffer(values)])
+
+
 def numeric_array(column: pa.Array | pa.ChunkedArray, name: str, where: str = "data") -> np.ndarray:
     """An Arrow column as float64 numpy, null -> NaN; zero-copy when it already is float64 without nulls.
 
@@ -223,11 +305,7 @@ def numeric_array(column: pa.Array | pa.ChunkedArray, name: str, where: str = "d
             column = column.cast(pa.float64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
         raise InputError(where, f"column {name!r} ({kind}) is not numeric: {exc}") from None
-    if isinstance(column, pa.ChunkedArray):
-        return column.to_numpy().astype(np.float64, copy=False)
-    if column.null_count == 0 and pa.types.is_float64(column.type):
-        return column.to_numpy(zero_copy_only=True)
-    return column.to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+    return to_numpy(column).astype(np.float64, copy=False)
 
 
 def missing_count(values: Any) -> int:

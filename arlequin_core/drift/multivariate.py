@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from arlequin_core.drift.columns import category_key, numeric_array
+from arlequin_core.drift.columns import category_key, numeric_array, to_numpy
 from arlequin_core.drift.encoding import decode_array, profile_array
 
 #: Share of the reference's variance the kept principal components explain (NannyML's default).
@@ -395,8 +395,11 @@ def _frequency_codes(column: pa.ChunkedArray, frequencies: Mapping[str, float]) 
         array = pc.dictionary_encode(array)
     keys = [None if v is None else category_key(v) for v in array.dictionary.to_pylist()]
     lut = np.array([np.nan if k is None else frequencies.get(k, 0.0) for k in keys] + [np.nan], dtype=np.float64)
-    indices = pc.fill_null(array.indices, len(keys)).to_numpy(zero_copy_only=False).astype(np.int64)
-    return lut[indices]
+    # Missing -> the NaN at the end of lut; in numpy (pc.fill_null's scalar and Array.to_numpy import pandas).
+    codes = to_numpy(array.indices)  # floats with NaN for null when there are nulls
+    if array.indices.null_count:
+        codes = np.where(np.isnan(codes), len(keys), codes)
+    return lut[codes.astype(np.int64)]
 
 
 def _raw_matrix(

@@ -9,8 +9,9 @@ large reference the two agree. The statistic and p-value are those of
 ``scipy.stats.chi2_contingency(table, correction=...)`` (its default applies Yates'
 continuity correction when the table is 2 x 2, i.e. a column with two categories),
 computed by :func:`homogeneity_test` in numpy on the small table, the p-value by
-``scipy.special.chdtrc`` (what ``scipy.stats.chi2.sf`` calls): importing
-``scipy.stats`` would cost more than a whole check. The tests compare both with
+:func:`arlequin_stats.chisq.chi2_sf` (``scipy.special.chdtrc``, what
+``scipy.stats.chi2.sf`` calls, in plain Python): importing ``scipy.stats``, or even
+``scipy.special``, would cost more than a whole check. The tests compare both with
 scipy.stats on random, tiny, tied and huge tables.
 
 Categories seen only in the batch get their own column in the table (their
@@ -24,10 +25,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import special
 
 from arlequin_core.drift.base import Detector, DetectorInfo, Score
 from arlequin_core.drift.columns import category_counts
+from arlequin_stats.chisq import chi2_sf
 
 #: How many unseen categories are listed by name in ``details`` (all are counted).
 MAX_LISTED = 20
@@ -120,7 +121,7 @@ class ChiSquared(Detector):
         categories = len(ref) + distinct
 
         def p_at(count: float) -> float:
-            return float(special.chdtrc(max(count - 1.0, 1.0), statistic))
+            return float(chi2_sf(max(count - 1.0, 1.0), statistic))
 
         details = {
             "approximate": "more unseen categories than the bounded summary keeps: dof estimated",
@@ -180,7 +181,7 @@ def homogeneity_test(table: np.ndarray, correction: bool = True) -> tuple[float,
         diff = expected - observed
         observed = observed + np.sign(diff) * np.minimum(0.5, np.abs(diff))
     statistic = float(np.sum((observed - expected) ** 2 / expected))
-    return statistic, float(special.chdtrc(dof, statistic)), dof, expected
+    return statistic, float(chi2_sf(dof, statistic)), dof, expected
 
 
 def contingency(reference: dict[str, int], current: dict[str, int]) -> tuple[np.ndarray, dict[str, int]]:

@@ -148,6 +148,47 @@ def test_detect_without_drift_in_the_asymptotic_regime_imports_no_scipy_stats(tm
     assert _imported(modules, NOT_FOR_SMALL_DETECT) == []
 
 
+#: Nor by a check of a Parquet batch against a saved profile (issue 18): pandas comes with
+#: pyarrow.dataset (``pq.read_table``) and with pyarrow's to_numpy / pa.array / pa.scalar;
+#: scipy.special with the chi-squared p-value; the calibration module with the fit.
+NOT_FOR_DETECT_FROM_PROFILE = (
+    *NOT_FOR_SMALL_DETECT,
+    "pandas",
+    "scipy",
+    "pyarrow.dataset",
+    "arlequin_core.drift.calibrate",
+)
+
+
+def test_detect_from_a_saved_profile_imports_no_pandas_and_no_scipy(tmp_path: Path) -> None:
+    rng = np.random.default_rng(21)
+    n = 20_000
+    for name, shift in (("ref", 0.0), ("cur", 0.3)):
+        amount = rng.normal(shift, 1.0, n)
+        amount[rng.random(n) < 0.01] = np.nan
+        table = pa.table(
+            {
+                "amount": amount,
+                "score": rng.uniform(0.0, 1.0, n).astype(np.float32),
+                "channel": rng.choice(["web", "shop", "phone"], n),
+                "age": rng.integers(18, 90, n),
+                "flag": rng.random(n) < 0.5,
+            }
+        )
+        pq.write_table(table, tmp_path / f"{name}.parquet")
+    code, _, output = _run(
+        ["detect", "-r", "ref.parquet", "-c", "ref.parquet", "--save-profile", "ref.profile"], tmp_path
+    )
+    assert code == 0, output
+    args = ["detect", "--reference", "ref.profile", "--current", "cur.parquet", "--json", "report.json"]
+    code, modules, output = _run(args, tmp_path)
+    assert code == 3, output  # the shifted amount drifted: the check really ran
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert "amount" in report["drifted_columns"]
+    assert "arlequin_stats.chi2" in modules and "arlequin_core.drift.multivariate" in modules
+    assert _imported(modules, NOT_FOR_DETECT_FROM_PROFILE) == []
+
+
 def test_the_policy_and_the_batch_detectors_import_no_scipy_stats() -> None:
     modules = (
         "arlequin_core.drift.policy",
