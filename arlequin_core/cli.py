@@ -34,17 +34,20 @@ class ArlequinGroup(click.Group):
 
     def _host(self, ctx: click.Context) -> PluginHost:
         root = ctx.find_root()
-        if ctx.meta.get("arlequin.listing") and not isinstance(root.obj, App):
-            # `arlequin --help` (the root callback has not run): the commands' names and help
-            # need the enabled plugins only, read from [plugins] disable without validating
-            # the whole config (pydantic). Whatever cannot be read so simply takes the full load.
-            host = root.meta.get("arlequin.listing_host")
+        if not isinstance(root.obj, App):
+            # Before the root callback (`arlequin --help`, resolving the command to run): the
+            # commands' names and help need the enabled plugins only, read from [plugins]
+            # disable without validating the whole config (pydantic); the app made later takes
+            # this host over when its validated config disables the same plugins. Whatever
+            # cannot be read so simply takes the full load.
+            host = root.meta.get(_PEEKED_HOST)
             if host is None:
                 from arlequin_core.config_file import peek_disabled_plugins
 
                 disabled = peek_disabled_plugins(root.params.get("config_path"))
                 if disabled is not None:
-                    host = root.meta["arlequin.listing_host"] = PluginHost(disabled=disabled).load()
+                    host = root.meta[_PEEKED_HOST] = PluginHost(disabled=disabled).load()
+                    root.meta[_PEEKED_DISABLED] = disabled
             if host is not None:
                 return host
         try:
@@ -65,8 +68,13 @@ class ArlequinGroup(click.Group):
         if command is not None:
             return command
         registry = self._host(ctx).registry
-        if cmd_name not in registry.names("command"):
+        item = registry.entry("command", cmd_name)
+        if item is None:
             return None
+        if ctx.meta.get("arlequin.listing") and not item.loaded and item.lazy is not None and item.lazy.help:
+            # `arlequin --help` lists the name and the help registered with it: the command's
+            # module (and what it imports) is imported when the command runs or shows its help.
+            return click.Command(cmd_name, help=item.lazy.help)
         try:
             return registry.get("command", cmd_name)
         except PluginError as exc:
@@ -83,7 +91,7 @@ class ArlequinGroup(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            return self._invoke_subcommand(ctx)
         except ArlequinError as exc:
             click.echo(f"error: {exc}", err=True)
             ctx.exit(exc.exit_code)
@@ -93,6 +101,30 @@ class ArlequinGroup(click.Group):
             log.exception("internal_error", error=str(exc))
             click.echo(f"internal error: {type(exc).__name__}: {exc} (see the log above)", err=True)
             ctx.exit(EXIT_INTERNAL)
+
+    def _invoke_subcommand(self, ctx: click.Context) -> Any:
+        """``click.Group.invoke``, but the sub-command's arguments are parsed before the root callback.
+
+        So ``arlequin detect --help`` and a usage error print and exit without the root
+        callback's work (the validated config, logging): a fifth of a second or more.
+        Everything else is click's order: resolve, root callback, sub-command.
+        """
+        if not ctx._protected_args or self.chain:
+            return super().invoke(ctx)
+        args = [*ctx._protected_args, *ctx.args]
+        ctx.args, ctx._protected_args = [], []
+        with ctx:
+            cmd_name, cmd, args = self.resolve_command(ctx, args)
+            assert cmd is not None
+            ctx.invoked_subcommand = cmd_name
+            sub_ctx = cmd.make_context(cmd_name, args, parent=ctx)
+            click.Command.invoke(self, ctx)  # the root callback
+            sub_ctx.obj = ctx.obj  # made before the callback set it
+            with sub_ctx:
+                return sub_ctx.command.invoke(sub_ctx)
+
+
+_PEEKED_HOST, _PEEKED_DISABLED = "arlequin.peeked_host", "arlequin.peeked_disabled"
 
 
 @click.group(cls=ArlequinGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -110,6 +142,13 @@ class ArlequinGroup(click.Group):
 @click.pass_context
 def main(ctx: click.Context, config_path: str | None, log_format: str | None, verbose: bool) -> None:
     """Arlequin: detect data drift and keep models current."""
+    if not isinstance(ctx.obj, App):
+        from arlequin_core.config import load_config
+
+        config = load_config(config_path)
+        host = ctx.meta.get(_PEEKED_HOST)
+        same = host is not None and set(config.plugins.disable) == set(ctx.meta.get(_PEEKED_DISABLED, ()))
+        ctx.obj = App(config, host=host if same else None)
     app: App = get_app(ctx)
     core = app.config.arlequin
     configure_logging(log_format or core.log_format, "debug" if verbose else core.log_level)

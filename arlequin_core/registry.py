@@ -34,10 +34,14 @@ class Lazy:
     :param target: ``"package.module:attribute"`` (the attribute may be dotted).
     :param name: the component's name (a detector's ``info.name``, a sink's
         ``name``, a command's name); checked against the imported object.
+    :param help: a command's help, its first sentence at least (what ``arlequin --help``
+        lists beside the name, without importing the command's module); None: the
+        listing imports the module for it.
     """
 
     target: str
     name: str
+    help: str | None = None
 
     def __post_init__(self) -> None:
         module, sep, attr = self.target.partition(":")
@@ -55,9 +59,14 @@ class Lazy:
         return obj
 
 
-def lazy(target: str, *, name: str) -> Lazy:
-    """Register ``target`` (``"module:attribute"``) under ``name``, imported on first use."""
-    return Lazy(target=target, name=name)
+def lazy(target: str, *, name: str, help: str | None = None) -> Lazy:
+    """Register ``target`` (``"module:attribute"``) under ``name``, imported on first use.
+
+    A command registered with its ``help`` (the first sentence of its docstring) is listed
+    by ``arlequin --help`` without being imported; a test of the plugin should check that
+    the text is the command's own (see ``tests/core/test_lazy_commands.py``).
+    """
+    return Lazy(target=target, name=name, help=help)
 
 
 #: Called with (plugin name, component kind, component name, exception) when a lazy
@@ -245,6 +254,10 @@ class ComponentRegistry:
             known = ", ".join(sorted(self._items.get(kind, {}))) or "none"
             raise UnknownComponentError(f"unknown {kind} {name!r}; known {kind}s: {known}") from None
         return item.obj
+
+    def entry(self, kind: str, name: str) -> Registered | None:
+        """The registration of ``name`` (nothing imported), or None when there is none."""
+        return self._items.get(kind, {}).get(name)
 
     def names(self, kind: str) -> list[str]:
         """Sorted names of the registered components of ``kind``."""

@@ -28,10 +28,10 @@ def plugins_cmd(ctx: click.Context, as_json: bool, check: bool) -> None:
     if check:
         host.load_all()
     data = {
-        "plugins": [vars(p) for p in sorted(host.plugins.values(), key=lambda p: p.name)],
+        "plugins": [p.as_dict() for p in sorted(host.plugins.values(), key=lambda p: p.name)],
         "failed": [vars(f) for f in host.failures.values()],
         "disabled": sorted(host.skipped),
-        "internal": [vars(p) for p in host.internal.values()],
+        "internal": [p.as_dict() for p in host.internal.values()],
     }
     if as_json:
         click.echo(json.dumps(data, indent=2))

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from arlequin_core import hookimpl
+from arlequin_core import hookimpl, lazy
 from arlequin_core.hookspecs import Register
 
 
 @hookimpl
 def arlequin_register_commands(register: Register) -> None:
-    from arlequin_synth.cli import generate
-
-    register(generate)
+    # Named with its help: `arlequin --help` lists it without importing it.
+    register(
+        lazy(
+            "arlequin_synth.cli:generate",
+            name="generate",
+            help="Write synthetic bank transactions with known drift: batches plus manifest.json.",
+        )
+    )

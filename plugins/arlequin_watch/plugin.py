@@ -19,10 +19,16 @@ def arlequin_register_sources(register: Register) -> None:
 
 @hookimpl
 def arlequin_register_commands(register: Register) -> None:
-    """``watch``, ``status``, ``retry`` and ``report``."""
-    from arlequin_watch.commands import report_cmd, retry_cmd, status_cmd, watch_cmd
+    """``watch``, ``status``, ``retry`` and ``report``, named with their help: ``arlequin --help``
+    lists them without importing :mod:`arlequin_watch.commands`."""
+    for name, help_text in COMMANDS.items():
+        register(lazy(f"arlequin_watch.commands:{name}_cmd", name=name, help=help_text))
 
-    register(watch_cmd)
-    register(status_cmd)
-    register(retry_cmd)
-    register(report_cmd)
+
+#: name -> the first sentence of its help (tests/core/test_lazy_commands.py checks them).
+COMMANDS = {
+    "watch": "Watch for new batches and hand each to the drift monitor, once.",
+    "status": "Show the watcher, the ledger's batches per state, the champion and the last events.",
+    "retry": "Process BATCH again (an id, a unique id prefix, or the batch's path or URI).",
+    "report": "Draw the HTML report of a checked batch now (one the watcher left without plots under a backlog).",
+}
