@@ -214,7 +214,7 @@ def _dictionary_counts(array: pa.DictionaryArray | pa.ChunkedArray) -> dict[str,
         if len(chunk) == chunk.null_count:
             continue
         indices = chunk.indices.drop_null() if chunk.indices.null_count else chunk.indices
-        per_word = np.bincount(indices.to_numpy(zero_copy_only=False), minlength=len(chunk.dictionary))
+        per_word = np.bincount(to_numpy(indices), minlength=len(chunk.dictionary))
         words = chunk.dictionary.to_pylist()
         for position in np.flatnonzero(per_word).tolist():
             word = words[position]
@@ -331,6 +331,6 @@ def _dictionary_missing(chunk: pa.DictionaryArray) -> int:
         missing += int(pc.sum(pc.is_nan(words)).as_py() or 0)
     if missing == 0:
         return chunk.null_count
-    bad = pc.is_null(words, nan_is_null=True).to_numpy(zero_copy_only=False)
+    bad = to_numpy(pc.is_null(words, nan_is_null=True))
     indices = chunk.indices.drop_null() if chunk.indices.null_count else chunk.indices
-    return chunk.null_count + int(np.count_nonzero(bad[indices.to_numpy(zero_copy_only=False)]))
+    return chunk.null_count + int(np.count_nonzero(bad[to_numpy(indices)]))
