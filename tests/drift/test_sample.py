@@ -7,7 +7,7 @@ import pyarrow as pa
 import pytest
 from scipy import stats
 
-from arlequin_core.drift.sample import RowSampler, row_keys, sample_indices, sample_table
+from arlequin_core.drift.sample import SEED, RowSampler, row_keys, sample_indices, sample_table
 
 
 def _table(n: int) -> pa.Table:
@@ -34,3 +34,14 @@ def test_sample_is_uniform_and_without_repeats():
     assert stats.kstest(idx / 100_000, "uniform").pvalue > 1e-3
     assert np.unique(row_keys(0, 100_000)).size == 100_000  # a permutation: no ties between rows
     assert sample_indices(10, 10) is None and sample_indices(10, 0) is None
+
+
+@pytest.mark.parametrize(
+    ("rows", "size"), [(1_000_000, 20_000), (300_000, 120_000), (65_537, 65_536), (70_000, 1), (1000, 900), (10, 3)]
+)
+def test_sample_indices_are_the_smallest_keys_of_all_rows(rows, size):
+    """Keeping only the keys below a bound, block by block, picks the rows ranking every key would."""
+    for seed in (SEED, 0):
+        keys = row_keys(0, rows, seed)
+        expected = np.sort(np.argsort(keys, kind="stable")[:size])
+        assert np.array_equal(sample_indices(rows, size, seed), expected)
