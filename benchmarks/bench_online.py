@@ -15,7 +15,9 @@ Prints Markdown tables (paste them into docs/online.md):
    5 rows) and segmentation covering (arlequin_river.evaluation) for Arlequin's
    defaults, river's defaults and a detector that never fires.
 5. Throughput: values per second through river directly and through Arlequin's
-   ``score`` on the same stream, and the ratio (target >= 0.9).
+   ``score`` on the same stream, and the ratio (target >= 0.9); on a quiet stream, then
+   (value detectors) on one with a level change every 1,000 values, where Arlequin also
+   locates each change start.
 6. The grid searched for the value detectors' defaults: every point on both sets of
    real series, then the synthetic check (section 1's protocol, ``--grid-seeds``) in
    rank order until one passes; the rule is printed with the table.
@@ -387,6 +389,12 @@ GRIDS: dict[str, tuple[type[OnlineDetector], list[dict[str, float]]]] = {
             {"alpha": a, "window_size": w, "stat_size": n}
             for a in (1e-6, 1e-5, 1e-4, 0.005)
             for w, n in ((100, 30), (200, 60), (300, 100), (500, 150))
+        ]
+        # Added with the change-start localiser: samples of half the window, for more power.
+        + [
+            {"alpha": a, "window_size": w, "stat_size": n}
+            for a in (1e-6, 1e-5, 1e-4, 0.005)
+            for w, n in ((200, 100), (300, 150))
         ],
     ),
     "page_hinkley": (
@@ -480,18 +488,29 @@ def _arlequin(detector: OnlineDetector, stream: np.ndarray, batch: int) -> float
     return time.perf_counter() - start
 
 
-def throughput(configs: Iterable[tuple[str, Make]], n: int, repeats: int) -> None:
-    print(f"\n### Throughput (values per second, best of {repeats}; batches of 10,000 rows)\n")
-    print("| detector | values | river directly | through Arlequin | ratio |")
-    print("|---|---|---|---|---|")
+def throughput(configs: Iterable[tuple[str, Make]], n: int, repeats: int, changes: bool = False) -> None:
+    """Values per second through river directly and through Arlequin, on a quiet stream.
+
+    ``changes``: value detectors only, on a stream whose level jumps among -3, 0 and +3 sd
+    every 1,000 values (KSWIN: 700), so the cost of locating each change start shows.
+    """
+    what = "a level change every 1,000 values (KSWIN 700)" if changes else "no change"
+    print(f"\n### Throughput (values per second, best of {repeats}; batches of 10,000 rows; {what})\n")
+    print("| detector | values | detections | river directly | through Arlequin | ratio |")
+    print("|---|---|---|---|---|---|")
     rng = np.random.default_rng(0)
     for cname, make in configs:
         proto = make()
         size = n // 20 if proto.info.name == "kswin" else n
         if proto.binary:
+            if changes:
+                continue
             reference, stream = rng.binomial(1, 0.1, REFERENCE).astype(float), rng.binomial(1, 0.1, size).astype(float)
         else:
             reference, stream = rng.normal(3.0, 2.0, REFERENCE), rng.normal(3.0, 2.0, size)
+            if changes:
+                every = 700 if proto.info.name == "kswin" else 1000
+                stream += 2.0 * np.repeat(rng.choice([-3.0, 0.0, 3.0], size // every + 1), every)[:size]
         fitted = make().fit(reference)
         profile = fitted.to_profile()
         # River gets exactly the values Arlequin feeds it: standardised, as a ready Python list.
@@ -507,7 +526,9 @@ def throughput(configs: Iterable[tuple[str, Make]], n: int, repeats: int) -> Non
                 else:
                     ours_best = min(ours_best, _arlequin(type(fitted).from_profile(profile), stream, 10_000))
         raw_rate, our_rate = size / raw_best, size / ours_best
-        print(f"| {cname} | {size:,} | {raw_rate:,.0f} | {our_rate:,.0f} | {our_rate / raw_rate:.2f} |")
+        counted = type(fitted).from_profile(profile)
+        found = sum(counted.score(stream[i : i + 10_000]).details["n_detections"] for i in range(0, size, 10_000))
+        print(f"| {cname} | {size:,} | {found} | {raw_rate:,.0f} | {our_rate:,.0f} | {our_rate / raw_rate:.2f} |")
         sys.stdout.flush()
 
 
@@ -556,6 +577,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if 5 in sections:
         configs = [c for c in VALUE_CONFIGS + ERROR_CONFIGS if "river defaults" not in c[0]]
         throughput(configs, 20_000 if args.quick else 200_000, 3 if args.quick else 7)
+        throughput(configs, 20_000 if args.quick else 200_000, 3 if args.quick else 7, changes=True)
     if 6 in sections:
         grid_search(5 if args.quick else args.grid_seeds)
     print(f"\n(total {time.perf_counter() - started:.0f} s)")

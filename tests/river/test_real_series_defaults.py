@@ -44,19 +44,24 @@ def test_the_two_sets_are_what_the_docs_say(series: dict[str, list]) -> None:
 
 
 @pytest.mark.parametrize("cls", [AdwinDetector, PageHinkleyDetector], ids=lambda c: c.info.name)
-def test_defaults_cover_the_annotated_segments_better_than_rivers_defaults(cls: type, series: dict[str, list]) -> None:
-    # On the choice set (the 12 TCPD series the defaults were chosen on).
-    ours = _means(cls, series["tcpd"])[1]
-    theirs = _means(lambda: river_defaults(cls), series["tcpd"])[1]
-    assert ours > theirs, f"{cls.info.name}: covering {ours:.3f} <= river's defaults' {theirs:.3f}"
+def test_defaults_beat_never_firing_on_f1_and_rivers_defaults_on_covering(cls: type, series: dict[str, list]) -> None:
+    # On the choice set (the 12 TCPD series the defaults were chosen on). Page-Hinkley's F1
+    # margin is 0.0003 (docs/online.md): met to the letter, not by a meaningful amount.
+    f1, cov = _means(cls, series["tcpd"])
+    never_f1 = _means(None, series["tcpd"])[0]
+    river_cov = _means(lambda: river_defaults(cls), series["tcpd"])[1]
+    assert f1 > never_f1, f"{cls.info.name}: F1 {f1:.4f} <= never-fire {never_f1:.4f}"
+    assert cov > river_cov, f"{cls.info.name}: covering {cov:.3f} <= river's defaults' {river_cov:.3f}"
 
 
-def test_page_hinkley_defaults_on_the_held_out_series(series: dict[str, list]) -> None:
-    f1, cov = _means(PageHinkleyDetector, series["river"])
+def test_adwin_defaults_on_the_held_out_series(series: dict[str, list]) -> None:
+    # The only value detector meeting both asks on series it was not chosen on
+    # (docs/online.md lists what Page-Hinkley and KSWIN do not meet there).
+    f1, cov = _means(AdwinDetector, series["river"])
     never_f1 = _means(None, series["river"])[0]
-    river_cov = _means(lambda: river_defaults(PageHinkleyDetector), series["river"])[1]
-    assert f1 > never_f1, f"page_hinkley F1 {f1:.3f} <= never-fire {never_f1:.3f}"
-    assert cov > river_cov, f"page_hinkley covering {cov:.3f} <= river's defaults' {river_cov:.3f}"
+    river_cov = _means(lambda: river_defaults(AdwinDetector), series["river"])[1]
+    assert f1 > never_f1, f"adwin F1 {f1:.3f} <= never-fire {never_f1:.3f}"
+    assert cov > river_cov, f"adwin covering {cov:.3f} <= river's defaults' {river_cov:.3f}"
 
 
 def test_kswin_defaults_do_not_test_series_shorter_than_their_window(series: dict[str, list]) -> None:
@@ -66,7 +71,7 @@ def test_kswin_defaults_do_not_test_series_shorter_than_their_window(series: dic
     # series fail the synthetic bounds.
     window = KswinDetector().params["window_size"]
     short = [s for s in series["tcpd"] if s.n < window]
-    assert len(short) >= 8
+    assert len(short) == 9
     for s in short:
         assert bench_online.real_scores(KswinDetector, [s]) == bench_online.real_scores(None, [s]), s.name
 
