@@ -151,7 +151,7 @@ def main(ctx: click.Context, config_path: str | None, log_format: str | None, ve
         ctx.obj = App(config, host=host if same else None)
     app: App = get_app(ctx)
     core = app.config.arlequin
-    configure_logging(log_format or core.log_format, "debug" if verbose else core.log_level)
+    configure_logging(log_format or core.log_format, "debug" if verbose else core.log_level, lazy=True)
     ctx.call_on_close(app.close)
 
 

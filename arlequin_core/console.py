@@ -27,8 +27,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import structlog
-
 from arlequin_core.text import terminal_safe
 
 #: The longest line the console format prints (tracebacks excepted), in characters.
@@ -114,7 +112,10 @@ class ConsoleLines:
         self.colors = colors
         self.verbose = verbose
         self.width = width
+        import structlog  # not at import: `use_colors` serves commands that never log
+
         self._generic = structlog.dev.ConsoleRenderer(colors=colors, pad_event_to=0, sort_keys=False)
+        self._drop = structlog.DropEvent
 
     def _c(self, style: str, text: str) -> str:
         return f"{style}{text}{_RESET}" if self.colors else text
@@ -124,7 +125,7 @@ class ConsoleLines:
         summary = self.summary(event, event_dict)
         if summary is None or not summary[0]:
             if not self.verbose and (summary is not None or event in _REPEATS or event in _QUIET_EVENTS):
-                raise structlog.DropEvent
+                raise self._drop
             return self._fallback(logger, method, event_dict)
         text, style = summary
         clock = self._c(_DIM, _clock(event_dict.get("timestamp")))

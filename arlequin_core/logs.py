@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 from typing import Any
 
 from arlequin_core.secrets import redact
@@ -49,43 +50,74 @@ def resolve_format(fmt: str = "auto") -> str:
     return "console" if interactive else "json"
 
 
-def configure_logging(fmt: str = "auto", level: str = "info") -> None:
+def configure_logging(fmt: str = "auto", level: str = "info", *, lazy: bool = False) -> None:
     """Configure structlog (and the stdlib root logger) for the whole process.
 
     :param fmt: ``auto``, ``console`` or ``json``.
     :param level: ``debug``, ``info``, ``warning`` or ``error``.
+    :param lazy: check the arguments and route the stdlib's records now, but import and
+        configure structlog when the first record is logged (the CLI: a one-off command
+        that logs nothing never pays the tenth of a second structlog's import costs).
+        The records are the same either way.
+    :raises ValueError: an unknown format or level (at once, lazy or not).
     """
-    import structlog
-
+    global _pending
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         raise ValueError(f"log level must be debug, info, warning or error, got {level!r}")
-    renderer: Any
-    foreign_renderer: Any
-    if resolve_format(fmt) == "console":
-        from arlequin_core.console import ConsoleLines, use_colors
+    resolved = resolve_format(fmt)
+    with _lock:
+        _pending = (resolved, numeric)
+        # Quiet chatty libraries (py4j, urllib3, alembic) unless debugging. Records of the stdlib
+        # (libraries, and Python warnings such as numpy's RuntimeWarning through
+        # logging.captureWarnings) are rendered like ours: one JSON line each in JSON mode.
+        handler = logging.StreamHandler(_Stderr())  # type: ignore[arg-type]
+        handler.setFormatter(_Formatter())
+        logging.basicConfig(level=max(numeric, logging.WARNING), handlers=[handler], force=True)
+        logging.captureWarnings(True)
+        if not lazy:
+            _apply_pending()
 
-        colors = use_colors(sys.stderr)
-        renderer = ConsoleLines(colors=colors, verbose=numeric <= logging.DEBUG)
-        foreign_renderer = ConsoleLines(colors=colors, verbose=True)  # never drops a library's record
-    else:
-        renderer = foreign_renderer = structlog.processors.JSONRenderer()
-    shared: list[Any] = [
-        structlog.contextvars.merge_contextvars,
-        structlog.processors.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-    ]
-    structlog.configure(
-        processors=[*shared, _redact_processor, renderer],
-        wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=_Stderr()),  # type: ignore[arg-type]
-        cache_logger_on_first_use=False,
-    )
-    # Records of the stdlib (libraries, and Python warnings such as numpy's RuntimeWarning
-    # through logging.captureWarnings) are rendered like ours: one JSON line each in JSON mode.
-    handler = logging.StreamHandler(_Stderr())  # type: ignore[arg-type]
-    handler.setFormatter(
-        structlog.stdlib.ProcessorFormatter(
+
+#: ``(format, numeric level)`` of the last :func:`configure_logging` not applied to structlog yet.
+_pending: tuple[str, int] | None = None
+_lock = threading.RLock()
+
+
+def _apply_pending() -> None:
+    """Configure structlog as the last :func:`configure_logging` asked, if not done yet."""
+    global _pending
+    if _pending is None:
+        return
+    with _lock:
+        if _pending is None:
+            return
+        fmt, numeric = _pending
+        _pending = None
+        import structlog
+
+        renderer: Any
+        foreign_renderer: Any
+        if fmt == "console":
+            from arlequin_core.console import ConsoleLines, use_colors
+
+            colors = use_colors(sys.stderr)
+            renderer = ConsoleLines(colors=colors, verbose=numeric <= logging.DEBUG)
+            foreign_renderer = ConsoleLines(colors=colors, verbose=True)  # never drops a library's record
+        else:
+            renderer = foreign_renderer = structlog.processors.JSONRenderer()
+        shared: list[Any] = [
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+        ]
+        structlog.configure(
+            processors=[*shared, _redact_processor, renderer],
+            wrapper_class=structlog.make_filtering_bound_logger(numeric),
+            logger_factory=structlog.PrintLoggerFactory(file=_Stderr()),  # type: ignore[arg-type]
+            cache_logger_on_first_use=False,
+        )
+        _Formatter.current = structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
@@ -93,10 +125,18 @@ def configure_logging(fmt: str = "auto", level: str = "info") -> None:
                 foreign_renderer,
             ],
         )
-    )
-    # Quiet chatty libraries (py4j, urllib3, alembic) unless debugging.
-    logging.basicConfig(level=max(numeric, logging.WARNING), handlers=[handler], force=True)
-    logging.captureWarnings(True)
+
+
+class _Formatter(logging.Formatter):
+    """The root handler's formatter: structlog's ProcessorFormatter of the last configuration,
+    made (structlog imported) when the first stdlib record is formatted."""
+
+    current: logging.Formatter | None = None
+
+    def format(self, record: logging.LogRecord) -> str:
+        _apply_pending()
+        formatter = _Formatter.current
+        return formatter.format(record) if formatter is not None else super().format(record)
 
 
 class _Logger:
@@ -110,6 +150,7 @@ class _Logger:
         self._proxy: Any = None
 
     def __getattr__(self, attr: str) -> Any:
+        _apply_pending()  # a lazy configure_logging: structlog is configured before its first record
         if self._proxy is None:
             import structlog
 

@@ -96,9 +96,13 @@ def test_help_and_listing_import_no_heavy_library(tmp_path: Path, args: list[str
     assert "arlequin_stats.plugin" in modules  # the plugins were loaded, by their entry points
     assert _imported(modules, HEAVY) == []
     assert [m for m in COMPONENT_MODULES if m in modules] == []
-    if args == ["--help"]:
-        # The command list needs [plugins] disable only: no validated config (pydantic), no logging.
+    if args != ["plugins"]:
+        # The command list and a command's help need [plugins] disable only: no validated
+        # config (pydantic), no logging set up (structlog), no command module but the one asked.
         assert _imported(modules, ("pydantic", "structlog")) == []
+        assert "arlequin_core.training.cli" not in modules and "arlequin_watch.commands" not in modules
+    else:
+        assert _imported(modules, ("structlog",)) == []  # logging is set up, structlog imported at the first record
 
 
 def test_detect_on_parquet_files_imports_no_mlflow_spark_river_or_sqlalchemy(tmp_path: Path) -> None:
@@ -187,6 +191,7 @@ def test_detect_from_a_saved_profile_imports_no_pandas_and_no_scipy(tmp_path: Pa
     assert "amount" in report["drifted_columns"]
     assert "arlequin_stats.chi2" in modules and "arlequin_core.drift.multivariate" in modules
     assert _imported(modules, NOT_FOR_DETECT_FROM_PROFILE) == []
+    assert _imported(modules, ("structlog", "rich")) == []  # nothing was logged
 
 
 def test_the_policy_and_the_batch_detectors_import_no_scipy_stats() -> None:

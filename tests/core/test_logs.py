@@ -78,3 +78,37 @@ def test_python_warnings_are_json_lines_in_json_mode(tmp_path) -> None:
     assert any("divide by zero" in m for m in messages), messages
     assert any("mean of empty slice" in m for m in messages), messages
     assert any(r["event"] == "retrying" and r["level"] == "warning" for r in records), records
+
+
+@pytest.mark.parametrize("first", ["structlog", "stdlib"])
+def test_lazy_configuration_imports_structlog_at_the_first_record_only(first: str) -> None:
+    """``configure_logging(lazy=True)`` (the CLI): nothing of structlog until something logs;
+    then the same JSON lines, whether the first record is ours or a library's."""
+    import subprocess
+    import sys
+
+    log = "get_logger('t').info('hello', n=1)" if first == "structlog" else "logging.getLogger('lib').warning('hello')"
+    script = (
+        "import logging, sys\n"
+        "from arlequin_core.logs import configure_logging, get_logger\n"
+        "configure_logging('json', 'info', lazy=True)\n"
+        "print('structlog' in sys.modules)\n"
+        f"{log}\n"
+        "get_logger('t').debug('hidden')\n"
+        "logging.getLogger('lib').info('below warning: hidden')\n"
+        "get_logger('t').warning('second')\n"
+        "print('structlog' in sys.modules)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120)
+    assert proc.stdout.split() == ["False", "True"]
+    records = [json.loads(line) for line in proc.stderr.splitlines() if line.strip()]
+    assert [r["event"] for r in records] == ["hello", "second"]
+    assert records[0]["level"] == ("info" if first == "structlog" else "warning")
+    assert all(r["timestamp"].endswith("Z") for r in records)
+
+
+def test_lazy_configuration_checks_its_arguments_at_once() -> None:
+    with pytest.raises(ValueError, match="log level"):
+        configure_logging("json", "loud", lazy=True)
+    with pytest.raises(ValueError, match="log format"):
+        configure_logging("xml", "info", lazy=True)
