@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from arlequin_core.drift.columns import category_key, numeric_array, to_numpy
+from arlequin_core.drift.columns import category_key, from_numpy, numeric_array, to_numpy
 from arlequin_core.drift.encoding import decode_array, profile_array
 
 #: Share of the reference's variance the kept principal components explain (NannyML's default).
@@ -184,7 +184,7 @@ class PCADetector:
             return None
         if table.num_rows > PCA_ROWS:
             rng = np.random.default_rng(seed)
-            table = table.take(pa.array(np.sort(rng.choice(table.num_rows, PCA_ROWS, replace=False))))
+            table = table.take(from_numpy(np.sort(rng.choice(table.num_rows, PCA_ROWS, replace=False))))
         encoder, x = Encoder.fit_transform(table, kinds, where)
         if encoder is None or x is None:
             return None
@@ -370,7 +370,7 @@ def _sample(table: pa.Table, rows: int, seed: int) -> pa.Table:
     if table.num_rows <= rows:
         return table
     rng = np.random.default_rng(seed)
-    return table.take(pa.array(np.sort(rng.choice(table.num_rows, rows, replace=False))))
+    return table.take(from_numpy(np.sort(rng.choice(table.num_rows, rows, replace=False))))
 
 
 def _category_counts(column: pa.ChunkedArray) -> dict[str, int]:

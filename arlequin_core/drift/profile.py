@@ -59,7 +59,14 @@ import pyarrow as pa
 from arlequin_core import __version__
 from arlequin_core.config import ArlequinConfig
 from arlequin_core.drift.base import ColumnKind, Detector
-from arlequin_core.drift.columns import as_table, category_counts, missing_count, numeric_array, sorted_values
+from arlequin_core.drift.columns import (
+    as_table,
+    category_counts,
+    from_numpy,
+    missing_count,
+    numeric_array,
+    sorted_values,
+)
 from arlequin_core.drift.effect import CategoricalReference, NumericReference
 from arlequin_core.drift.encoding import to_json_tree
 from arlequin_core.drift.error_stream import ERROR_COLUMN
@@ -521,7 +528,7 @@ def sample_rows(table: pa.Table, size: int, seed: int = 0) -> pa.Table:
     if size <= 0 or table.num_rows <= size:
         return table
     rows = np.sort(np.random.default_rng(seed).choice(table.num_rows, size=size, replace=False))
-    return table.take(pa.array(rows))
+    return table.take(from_numpy(rows))
 
 
 def _new_detector(plan: ColumnPlan, config: ArlequinConfig, registry: ComponentRegistry) -> Detector:

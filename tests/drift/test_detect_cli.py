@@ -229,3 +229,46 @@ def test_progress_goes_to_stderr_when_asked_and_never_to_stdout(files) -> None:
     assert shown.stdout.startswith("DRIFT: ")
     quiet = runner.invoke(main, args, catch_exceptions=False)  # not a terminal, not asked: nothing
     assert "fitting the reference" not in quiet.stderr and quiet.stdout == shown.stdout
+
+
+def test_detect_from_two_parquet_files_imports_no_pandas_nor_scipy(tmp_path):
+    """The reference fit reads and samples without pyarrow's pandas layer (the PCA fit takes a
+    200,000-row sample of a larger reference), so a one-off check from two files loads neither."""
+    import os
+    import subprocess
+    import sys
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from arlequin_core.drift.multivariate import PCA_ROWS
+
+    rng = np.random.default_rng(5)
+    for name, rows, shift in (("ref", PCA_ROWS + 5_000, 0.0), ("cur", 20_000, 0.2)):
+        table = pa.table(
+            {
+                "amount": rng.normal(shift, 1.0, rows),
+                "age": rng.integers(18, 90, rows),
+                "channel": rng.choice(["web", "shop", "phone"], rows),
+                "city": rng.choice([f"c{i}" for i in range(40)], rows),
+            }
+        )
+        pq.write_table(table, tmp_path / f"{name}.parquet")
+    code = (
+        "import sys\n"
+        "from arlequin_core.cli import main\n"
+        "try:\n"
+        "    main.main(sys.argv[1:], prog_name='arlequin')\n"
+        "except SystemExit as exc:\n"
+        "    print('exit', exc.code)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pandas', 'scipy') or m == 'pyarrow.dataset'))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARLEQUIN_")} | {"MLFLOW_DISABLE_TELEMETRY": "true"}
+    args = ["detect", "-r", "ref.parquet", "-c", "cur.parquet", "--json", "r.json", "-q"]
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert "exit 3" in proc.stdout, proc.stdout + proc.stderr  # the shifted amount drifted: it really ran
+    assert "amount" in json.loads((tmp_path / "r.json").read_text())["drifted_columns"]
+    assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stdout
