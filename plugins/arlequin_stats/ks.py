@@ -130,7 +130,13 @@ class KolmogorovSmirnov(Detector):
         (a million distinct values: 1 byte each, read back as such, so loading converts nothing)."""
         if self.values is None or self.cumulative is None:
             raise RuntimeError("ks: to_profile() called before fit()")
-        counts = np.diff(self.cumulative, prepend=0)
+        cumulative = self.cumulative
+        # The differences written straight into the narrowest type that holds n (no prepended copy):
+        # 4 MB instead of two 8 MB arrays for a million values, then narrowed to the largest count.
+        wide = np.uint32 if self.n <= np.iinfo(np.uint32).max else np.uint64
+        counts = np.empty(cumulative.size, dtype=wide)
+        counts[:1] = cumulative[:1]
+        np.subtract(cumulative[1:], cumulative[:-1], out=counts[1:], casting="unsafe")
         top = int(counts.max()) if counts.size else 0
         dtype = next(t for t in (np.uint8, np.uint16, np.uint32, np.uint64) if top <= np.iinfo(t).max)
         return {"n": self.n, "values": profile_array(self.values), "counts": profile_array(counts.astype(dtype))}
