@@ -127,6 +127,8 @@ for path in sys.argv[1:]:
         global held
         if isinstance(v, np.ndarray):
             held += v.nbytes
+        elif isinstance(v, dict) and "zlib_b64" in v:  # format 1: an array still in its JSON form
+            held += int(np.prod(v["shape"])) * np.dtype(v["dtype"]).itemsize
         elif isinstance(v, dict):
             for x in v.values(): walk(x)
         elif isinstance(v, list):
