@@ -11,8 +11,8 @@ Runs of the two trees alternate, so load on the machine hits both alike. Prints,
 command and tree, the median wall time, the median CPU time (user + system, less
 sensitive to other processes on a shared machine) and the peak RSS, then the ratios.
 
-With ``--compiled`` both trees' modules are compiled to ``.pyc`` first (into a cache of
-the temporary directory, ``PYTHONPYCACHEPREFIX``), as a wheel install has them: an
+With ``--compiled`` both trees' modules are compiled to ``.pyc`` first (this tree copied
+to the temporary directory for it), as a wheel install has them: an
 editable install under ``PYTHONDONTWRITEBYTECODE`` (this machine's shell) compiles every
 arlequin module from source in every process, 0.1-0.25 s of a cold ``detect``.
 
@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -127,18 +128,23 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="arlequin-startup-") as tmp:
         tmp_path = Path(tmp)
         baseline = unpack(opts.baseline, tmp_path)
-        if opts.compiled:  # into a cache of the temp dir (PYTHONPYCACHEPREFIX): no tree is written to
-            base_env["PYTHONPYCACHEPREFIX"] = str(tmp_path / "pycache")
-            for tree in (baseline, ROOT):
+        this = ROOT
+        if opts.compiled:
+            # This tree copied to the temp dir, so that its .pyc go there; both compiled in place
+            # (not PYTHONPYCACHEPREFIX: the standard library's .pyc would then be looked up there too).
+            this = tmp_path / "this-tree"
+            for sub in ("arlequin_core", "plugins"):
+                shutil.copytree(ROOT / sub, this / sub, ignore=shutil.ignore_patterns("__pycache__"))
+            for tree in (baseline, this):
                 for sub in ("arlequin_core", "plugins"):
                     command = [sys.executable, "-m", "compileall", "-q", str(tree / sub)]
-                    subprocess.run(command, check=True, env=base_env, stdout=subprocess.DEVNULL)
+                    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
         work = tmp_path / "work"
         work.mkdir()
         write_data(work)
         trees = {
             "baseline": base_env | {"PYTHONPATH": f"{baseline}{os.pathsep}{baseline / 'plugins'}"},
-            "this tree": base_env | {"PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'plugins'}"},
+            "this tree": base_env | {"PYTHONPATH": f"{this}{os.pathsep}{this / 'plugins'}"},
         }
         for tree, env in trees.items():  # each tree saves its own profile (formats may differ)
             save = ["detect", "-r", "ref.parquet", "-c", "ref.parquet", "--save-profile", "ref.{tree}.profile", "-q"]
