@@ -104,8 +104,16 @@ def test_in_flight_window_holds_back_further_batches(app: App, landing: Path, st
     daemon = start_daemon(app, [_local(landing)], consumer, max_in_flight=2)
     for i in range(5):
         land(landing / f"gate-{i}.parquet")
-    wait_for(lambda: daemon.ledger.counts()["seen"] == 3, what="3 batches waiting")
-    assert daemon.in_flight == 2 and daemon.ledger.counts()["processing"] == 2
+
+    # seen == 3 alone is also true for a moment while the window is still filling (one batch
+    # handed out, the fifth not yet seen): wait for the full state, then check that it holds.
+    def held() -> bool:
+        counts = daemon.ledger.counts()
+        return counts["seen"] == 3 and counts["processing"] == 2 and daemon.in_flight == 2
+
+    wait_for(held, what="2 batches in flight, 3 waiting")
+    time.sleep(0.5)  # the gate is still shut: nothing more may be handed out meanwhile
+    assert held()
     gate.set()
     wait_for(lambda: daemon.ledger.counts()["done"] == 5, what="all 5 done")
     assert len(consumer.arrived) == 5
