@@ -21,22 +21,40 @@ from __future__ import annotations
 import os
 import posixpath
 from collections.abc import Collection
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import fsspec
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-from fsspec.implementations.local import LocalFileSystem
 
 from arlequin_core.errors import InputError
 
-try:  # hdfs:// through hdfs-native, failing fast with Python exceptions (a dependency; guarded for slim installs)
-    from arlequin_core import hdfs as _hdfs
+if TYPE_CHECKING:
+    import fsspec
 
-    _hdfs.register()
-except ImportError:  # pragma: no cover - hdfs-native is a dependency
-    pass
+_hdfs_registered = False
+
+
+def load_fsspec() -> Any:
+    """The ``fsspec`` module, with ``hdfs://`` registered (hdfs-native: fails fast with Python exceptions).
+
+    Imported on first use, not with this module: a plain local file is read without it
+    (:func:`read_table`), and its import is ~0.05 s of a one-off ``detect``. Every caller of
+    fsspec in arlequin goes through here (or :func:`filesystem`), so ``hdfs://`` always means hdfs-native.
+    """
+    global _hdfs_registered
+    import fsspec
+
+    if not _hdfs_registered:
+        try:  # a dependency; guarded for slim installs
+            from arlequin_core import hdfs as _hdfs
+
+            _hdfs.register()
+        except ImportError:  # pragma: no cover - hdfs-native is a dependency
+            pass
+        _hdfs_registered = True
+    return fsspec
+
 
 Format = Literal["auto", "parquet", "csv"]
 PARQUET_SUFFIXES = (".parquet", ".pq", ".parq")
@@ -61,8 +79,25 @@ def guess_format(uri: str, fmt: Format = "auto") -> Literal["parquet", "csv"]:
 
 def filesystem(uri: str) -> tuple[fsspec.AbstractFileSystem, str]:
     """The fsspec filesystem for ``uri`` and the path within it."""
-    fs, path = fsspec.core.url_to_fs(uri)
+    fs, path = load_fsspec().core.url_to_fs(uri)
     return fs, path
+
+
+class _LocalFile:
+    """What :func:`read_table` asks of the filesystem of a plain local file (its size), without fsspec."""
+
+    @staticmethod
+    def size(path: str) -> int:
+        return os.stat(path).st_size
+
+
+_LOCAL_FILE = _LocalFile()
+
+
+def _plain_local_file(uri: str) -> bool:
+    """True for a path without a scheme naming an existing file: read natively, without importing fsspec.
+    Anything else (a directory, a URI, a missing path) goes through fsspec and its errors."""
+    return ":" not in uri and os.path.isfile(uri)
 
 
 def describe_os_error(exc: OSError) -> str:
@@ -149,8 +184,11 @@ def batch_index_columns(uri: str | os.PathLike[str], fmt: Format = "auto", keep:
     if guess_format(uri, fmt) != "parquet":
         return []
     try:
-        fs, path = filesystem(uri)
-        files = data_files(fs, path, uri)
+        fs: Any = _LOCAL_FILE
+        files = [uri]
+        if not _plain_local_file(uri):
+            fs, path = filesystem(uri)
+            files = data_files(fs, path, uri)
         with _open_input(fs, files[0]) as f:
             return index_columns(pq.read_schema(f), keep)
     except (InputError, OSError, ValueError, ImportError, pa.ArrowException):
@@ -253,14 +291,19 @@ def read_table(
     :raises InputError: missing, unreadable, truncated or malformed input.
     """
     uri = os.fspath(uri)
-    try:
-        fs, path = filesystem(uri)
-    except (ValueError, ImportError) as exc:
-        raise InputError(uri, f"cannot open this location: {exc}") from None
+    fs: Any
+    if _plain_local_file(uri):
+        fs, path, files = _LOCAL_FILE, uri, [uri]
+    else:
+        try:
+            fs, path = filesystem(uri)
+        except (ValueError, ImportError) as exc:
+            raise InputError(uri, f"cannot open this location: {exc}") from None
+        files = data_files(fs, path, uri)
     kind = guess_format(uri, fmt)
     tables = []
     encoded: list[str] | None = None if dictionary and kind == "parquet" else []
-    for file in data_files(fs, path, uri):
+    for file in files:
         shown = uri if file == path else f"{uri} (part {posixpath.basename(file)})"
         table, encoded = _read_one(fs, file, shown, kind, columns, encoded)
         tables.append(_drop_index(table, keep_index, columns))
@@ -301,6 +344,10 @@ def open_input(fs: fsspec.AbstractFileSystem, file: str) -> Any:
     an active exception``): seen on ``arlequin detect``'s quick error exits. A native file
     keeps Python out of Arrow's threads, so every exit is orderly.
     """
+    if isinstance(fs, _LocalFile):
+        return pa.OSFile(file, "rb")
+    from fsspec.implementations.local import LocalFileSystem
+
     if isinstance(fs, LocalFileSystem):
         return pa.OSFile(file, "rb")
     return fs.open(file, "rb")

@@ -69,8 +69,11 @@ def batch_bytes(uri: str) -> int | None:
     """Total size of the batch's files (None when it cannot be told from here)."""
     from arlequin_core.io import filesystem, is_hidden
 
+    uri = os.fspath(uri)
     try:
-        fs, path = filesystem(os.fspath(uri))
+        if ":" not in uri and os.path.isfile(uri):  # a plain local file: its size without importing fsspec
+            return os.stat(uri).st_size
+        fs, path = filesystem(uri)
         if not fs.isdir(path):
             return int(fs.size(path) or 0)
         return sum(

@@ -178,8 +178,9 @@ def pending_ids(config: ArlequinConfig) -> list[str]:
 
 def _read_report(uri: str) -> dict[str, Any] | None:
     """The drift report the monitor wrote at ``uri`` (None, logged, when it cannot be read)."""
-    import fsspec
+    from arlequin_core.io import load_fsspec
 
+    fsspec = load_fsspec()  # hdfs:// registered
     try:
         with fsspec.open(uri, "r", encoding="utf-8") as f:
             report = json.load(f)

@@ -42,12 +42,11 @@ from collections import deque
 from datetime import datetime
 from typing import Any
 
-import fsspec
 from pydantic import Field
 
 from arlequin_core.config import Section, validate_section
 from arlequin_core.errors import ConfigError
-from arlequin_core.io import is_hidden
+from arlequin_core.io import filesystem, is_hidden
 from arlequin_core.logs import get_logger
 from arlequin_core.secrets import redact
 from arlequin_core.sources import links, rules
@@ -137,7 +136,7 @@ class PollSource(Source):
             self.settings = validate_section(PollSourceConfig, dict(config or {}), where, f"sources.{self.instance}")
         self.uri = _base_uri(self.settings.uri)
         try:
-            self.fs, self.root = fsspec.core.url_to_fs(self.uri)
+            self.fs, self.root = filesystem(self.uri)
         except (ValueError, ImportError) as exc:
             raise ConfigError(f"sources.{self.instance}.uri: cannot open {redact(self.uri)}: {exc}") from None
         self.root = self.root.rstrip("/") or "/"

@@ -137,3 +137,34 @@ def test_dictionary_read_keeps_ids_plain_and_decodes_back(tmp_path: Path) -> Non
     assert read_table(path, columns=["id"], dictionary=True).column_names == ["id"]
     with pytest.raises(InputError, match=r"missing column: 'nope'"):
         read_table(path, columns=["nope", "id"], dictionary=True)
+
+
+def test_a_plain_local_file_reads_as_through_fsspec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import arlequin_core.io as io
+
+    table = pa.table({"x": [1.0, 2.0, None], "c": ["a", "b", "a"]})
+    pq.write_table(table, tmp_path / "b.parquet")
+    native = read_table(str(tmp_path / "b.parquet"), dictionary=True)
+    # The same file as a file:// URI goes through fsspec: same table, same metadata.
+    assert native.equals(read_table(f"file://{tmp_path / 'b.parquet'}", dictionary=True), check_metadata=True)
+    monkeypatch.chdir(tmp_path)
+    calls: list[str] = []
+    monkeypatch.setattr(io, "filesystem", lambda uri: calls.append(uri) or (_ for _ in ()).throw(AssertionError(uri)))
+    assert read_table("b.parquet", dictionary=True).equals(native, check_metadata=True)
+    assert calls == []  # the plain file was opened natively, never through fsspec
+
+
+def test_paths_that_are_not_a_plain_file_keep_fsspec_errors(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file or directory") as missing:
+        read_table(str(tmp_path / "nope.parquet"))
+    assert "nope.parquet" in str(missing.value)
+    (tmp_path / "empty.parquet").write_bytes(b"")
+    with pytest.raises(InputError, match=r"empty\.parquet.*empty \(0 bytes\)"):
+        read_table(str(tmp_path / "empty.parquet"))
+
+
+def test_fsspec_is_loaded_with_hdfs_native_registered() -> None:
+    from arlequin_core.hdfs import HdfsFileSystem
+    from arlequin_core.io import load_fsspec
+
+    assert load_fsspec().get_filesystem_class("hdfs") is HdfsFileSystem
