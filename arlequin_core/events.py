@@ -18,8 +18,9 @@ import dataclasses
 import json
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, ClassVar
+
+from arlequin_core.clock import utc_now
 
 __all__ = [
     "EVENT_TYPES",
@@ -44,11 +45,6 @@ __all__ = [
 def new_id() -> str:
     """A fresh random id (32 hex characters)."""
     return uuid.uuid4().hex
-
-
-def utc_now() -> str:
-    """The current time as an ISO 8601 string in UTC, with microseconds."""
-    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True, kw_only=True)

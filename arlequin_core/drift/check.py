@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from arlequin_core.clock import utc_now
 from arlequin_core.config import ArlequinConfig
 from arlequin_core.drift.base import Score
 from arlequin_core.drift.columns import as_table, category_counts, sorted_values
@@ -28,7 +29,6 @@ from arlequin_core.drift.policy import apply_policy, check_columns_exist, missin
 from arlequin_core.drift.profile import ERROR_COLUMN, ColumnProfile, Profile, column_values
 from arlequin_core.drift.report import ColumnResult, DriftReport
 from arlequin_core.errors import InputError
-from arlequin_core.events import utc_now
 from arlequin_core.registry import ComponentRegistry
 
 #: Scoring may hold this share of the batch's Arrow size in working memory at once: a quarter

@@ -57,6 +57,7 @@ import numpy as np
 import pyarrow as pa
 
 from arlequin_core import __version__
+from arlequin_core.clock import utc_now
 from arlequin_core.config import ArlequinConfig
 from arlequin_core.drift.base import ColumnKind, Detector
 from arlequin_core.drift.columns import (
@@ -75,7 +76,6 @@ from arlequin_core.drift.policy import ColumnPlan, check_columns_exist, plan_col
 from arlequin_core.drift.profile_file import read_profile, write_profile
 from arlequin_core.drift.summary import summarize
 from arlequin_core.errors import ConfigError, InputError
-from arlequin_core.events import utc_now
 from arlequin_core.registry import ComponentRegistry
 
 PROFILE_FORMAT = "arlequin.profile"

@@ -155,10 +155,12 @@ def test_detect_without_drift_in_the_asymptotic_regime_imports_no_scipy_stats(tm
 #: Nor by a check of a Parquet batch against a saved profile (issue 18): pandas comes with
 #: pyarrow.dataset (``pq.read_table``) and with pyarrow's to_numpy / pa.array / pa.scalar;
 #: scipy.special with the chi-squared p-value; the calibration module with the fit; fsspec
-#: (and the asyncio it imports) with a local batch file, which is read natively.
+#: (and the asyncio it imports) with a local batch file, which is read natively; the events
+#: (the report's timestamp comes from arlequin_core.clock).
 NOT_FOR_DETECT_FROM_PROFILE = (
     *NOT_FOR_SMALL_DETECT,
     "fsspec",
+    "arlequin_core.events",
     "pandas",
     "scipy",
     "pyarrow.dataset",
