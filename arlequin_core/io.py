@@ -386,8 +386,8 @@ def _read_one(
                 if encoded is None:
                     encoded = dictionary_columns(parquet.metadata, parquet.schema_arrow)
                 wanted = [c for c in encoded if columns is None or c in columns]
-                if wanted:
-                    parquet = pq.ParquetFile(f, read_dictionary=wanted)
+                if wanted:  # the footer already read is handed over, not parsed again
+                    parquet = pq.ParquetFile(f, read_dictionary=wanted, metadata=parquet.metadata)
                 table = parquet.read(columns=columns)
                 if wanted:
                     metadata = {**(table.schema.metadata or {}), DICTIONARY_KEY: "\x1f".join(wanted).encode("utf-8")}
