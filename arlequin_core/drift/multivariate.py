@@ -187,16 +187,14 @@ class PCADetector:
         """Fit on the reference; None when fewer than 2 usable columns or :data:`PCA_MIN_ROWS` rows."""
         if table.num_rows < PCA_MIN_ROWS:
             return None
-        if table.num_rows > PCA_ROWS:
-            rng = np.random.default_rng(seed)
-            table = table.take(from_numpy(np.sort(rng.choice(table.num_rows, PCA_ROWS, replace=False))))
+        table = _sample(table, PCA_ROWS, seed)
         encoder, x = Encoder.fit_transform(table, kinds, where)
         if encoder is None or x is None:
             return None
         rng = np.random.default_rng(seed)
         half = rng.permutation(x.shape[0]) < x.shape[0] // 2
         fit_rows, test_rows = x[half], x[~half]
-        _, singular, vt = _right_svd(fit_rows - fit_rows.mean(axis=0))
+        singular, vt = _right_svd(fit_rows - fit_rows.mean(axis=0))
         explained = np.cumsum(singular**2) / max(float(np.sum(singular**2)), 1e-300)
         k = int(np.searchsorted(explained, PCA_VARIANCE) + 1)
         components = vt[: min(k, vt.shape[0] - 1)] if vt.shape[0] > 1 else vt
@@ -352,18 +350,18 @@ def load_multivariate(entry: Mapping[str, Any]) -> dict[str, PCADetector | Class
     return {name: _CLASSES[name].from_dict(data) for name, data in entry.items() if name in _CLASSES}
 
 
-def _right_svd(x: np.ndarray) -> tuple[None, np.ndarray, np.ndarray]:
-    """``np.linalg.svd(x, full_matrices=False)`` without its left vectors, for ``x`` with many more rows than columns.
+def _right_svd(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The singular values and right vectors of ``np.linalg.svd(x, full_matrices=False)``, without its left vectors.
 
-    LAPACK's ``gesdd`` factors such a matrix as ``QR`` first and decomposes ``R``; doing
+    LAPACK's ``gesdd`` factors a matrix of many more rows than columns as ``QR`` first and decomposes ``R``; doing
     that here (``qr(mode="r")``, then the small ``R``) gives the same singular values and
     right vectors and skips building the ``rows x columns`` left vectors: half the time.
     """
     if x.shape[0] < 2 * x.shape[1]:
         _, singular, vt = np.linalg.svd(x, full_matrices=False)
-        return None, singular, vt
-    _, singular, vt = np.linalg.svd(np.linalg.qr(x, mode="r"))
-    return None, singular, vt
+    else:
+        _, singular, vt = np.linalg.svd(np.linalg.qr(x, mode="r"))
+    return singular, vt
 
 
 def _errors(x: np.ndarray, components: np.ndarray) -> np.ndarray:
