@@ -208,6 +208,3 @@ def rollback_cmd(ctx: click.Context) -> None:
     click.echo(
         f"{done.model_name}: champion is version {done.to_version} (rolled back from version {done.from_version})"
     )
-
-
-COMMANDS = (train_cmd, validate_cmd, promote_cmd, models_group)

@@ -276,8 +276,8 @@ class OnlineDetector(Detector):
             try:
                 buffer = np.asarray(profile.get("buffer") or [], dtype=np.float64)
             except (TypeError, ValueError):
-                buffer = np.full(1, np.nan)
-            if buffer.ndim != 1 or not np.isfinite(buffer).all():
+                buffer = None
+            if buffer is None or buffer.ndim != 1 or not np.isfinite(buffer).all():
                 raise StateError(f"{cls.info.name}: profile 'buffer' must be a list of finite numbers")
             detector._buffer = buffer[-cls.buffer_cap :] if buffer.size else np.empty(0)
         except KeyError as exc:
