@@ -23,6 +23,7 @@ import posixpath
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any, Literal
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -250,10 +251,57 @@ def as_stored(table: pa.Table) -> pa.Table:
         column = table.column(index)
         if pa.types.is_dictionary(column.type):
             table = table.set_column(
-                index, table.field(index).with_type(column.type.value_type), column.cast(column.type.value_type)
+                index, table.field(index).with_type(column.type.value_type), _decode_dictionary(column)
             )
     metadata = {k: v for k, v in (table.schema.metadata or {}).items() if k != DICTIONARY_KEY}
     return table.replace_schema_metadata(metadata or None)
+
+
+def _decode_dictionary(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    """A dictionary column of strings as plain strings (``column.cast(value_type)``), in numpy where it can.
+
+    ``cast`` imports pyarrow.compute, whose import alone is ~0.05-0.1 s of a one-off
+    ``arlequin detect`` from a profile (issue 18). Chunks without nulls whose dictionary is
+    ``string`` or ``large_string`` without nulls are gathered from the dictionary's buffers
+    in numpy; anything else goes to ``cast``.
+    """
+    if isinstance(column, pa.ChunkedArray):
+        value_type = column.type.value_type
+        return pa.chunked_array([_decode_dictionary(chunk) for chunk in column.chunks], type=value_type)
+    value_type = column.type.value_type
+    words = column.dictionary
+    wide = pa.types.is_large_string(value_type)
+    if not (wide or pa.types.is_string(value_type)) or column.null_count or words.null_count:
+        return column.cast(value_type)
+    offsets_type = np.dtype(np.int64 if wide else np.int32)
+    _, offsets_buffer, data_buffer = words.buffers()
+    offsets = np.frombuffer(
+        offsets_buffer, dtype=offsets_type, count=len(words) + 1, offset=words.offset * offsets_type.itemsize
+    )
+    data = np.frombuffer(data_buffer, dtype=np.uint8) if data_buffer is not None else np.zeros(0, np.uint8)
+    indices = column.indices
+    index_type = _INDEX_TYPES.get(indices.type)
+    if index_type is None:
+        return column.cast(value_type)
+    codes = np.frombuffer(
+        indices.buffers()[1], dtype=index_type, count=len(indices), offset=indices.offset * index_type.itemsize
+    )
+    codes = codes.astype(np.int64)
+    starts = offsets[codes].astype(np.int64)
+    lengths = offsets[codes + 1].astype(np.int64) - starts
+    ends = np.cumsum(lengths)
+    total = int(ends[-1]) if ends.size else 0
+    if not wide and total > np.iinfo(np.int32).max:
+        return column.cast(value_type)
+    new_offsets = np.concatenate([np.zeros(1, np.int64), ends]).astype(offsets_type)
+    gather = np.repeat(starts - new_offsets[:-1].astype(np.int64), lengths) + np.arange(total, dtype=np.int64)
+    values = data[gather]
+    return pa.Array.from_buffers(value_type, len(column), [None, pa.py_buffer(new_offsets), pa.py_buffer(values)])
+
+
+_INDEX_TYPES = {
+    getattr(pa, t)(): np.dtype(t) for t in ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
+}
 
 
 def _drop_index(table: pa.Table, keep: Collection[str], columns: list[str] | None) -> pa.Table:

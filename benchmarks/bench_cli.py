@@ -97,8 +97,11 @@ def evidently_python(venv: Path) -> Path:
 
 def run(cmd: list[str], cwd: Path, ok: tuple[int, ...] = (0,)) -> tuple[float, float, float]:
     """Run ``cmd`` to its end: (wall seconds, CPU seconds user + system, peak RSS in MB)."""
+    # Children read (and write) bytecode caches as a user's runs do, even where the caller's
+    # environment (a sandbox, a CI job) sets PYTHONDONTWRITEBYTECODE.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     assert proc.stderr is not None
     stderr = proc.stderr.read()  # read before waiting: a full pipe would block the child
     _, status, usage = os.wait4(proc.pid, 0)

@@ -21,7 +21,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from arlequin_core.errors import InputError
 
@@ -190,6 +189,10 @@ def category_counts(values: Any) -> dict[str, int]:
         return {}
     if pa.types.is_dictionary(array.type):
         return _dictionary_counts(array)
+    if pa.types.is_boolean(array.type):
+        return _boolean_counts(array)
+    import pyarrow.compute as pc  # here: its import is ~0.05-0.1 s of a one-off detect (issue 18)
+
     counted = pc.value_counts(array)
     counts: dict[str, int] = {}
     pairs = zip(counted.field("values").to_pylist(), counted.field("counts").to_pylist(), strict=True)
@@ -199,6 +202,29 @@ def category_counts(values: Any) -> dict[str, int]:
         key = category_key(value)
         # Two raw values can share a key (1 and 1.0 in a mixed column): add them up.
         counts[key] = counts.get(key, 0) + int(count)
+    return counts
+
+
+def _boolean_counts(array: pa.BooleanArray | pa.ChunkedArray) -> dict[str, int]:
+    """:func:`category_counts` of a boolean column, from its bits in numpy (``value_counts``
+    imports pyarrow.compute, ~0.05-0.1 s of a one-off detect, issue 18); first-seen order."""
+    seen: list[bool] = []
+    trues = falses = 0
+    for chunk in array.chunks if isinstance(array, pa.ChunkedArray) else [array]:
+        if len(chunk) == chunk.null_count:
+            continue
+        validity, data = chunk.buffers()[:2]
+        bits = _bits(data, chunk.offset, len(chunk))
+        if chunk.null_count:
+            bits = bits[_bits(validity, chunk.offset, len(chunk))]
+        true = int(np.count_nonzero(bits))
+        trues, falses = trues + true, falses + bits.size - true
+        if len(seen) < 2:
+            seen.extend(v for v in (bool(bits[0]), not bits[0]) if v not in seen and (true if v else bits.size - true))
+    counts: dict[str, int] = {}
+    for value in seen:
+        key = category_key(value)
+        counts[key] = counts.get(key, 0) + (trues if value else falses)
     return counts
 
 
@@ -300,12 +326,31 @@ def numeric_array(column: pa.Array | pa.ChunkedArray, name: str, where: str = "d
         if pa.types.is_temporal(kind):
             column = column.cast(pa.int64())
         elif pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_dictionary(kind):
+            import pyarrow.compute as pc  # here: its import is ~0.05-0.1 s of a one-off detect (issue 18)
+
             column = pc.cast(column, pa.float64())
+        elif _exact_in_float64(column):  # numpy: Array.cast imports pyarrow.compute (see category_counts)
+            return to_numpy(column).astype(np.float64)
         elif not pa.types.is_float64(kind):
             column = column.cast(pa.float64())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
         raise InputError(where, f"column {name!r} ({kind}) is not numeric: {exc}") from None
     return to_numpy(column).astype(np.float64, copy=False)
+
+
+_EXACT_IN_FLOAT64 = {getattr(pa, name)() for name in ("float32", "int32", "int16", "int8", "uint32", "uint16", "uint8")}
+
+
+def _exact_in_float64(column: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether every value of a number (or boolean, without nulls) column is a float64 as is, as
+    Arrow's safe cast requires: narrow types always, 64-bit integers within 2**53."""
+    kind = column.type
+    if kind in _EXACT_IN_FLOAT64 or (pa.types.is_boolean(kind) and column.null_count == 0):
+        return True
+    if kind not in (pa.int64(), pa.uint64()) or column.null_count or len(column) == 0:
+        return False
+    values = to_numpy(column)  # the integers themselves (no nulls)
+    return max(abs(int(values.min())), abs(int(values.max()))) <= 2**53
 
 
 def missing_count(values: Any) -> int:
@@ -317,8 +362,13 @@ def missing_count(values: Any) -> int:
         return sum(
             _dictionary_missing(chunk) for chunk in (array.chunks if isinstance(array, pa.ChunkedArray) else [array])
         )
+    if pa.types.is_floating(array.type) and array.type in _FIXED_WIDTH:
+        # In numpy, nulls as NaN: not pyarrow.compute, whose import is ~0.05-0.1 s of a one-off detect (issue 18).
+        return int(np.count_nonzero(np.isnan(to_numpy(array))))
     count = array.null_count
     if pa.types.is_floating(array.type):
+        import pyarrow.compute as pc
+
         count += int(pc.sum(pc.is_nan(array)).as_py() or 0)
     return int(count)
 
@@ -326,11 +376,45 @@ def missing_count(values: Any) -> int:
 def _dictionary_missing(chunk: pa.DictionaryArray) -> int:
     """Missing rows of one dictionary chunk: null indices, and rows whose dictionary value is null or NaN."""
     words = chunk.dictionary
-    missing = words.null_count
-    if pa.types.is_floating(words.type):
-        missing += int(pc.sum(pc.is_nan(words)).as_py() or 0)
-    if missing == 0:
+    if pa.types.is_floating(words.type) and words.type in _FIXED_WIDTH:
+        bad = np.isnan(to_numpy(words))  # null words become NaN too (numpy: see missing_count)
+    elif words.null_count == 0 and not pa.types.is_floating(words.type):
         return chunk.null_count
-    bad = to_numpy(pc.is_null(words, nan_is_null=True))
+    else:
+        import pyarrow.compute as pc
+
+        bad = to_numpy(pc.is_null(words, nan_is_null=True))
+    if not bad.any():
+        return chunk.null_count
     indices = chunk.indices.drop_null() if chunk.indices.null_count else chunk.indices
     return chunk.null_count + int(np.count_nonzero(bad[to_numpy(indices)]))
+
+
+def take_rows(table: pa.Table, rows: np.ndarray) -> pa.Table:
+    """``table.take(rows)`` for sorted in-range row positions, in numpy where Arrow's buffers allow.
+
+    ``Table.take`` imports pyarrow.compute, whose import alone is ~0.05-0.1 s of a one-off
+    ``arlequin detect`` from a profile (issue 18). Single-chunk columns of fixed-width numbers
+    and dictionaries of them without nulls are gathered in numpy; any other column goes to
+    ``ChunkedArray.take``.
+    """
+    positions = np.asarray(rows, dtype=np.int64)
+    columns = [_take_column(column, positions) for column in table.columns]
+    return pa.Table.from_arrays(columns, schema=table.schema)
+
+
+def _take_column(column: pa.ChunkedArray, positions: np.ndarray) -> pa.Array | pa.ChunkedArray:
+    if column.num_chunks == 1:
+        chunk = column.chunk(0)
+        kind = chunk.type
+        if kind in _FIXED_WIDTH and chunk.null_count == 0:
+            return from_numpy(to_numpy(chunk)[positions])
+        if (
+            pa.types.is_dictionary(kind)
+            and kind.index_type in _FIXED_WIDTH
+            and chunk.null_count == 0
+            and chunk.indices.null_count == 0
+        ):
+            indices = from_numpy(to_numpy(chunk.indices)[positions])
+            return pa.DictionaryArray.from_arrays(indices, chunk.dictionary, ordered=kind.ordered)
+    return column.take(from_numpy(positions))

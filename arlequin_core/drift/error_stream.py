@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 __all__ = ["ERROR_COLUMN", "as_float_array", "error_stream"]
 
@@ -34,6 +33,8 @@ def as_float_array(values: Any, what: str = "values") -> np.ndarray:
     >>> as_float_array([1, None, 2.5]).tolist()
     [1.0, nan, 2.5]
     """
+    import pyarrow.compute as pc  # not at module level: ~0.05-0.1 s of a one-off detect (issue 18)
+
     try:
         if isinstance(values, (pa.Array, pa.ChunkedArray)):
             return np.asarray(pc.cast(values, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
@@ -63,6 +64,8 @@ def error_stream(labels: Any, predictions: Any, tolerance: float | None = None) 
     >>> error_stream([10.0, 12.0], [10.5, 15.0], tolerance=1.0).tolist()
     [0.0, 1.0]
     """
+    import pyarrow.compute as pc  # not at module level: ~0.05-0.1 s of a one-off detect (issue 18)
+
     if tolerance is not None:
         y = as_float_array(labels, "labels")
         y_hat = as_float_array(predictions, "predictions")

@@ -31,7 +31,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from arlequin_core.config import ArlequinConfig
 from arlequin_core.drift.base import ColumnKind
@@ -181,6 +180,8 @@ def _id_like(column: pa.ChunkedArray | pa.Array, kind: pa.DataType, max_distinct
 
 def _sequence_like(column: pa.ChunkedArray | pa.Array, kind: pa.DataType) -> str | None:
     """Why an integer column is a sequence number (every value distinct, densely spanned), or None."""
+    import pyarrow.compute as pc  # not at module level: ~0.05-0.1 s of a one-off detect (issue 18)
+
     values = len(column) - column.null_count
     if values <= _PREFIX_MIN_SEQUENCE:
         return None
@@ -195,6 +196,8 @@ def _sequence_like(column: pa.ChunkedArray | pa.Array, kind: pa.DataType) -> str
 
 
 def _distinct(column: pa.ChunkedArray | pa.Array, kind: pa.DataType) -> int:
+    import pyarrow.compute as pc  # not at module level: ~0.05-0.1 s of a one-off detect (issue 18)
+
     distinct = pc.count_distinct(column, mode="only_valid").as_py()
     if pa.types.is_floating(kind):
         # NaN counts as a value for count_distinct but is missing for us.

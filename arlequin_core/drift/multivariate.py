@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from arlequin_core.drift.columns import category_key, from_numpy, numeric_array, to_numpy
+from arlequin_core.drift.columns import category_key, numeric_array, take_rows, to_numpy
 from arlequin_core.drift.encoding import decode_array, profile_array
 
 #: Share of the reference's variance the kept principal components explain (NannyML's default).
@@ -373,7 +373,7 @@ def _sample(table: pa.Table, rows: int, seed: int) -> pa.Table:
     if table.num_rows <= rows:
         return table
     rng = np.random.default_rng(seed)
-    return table.take(from_numpy(np.sort(rng.choice(table.num_rows, rows, replace=False))))
+    return take_rows(table, np.sort(rng.choice(table.num_rows, rows, replace=False)))
 
 
 def _category_counts(column: pa.ChunkedArray) -> dict[str, int]:
@@ -391,11 +391,18 @@ def _category_counts(column: pa.ChunkedArray) -> dict[str, int]:
 
 def _frequency_codes(column: pa.ChunkedArray, frequencies: Mapping[str, float]) -> np.ndarray:
     """Each value's reference frequency (unseen: 0, missing: NaN), vectorised through a dictionary encoding."""
-    import pyarrow.compute as pc
-
     array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type) or pa.types.is_boolean(array.type):
+        # Encoded in Python (a sample: ~1 ms a column): dictionary_encode imports pyarrow.compute,
+        # whose import alone is ~0.05-0.1 s of a one-off detect from a profile (issue 18).
+        values = array.to_pylist()
+        position = {value: i for i, value in enumerate(dict.fromkeys(values))}
+        lut = np.array(
+            [np.nan if v is None else frequencies.get(category_key(v), 0.0) for v in position], dtype=np.float64
+        )
+        return lut[np.fromiter(map(position.__getitem__, values), dtype=np.int64, count=len(values))]
     if not pa.types.is_dictionary(array.type):
-        array = pc.dictionary_encode(array)
+        array = array.dictionary_encode()
     keys = [None if v is None else category_key(v) for v in array.dictionary.to_pylist()]
     lut = np.array([np.nan if k is None else frequencies.get(k, 0.0) for k in keys] + [np.nan], dtype=np.float64)
     # Missing -> the NaN at the end of lut; in numpy (pc.fill_null's scalar and Array.to_numpy import pandas).

@@ -167,7 +167,10 @@ def _array(ref: dict[str, Any], batch: pa.RecordBatch, where: str) -> np.ndarray
         raise InputError(where, f"array {name!r}: malformed reference or no such array: {exc}") from None
     if not pa.types.is_large_list(column.type) or len(column) != 1:
         raise InputError(where, f"array {name!r}: expected a large_list of one entry, got {column.type}")
-    stored = column.flatten()
+    # The entry's values, sliced by hand: ListArray.flatten imports pyarrow.compute (its module
+    # import alone is ~0.05-0.1 s of a one-off detect from a profile, issue 18).
+    start, end = (0, 0) if column.null_count else (column.offsets[0].as_py(), column.offsets[1].as_py())
+    stored = column.values.slice(start, end - start)
     if not (pa.types.is_integer(stored.type) or pa.types.is_floating(stored.type)) or stored.null_count:
         raise InputError(where, f"array {name!r}: stored as {stored.type}, not plain numbers")
     if (dtype.kind == "f") != pa.types.is_floating(stored.type):

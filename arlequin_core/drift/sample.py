@@ -32,7 +32,7 @@ import numpy as np
 import pyarrow as pa
 
 from arlequin_core.config import ArlequinConfig
-from arlequin_core.drift.columns import from_numpy
+from arlequin_core.drift.columns import take_rows
 
 #: Seed of the sample (fixed: the same batch always gives the same sample).
 SEED = 20_251_201
@@ -86,7 +86,7 @@ def sample_indices(rows: int, size: int, seed: int = SEED) -> np.ndarray | None:
 def sample_table(table: pa.Table, size: int, seed: int = SEED) -> pa.Table:
     """The sample of an in-memory table."""
     idx = sample_indices(table.num_rows, size, seed)
-    return table if idx is None else table.take(from_numpy(idx))
+    return table if idx is None else take_rows(table, idx)
 
 
 class RowSampler:

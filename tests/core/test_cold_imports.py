@@ -156,7 +156,9 @@ def test_detect_without_drift_in_the_asymptotic_regime_imports_no_scipy_stats(tm
 #: pyarrow.dataset (``pq.read_table``) and with pyarrow's to_numpy / pa.array / pa.scalar;
 #: scipy.special with the chi-squared p-value; the calibration module with the fit; fsspec
 #: (and the asyncio it imports) with a local batch file, which is read natively; the events
-#: (the report's timestamp comes from arlequin_core.clock).
+#: (the report's timestamp comes from arlequin_core.clock); pyarrow.compute (~0.05-0.1 s to
+#: import, wrapping its hundreds of functions) with ListArray.flatten, Table.take, casts and
+#: pc's kernels, replaced on this path by numpy over the Arrow buffers.
 NOT_FOR_DETECT_FROM_PROFILE = (
     *NOT_FOR_SMALL_DETECT,
     "fsspec",
@@ -164,6 +166,7 @@ NOT_FOR_DETECT_FROM_PROFILE = (
     "pandas",
     "scipy",
     "pyarrow.dataset",
+    "pyarrow.compute",
     "arlequin_core.drift.calibrate",
 )
 
