@@ -14,11 +14,17 @@ default are in docs/online.md (``benchmarks/bench_online.py``).
 
 from __future__ import annotations
 
+import collections
+import itertools
+import warnings
+from typing import Any
+
 from river import drift
+from scipy import stats
 
 from arlequin_core.drift.base import DetectorInfo
 from arlequin_river.online import OnlineDetector
-from arlequin_river.params import check_choice, check_float, check_int
+from arlequin_river.params import check_bool, check_choice, check_float, check_int
 
 __all__ = ["AdwinDetector", "KswinDetector", "PageHinkleyDetector"]
 
@@ -99,6 +105,59 @@ class AdwinDetector(OnlineDetector):
         )
 
 
+class GrowingKSWIN(drift.KSWIN):
+    """river's ``KSWIN`` that, with ``grow=True``, tests before its window is full.
+
+    river's KSWIN runs no test until its window holds ``window_size`` values, and after a
+    detection it starts again from an empty window: with ``window_size=500`` a series
+    shorter than that is never tested, and every detection is followed by 500 blind
+    values. With ``grow=True`` the test runs as soon as the window holds
+    ``2 * stat_size`` values, between the newest ``stat_size`` and ``stat_size`` drawn
+    at random from the older part, whatever its length so far; the window grows to
+    ``window_size`` and then slides as river's does. The test, ``alpha`` and the
+    ``st > 0.1`` condition are river's, and with a full window each step is river's
+    (the same draw from the same random generator). ``grow=False`` is river's KSWIN.
+    """
+
+    def __init__(
+        self,
+        alpha: float = 0.005,
+        window_size: int = 100,
+        stat_size: int = 30,
+        seed: int | None = None,
+        window: Any = None,
+        grow: bool = False,
+    ) -> None:
+        super().__init__(alpha=alpha, window_size=window_size, stat_size=stat_size, seed=seed, window=window)
+        self.grow = grow
+
+    def update(self, x: float) -> GrowingKSWIN:
+        """Add ``x`` to the window and test once it holds ``2 * stat_size`` values (``grow``)."""
+        if not self.grow:
+            super().update(x)
+            return self
+        if self.drift_detected:
+            self._reset()
+        self.n += 1
+        self.window.append(x)
+        size = len(self.window)
+        if size < 2 * self.stat_size:
+            self._drift_detected = False
+            return self
+        older = size - self.stat_size
+        sample = [self.window[r] for r in self._rng.sample(range(older), self.stat_size)]
+        recent = list(itertools.islice(self.window, older, size))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=RuntimeWarning)
+            st, self.p_value = stats.ks_2samp(sample, recent, method="auto")
+        if self.p_value <= self.alpha and st > 0.1:
+            self._drift_detected = True
+            self.window = collections.deque(recent, maxlen=self.window_size)
+        else:
+            self._drift_detected = False
+        return self
+
+
 class KswinDetector(OnlineDetector):
     """KSWIN: Kolmogorov-Smirnov test over a sliding window (river's ``drift.KSWIN``).
 
@@ -130,6 +189,13 @@ class KswinDetector(OnlineDetector):
         Size of the two compared samples (>= 1).
     seed : int, default 42
         Seed of the random draw, for results that repeat run after run.
+    grow : bool, default False
+        Test as soon as the window holds ``2 * stat_size`` values, the window growing
+        to ``window_size`` (:class:`GrowingKSWIN`), instead of river's wait for a full
+        window (at the start and after each detection). Measured on the real series
+        of docs/online.md it does not lift the F1 of any setting of the grid above a
+        detector that never fires (best 0.562 on the choice set, against 0.602), so it
+        is off by default.
 
     Examples
     --------
@@ -153,9 +219,17 @@ class KswinDetector(OnlineDetector):
         online=True,
         description="Online: rows where the distribution of the column changed (river KSWIN); statistic = detections.",
     )
-    river_class = drift.KSWIN
+    river_class = GrowingKSWIN
 
-    def __init__(self, *, alpha: float = 1e-5, window_size: int = 500, stat_size: int = 150, seed: int = 42) -> None:
+    def __init__(
+        self,
+        *,
+        alpha: float = 1e-5,
+        window_size: int = 500,
+        stat_size: int = 150,
+        seed: int = 42,
+        grow: bool = False,
+    ) -> None:
         name = self.info.name
         stat_size = check_int(name, "stat_size", stat_size, 1)
         window_size = check_int(name, "window_size", window_size, 2)
@@ -169,6 +243,7 @@ class KswinDetector(OnlineDetector):
                 "window_size": window_size,
                 "stat_size": stat_size,
                 "seed": check_int(name, "seed", seed, 0, 2**63 - 1),
+                "grow": check_bool(name, "grow", grow),
             }
         )
 

@@ -247,3 +247,20 @@ def test_a_profile_without_a_buffer_still_loads_and_starts_it_empty() -> None:
 def test_error_rate_profiles_carry_no_buffer() -> None:
     cls = arlequin_river.DdmDetector
     assert "buffer" not in cls().fit(reference(cls)).to_profile()
+
+
+def test_a_growing_kswin_restarts_with_the_same_detections() -> None:
+    # grow=True tests a window that is not full yet (after each detection): the saved
+    # window, its generator and the ``grow`` flag must carry that over a restart.
+    make = lambda: arlequin_river.KswinDetector(alpha=1e-4, window_size=400, stat_size=50, grow=True)  # noqa: E731
+    cls = arlequin_river.KswinDetector
+    batches = _batches(cls)
+    uninterrupted = _detections(make().fit(reference(cls)), batches)
+    assert sum(len(hits) for hits, _ in uninterrupted) >= 1
+    seen = []
+    detector = make().fit(reference(cls))
+    for batch in batches:
+        seen.append(_found(detector.score(batch).details))
+        detector = cls.from_profile(json.loads(json.dumps(detector.to_profile(), allow_nan=False)))
+        assert detector.params["grow"] is True
+    assert seen == uninterrupted
