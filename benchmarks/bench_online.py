@@ -395,6 +395,12 @@ GRIDS: dict[str, tuple[type[OnlineDetector], list[dict[str, float]]]] = {
             {"alpha": a, "window_size": w, "stat_size": n}
             for a in (1e-6, 1e-5, 1e-4, 0.005)
             for w, n in ((200, 100), (300, 150))
+        ]
+        # Added with the autocorrelation adjustment: the same 24 points with it on.
+        + [
+            {"alpha": a, "window_size": w, "stat_size": n, "autocorrelation": True}
+            for a in (1e-6, 1e-5, 1e-4, 0.005)
+            for w, n in ((100, 30), (200, 60), (300, 100), (500, 150), (200, 100), (300, 150))
         ],
     ),
     "page_hinkley": (
@@ -454,7 +460,7 @@ def grid_search(seeds: int) -> None:
         print("| params | TCPD F1 | TCPD covering | river F1 | river covering | synthetic check |")
         print("|---|---|---|---|---|---|")
         for means, params, _ in rows:
-            label = ", ".join(f"{k}={v:g}" for k, v in params.items())
+            label = ", ".join(f"{k}={v}" if isinstance(v, bool) else f"{k}={v:g}" for k, v in params.items())
             print(f"| {label} | " + " | ".join(f"{m:.3f}" for m in means) + f" | {checked.get(id(params), '')} |")
         print(f"\nchosen for {name}: {chosen}")
         sys.stdout.flush()
@@ -539,6 +545,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--section", type=int, action="append", choices=[1, 2, 3, 4, 5, 6], help="run only these")
     parser.add_argument("--only", action="append", help="sections 1-3, 5, 6: only detectors of this name (repeatable)")
     parser.add_argument("--grid-seeds", type=int, default=10, help="seeds of the grid's synthetic check (default 10)")
+    parser.add_argument(
+        "--grid-where",
+        action="append",
+        metavar="PARAM=VALUE",
+        help="section 6: only the grid points whose PARAM is VALUE (default False when absent; repeatable)",
+    )
     args = parser.parse_args(argv)
     seeds = 5 if args.quick else args.seeds
     sections = set(args.section or [1, 2, 3, 4, 5, 6])
@@ -549,6 +561,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         for name in list(GRIDS):
             if name not in keep:
                 del GRIDS[name]
+    for where in args.grid_where or []:
+        key, _, value = where.partition("=")
+        for name, (cls, grid) in list(GRIDS.items()):
+            GRIDS[name] = (cls, [p for p in grid if str(p.get(key, False)) == value])
     print(f"river {river.__version__}, numpy {np.__version__}, {seeds} seeds; cells: detected / delay / FA per 10k")
     started = time.perf_counter()
     if 1 in sections:

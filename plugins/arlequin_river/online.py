@@ -156,11 +156,12 @@ class OnlineDetector(Detector):
             self._location = float(finite.mean())
             scale = float(finite.std(ddof=1)) if finite.size > 1 else 0.0
             self._scale = scale if scale > 0 and math.isfinite(scale) else 1.0
-        self._river = self.river_class(**self._params)
+        standardised = self._transform(finite)
+        self._river = self._new_river(standardised)
         self._n_seen = 0
         self._n_detections = 0
         self._buffer = np.empty(0)
-        hits, _ = self._feed(self._transform(finite))
+        hits, _ = self._feed(standardised)
         self._warmup_detections = len(hits)
         return self
 
@@ -207,6 +208,7 @@ class OnlineDetector(Detector):
             details["n_warnings"] = len(warning_rows)
         if stamps is not None:
             details["timestamps"] = _timestamps_at(stamps, details["detections"])
+        details.update(self._extra_details())
         return Score(statistic=float(len(detection_rows)), details=details)
 
     def to_profile(self) -> dict[str, Any]:
@@ -285,6 +287,18 @@ class OnlineDetector(Detector):
         return detector
 
     # ------------------------------------------------------------------ internals
+    def _new_river(self, reference: np.ndarray) -> Any:
+        """A fresh river detector for :meth:`fit`, given the reference as it will be fed.
+
+        Subclasses may estimate something on the (standardised) reference here; what they
+        set on the river detector is saved with its state.
+        """
+        return self.river_class(**self._params)
+
+    def _extra_details(self) -> dict[str, Any]:
+        """Detector-specific entries added to every :meth:`score`'s details."""
+        return {}
+
     @staticmethod
     def _start_row(start: int, rows: np.ndarray | None) -> int:
         """Value position ``start`` of this batch as a batch row (negative: that many values before it)."""
