@@ -161,7 +161,7 @@ def detect_cmd(
                     profile, model_name, model_version = _champion(config)
             elif given_profile:
                 with phase(f"reading the profile {reference}"):
-                    profile = Profile.load(reference)
+                    profile = Profile.load(reference, mapped=True)  # one-off process: no copy
             else:
                 from arlequin_core.drift.calibrate import build_calibrated_profile
 

@@ -274,13 +274,16 @@ class Profile:
         write_profile(self._tree(), path, format_version)
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> Profile:
+    def load(cls, path: str | os.PathLike[str], mapped: bool = False) -> Profile:
         """Read a profile written by :meth:`save` (either format).
+
+        :param mapped: memory-map format 2's arrays instead of reading them (see
+            :func:`~arlequin_core.drift.profile_file.read_profile`: short-lived processes only).
 
         :raises InputError: missing or unreadable file, not JSON, not a profile, newer format.
         """
         where = os.fspath(path)
-        profile = cls.from_dict(read_profile(path), where)
+        profile = cls.from_dict(read_profile(path, mapped=mapped), where)
         if profile.source is None:
             profile.source = where
         return profile

@@ -13,8 +13,9 @@ Format 2, written to any name but ``*.json`` (by convention ``*.profile``)::
 
 So the metadata stays readable (``head -n 1 ref.profile | python -m json.tool``), the
 arrays cost their bytes and nothing to parse: a reader takes zero-copy views of one
-buffer (read into memory, not memory-mapped, so a file replaced in place cannot
-change a loaded profile). Nothing is a pickle: arrays are plain numbers only, checked
+buffer, read into memory by default (so a file rewritten in place cannot change a
+loaded profile), or memory-mapped with ``mapped=True`` for a short-lived process
+(``arlequin detect``: no copy of the arrays at all). Nothing is a pickle: arrays are plain numbers only, checked
 against their declared dtype and shape.
 
 Format 1, written to ``*.json`` (and by every version before format 2): the whole
@@ -74,8 +75,14 @@ def write_profile(tree: dict[str, Any], path: str | os.PathLike[str], format_ver
         raise
 
 
-def read_profile(path: str | os.PathLike[str]) -> dict[str, Any]:
+def read_profile(path: str | os.PathLike[str], mapped: bool = False) -> dict[str, Any]:
     """The profile tree stored in ``path`` (format 1 or 2; arrays of format 2 as read-only numpy views).
+
+    :param mapped: format 2's arrays are views of a memory map of the file instead of a copy
+        read into memory: nothing is read until used (~0.02-0.15 s less for the 54 MB profile
+        of a 1M-row reference, measured cold). For short-lived processes only: a profile
+        rewritten in place (truncated) under a live map makes the process fail with SIGBUS;
+        one replaced by rename, as :func:`write_profile` does, is safe.
 
     Whether the tree is a profile, and of a version this arlequin reads, is for the caller to check.
 
@@ -98,9 +105,14 @@ def read_profile(path: str | os.PathLike[str]) -> dict[str, Any]:
     if not isinstance(tree, dict) or tree.get("format_version") != 2:
         return tree
     try:
-        with pa.OSFile(where) as f:
-            f.seek(len(line))
-            body = f.read_buffer()
+        if mapped:  # the buffer keeps the map alive; closing it would unmap the arrays
+            source = pa.memory_map(where)
+            source.seek(len(line))
+            body = source.read_buffer()
+        else:
+            with pa.OSFile(where) as f:
+                f.seek(len(line))
+                body = f.read_buffer()
         batch = pa.ipc.open_file(body).get_batch(0)
     except (OSError, pa.ArrowException) as exc:
         raise InputError(where, f"cannot read the profile's arrays (Arrow IPC after line 1): {exc}") from None

@@ -96,11 +96,25 @@ def test_json_name_writes_format1_and_both_load_the_same(config, registry, tmp_p
         np.arange(5, dtype=np.float32),
     ],
 )
-def test_arrays_round_trip_bit_exact_with_their_dtype(tmp_path, array):
+@pytest.mark.parametrize("mapped", [False, True])
+def test_arrays_round_trip_bit_exact_with_their_dtype(tmp_path, array, mapped):
     write_profile({"a": {"b": [array, 1]}}, tmp_path / "x.profile", 2)
-    back = read_profile(tmp_path / "x.profile")["a"]["b"][0]
+    back = read_profile(tmp_path / "x.profile", mapped=mapped)["a"]["b"][0]
     assert back.dtype == array.dtype and back.shape == array.shape
     assert back.tobytes() == array.tobytes()
+
+
+def test_a_mapped_profile_scores_like_a_read_one_and_survives_a_replace(config, registry, tmp_path):
+    profile = build_profile(frame(3000, 3), config, registry)
+    path = tmp_path / "p.profile"
+    profile.save(path)
+    batch = frame(1000, 4, scale=1.2, shift_categories=True)
+    expected = report_of(Profile.load(path), config, registry, batch)
+    mapped = Profile.load(path, mapped=True)
+    # Replaced the way Profile.save writes (a new file renamed over the old): the map keeps the old file.
+    build_profile(frame(3000, 9, scale=3.0), config, registry).save(path)
+    assert report_of(mapped, config, registry, batch) == expected
+    assert report_of(Profile.load(path, mapped=True), config, registry, batch) != expected
 
 
 def test_smaller_than_the_arrays_it_holds(config, registry, tmp_path):
@@ -137,8 +151,9 @@ def test_damaged_files_are_refused_naming_the_file_and_array(tmp_path):
     write_profile({"format": "arlequin.profile", "v": np.arange(10.0)}, path, 2)
     raw = path.read_bytes()
     (tmp_path / "cut.profile").write_bytes(raw[:-40])
-    with pytest.raises(InputError, match=re.escape("cut.profile: cannot read the profile's arrays")):
-        read_profile(tmp_path / "cut.profile")
+    for mapped in (False, True):
+        with pytest.raises(InputError, match=re.escape("cut.profile: cannot read the profile's arrays")):
+            read_profile(tmp_path / "cut.profile", mapped=mapped)
 
     rewrite_header(path, lambda h: {**h, "v": {**h["v"], "shape": [11]}})
     with pytest.raises(InputError, match=re.escape("array 'v' holds 10 values but its shape is [11]")):
