@@ -6,8 +6,9 @@ the file and the problem), 1 internal error.
 
 from __future__ import annotations
 
+import os
 import sys
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -123,6 +124,11 @@ def detect_cmd(
     --critical). Exit status 0: no drift (or columns drifted below the share, with a
     warning); 3: drift; 2: bad input or usage.
     """
+    # Reading starts first, on a thread, with what the config cannot change for most runs, so
+    # that pyarrow decodes the batch while pydantic, the config, the plugins and the profile load.
+    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="arlequin-read-batch")
+    ctx.call_on_close(lambda: reader.shutdown(wait=False, cancel_futures=True))  # on errors too
+    early = _early_read(reader, current, engine, ctx.find_root().params.get("config_path"))
     from arlequin_core.drift.engines import check_uri
     from arlequin_core.drift.notes import annotate
     from arlequin_core.drift.options import policy_overrides
@@ -151,9 +157,8 @@ def detect_cmd(
     model_name = model_version = None
     # A batch read whole is read beside the reference (its file, profile or champion).
     keep = config.data.roles()
-    reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="arlequin-read-batch")
     whole = reads_whole(current, engine, config)
-    batch = reader.submit(read_table, current, fmt, keep_index=keep, dictionary=True) if whole else None
+    batch = reader.submit(_settle, early, current, fmt, keep) if whole else None
     with progress.shown(progress.wanted(show_progress)):
         try:
             if reference is None:  # the serving model's reference, and the model itself for its estimated performance
@@ -210,6 +215,48 @@ def detect_cmd(
                 click.echo(f"  {what}: {path}")
     if report.drifted:
         ctx.exit(EXIT_DRIFT)
+
+
+def _early_read(
+    reader: ThreadPoolExecutor, current: str, engine: str | None, config_path: str | None
+) -> Future[Any] | None:
+    """Start reading ``current`` before the config is loaded, when there is no config file: the
+    defaults then decide the read (format ``auto``, no column kept from a pandas index, text as
+    dictionaries, read whole when :func:`reads_whole` says so), so this is the read they ask for
+    and nothing is read twice. None with a config file (which may set the format, the engine or
+    a Spark master), for a batch not read whole (not a plain local file, larger than
+    :data:`WHOLE_BATCH_MAX_BYTES`, ``--engine`` arrow or spark), or when it cannot be told.
+    :func:`_settle` checks the read against the loaded config all the same.
+    """
+    from arlequin_core.config_file import find_config
+
+    if engine not in (None, "auto", "memory") or ":" in current or find_config(config_path) is not None:
+        return None
+    try:
+        if not os.path.isfile(current) or (engine != "memory" and os.stat(current).st_size > WHOLE_BATCH_MAX_BYTES):
+            return None
+    except OSError:
+        return None
+    from arlequin_core.io import read_table
+
+    return reader.submit(read_table, current, "auto", dictionary=True)
+
+
+def _settle(early: Future[Any] | None, current: str, fmt: str, keep: set[str]) -> Any:
+    """The batch as the config asks for it: the early read when it is that read (format ``auto``,
+    no pandas index column dropped that the config names, which stays data), else read again.
+    An early read that failed is read again too, so the error comes from the read the config asks for.
+    (Runs on the reader's single thread, after the early read.)"""
+    from arlequin_core.io import dropped_index, read_table
+
+    if early is not None and fmt == "auto":
+        try:
+            table = early.result()
+        except Exception:
+            table = None
+        if table is not None and not keep & set(dropped_index(table)):
+            return table
+    return read_table(current, fmt, keep_index=keep, dictionary=True)
 
 
 #: ``--engine auto``: a local batch of at most this many bytes on disk is read whole, beside

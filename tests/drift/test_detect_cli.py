@@ -272,3 +272,60 @@ def test_detect_from_two_parquet_files_imports_no_pandas_nor_scipy(tmp_path):
     assert "exit 3" in proc.stdout, proc.stdout + proc.stderr  # the shifted amount drifted: it really ran
     assert "amount" in json.loads((tmp_path / "r.json").read_text())["drifted_columns"]
     assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stdout
+
+
+def test_detect_reads_the_batch_once_early_without_a_config_and_as_the_config_says_with_one(files, monkeypatch):
+    """Without a config file the batch is read before the config loads (the defaults decide the
+    read), once; with one, the config's read is the only one (here it keeps a pandas index column
+    that the config names as the timestamp, which the default read would drop)."""
+    import pandas as pd
+
+    import arlequin_core.io as io
+
+    reads: list[tuple[str, tuple[str, ...]]] = []
+    real = io.read_table
+
+    def counted(uri, fmt="auto", columns=None, keep_index=(), **kw):
+        reads.append((str(uri), tuple(sorted(keep_index))))
+        return real(uri, fmt, columns, keep_index, **kw)
+
+    monkeypatch.setattr(io, "read_table", counted)
+    import arlequin_core.commands.detect as detect_module
+
+    early: list[bool] = []
+    real_early = detect_module._early_read
+
+    def spied(*args):
+        future = real_early(*args)
+        early.append(future is not None)
+        return future
+
+    monkeypatch.setattr(detect_module, "_early_read", spied)
+    frame = pd.read_parquet("same.parquet")
+    frame["when"] = pd.date_range("2026-01-01", periods=len(frame), freq="min")
+    frame.set_index("when").to_parquet("indexed.parquet")
+    assert (
+        detect(
+            "--reference", "ref.parquet", "--current", "same.parquet", "--save-profile", "p.profile", config=None
+        ).exit_code
+        == EXIT_OK
+    )
+    reads.clear()
+    result = detect("--reference", "p.profile", "--current", "indexed.parquet", "--json", "a.json", config=None)
+    assert result.exit_code == EXIT_OK, result.output
+    assert reads == [("indexed.parquet", ())] and early[-1] is True
+    assert "'when': the pandas index" in " ".join(json.loads(Path("a.json").read_text())["notes"])
+
+    reads.clear()
+    result = detect(
+        "--reference",
+        "p.profile",
+        "--current",
+        "indexed.parquet",
+        "--json",
+        "b.json",
+        config='[data]\ntimestamp = "when"\n',
+    )
+    assert result.exit_code == EXIT_OK, result.output
+    assert reads == [("indexed.parquet", ("when",))] and early[-1] is False
+    assert not any("'when'" in note for note in json.loads(Path("b.json").read_text())["notes"])
