@@ -38,6 +38,42 @@ term is evaluated as ``exp(L_v)`` with
 arrangement in which every part is of the size of ``n*d`` rather than ``n log n``, so
 rounding errors stay near 1e-13 instead of the 1e-9 that ``gammaln(n)`` differences
 would cost. All terms are positive: no cancellation.
+
+Summed term by term (:func:`_smirnov_sf_direct`) that is still about 20-40 ms for
+n = 500 000, most of a detect's KS time. From 20 000 terms on, :func:`smirnov_sf`
+instead takes the sum by the trapezoid rule on an even grid of 513 points over
+``[1, last]`` (``last`` the last nonzero term; the v = 0 term ``(1 - d)^n`` is added
+exactly): :func:`_smirnov_sf_trapezoid`, about 0.3 ms. Why that is the same number:
+
+* ``L`` is analytic in real ``v`` on ``(0, n - n d)`` (``s(m)``, the remainder of
+  ``log Gamma(m + 1)``, is analytic; its asymptotic series is exact to 1e-17 there), and
+  ``exp(L)`` is a smooth unimodal bump, thousands of terms wide for large ``n`` (its
+  log behaves like ``-(nd)^2 / (2 v (1 - v/n))``), negligible at both ends of
+  ``[1, last]`` in this branch.
+* The sum over the integers is the trapezoid rule at step 1, and by Euler–Maclaurin
+  (the end corrections vanish with the tails) or Poisson summation both it and the
+  rule at step ``h`` equal the integral up to the Fourier transform of the bump at
+  ``2 pi / h``; for such smooth, fast-decaying integrands this error falls
+  exponentially as ``h`` shrinks (Trefethen & Weideman, "The exponentially
+  convergent trapezoidal rule", SIAM Review 56(3), 2014), e.g. like
+  ``exp(-2 pi^2 sigma^2 / h^2)`` for a Gaussian of width ``sigma``.
+* So the rule on the grid agrees with the integer sum once it has converged, which is
+  checked, not assumed: the method is used only if every grid value is finite, the
+  peak is strictly inside, ``L`` rises strictly to it and falls strictly after it (so
+  the tails beyond the grid's ends hold at most ``n e^-60`` of the peak term: the ends
+  must be 60 below the peak), the width ``1/sqrt(-L'')`` at the peak is at least 20
+  terms, and the rule on every other grid point (step ``2h``) agrees with the full
+  grid to 1e-11 relative (with exponential convergence the error at step ``h`` is then
+  far smaller still). Otherwise (small ``n``, ``n d^2`` well below 0.5, a bump too
+  narrow for the grid as for ``d`` near 1/2) the sum is taken term by term.
+* On the grid ``L`` is evaluated with ``v log1p(nd/v) + (n-v) log1p(-nd/(n-v))``
+  rewritten so that the two ``n d`` cancel exactly (:func:`_log_term_accurate`): with
+  513 points instead of 500 000 rounding errors average out less, and the plain form
+  loses about ``n d * 1e-16`` (1e-12 at ``n d^2 = 150``, n = 1e6) per point.
+
+Measured against the direct sum, ``n`` from 20 000 to 1 000 000 and ``n d^2`` from 0.4
+to 369: at most 1.8e-13 relative, the direct sum's own error (1.6e-13 from
+``scipy.special.smirnov`` at n = 1e6, ``n d^2`` = 150, where the rule is 2e-14 off).
 """
 
 from __future__ import annotations
@@ -51,6 +87,12 @@ _EXACT_MAX_N = 140  # at or below: scipy's own small-n algorithms
 _SMIRNOV_MAX_N = 1_000_000  # above: the one-sided probability from a closed form
 _DURBIN_MAX_N = 100_000  # at or below (and n d^1.5 <= 1.4): Durbin's matrix
 _BLOCK = 1 << 15  # terms per block: bounds memory to about 2 MB
+#: The Smirnov series by the trapezoid rule (see the module docstring).
+_QUADRATURE_MIN_TERMS = 20_000  # fewer terms: summed one by one (at most ~1 ms)
+_QUADRATURE_INTERVALS = 512  # grid of 513 points over [1, last term]; must be even
+_QUADRATURE_MARGIN = 60.0  # both grid ends at least this far below the peak, in log
+_QUADRATURE_MIN_WIDTH = 20.0  # 1/sqrt(-L'') at the peak, in terms
+_QUADRATURE_AGREEMENT = 1e-11  # relative: the rule on every other point vs all points
 
 
 def kstwo_sf(d: float, n: float) -> float:
@@ -205,13 +247,115 @@ def durbin_cdf(n: int, d: float) -> float:
 def smirnov_sf(n: int, d: float) -> float:
     """P(D+_n >= d), the one-sided KS survival function, for ``1/n < d < 1 - 1/n``.
 
-    Equal to ``scipy.special.smirnov(n, d)`` to about 1e-12 relative. The terms are
-    summed in blocks (a running log-sum-exp), so memory stays small for any ``n``.
+    Equal to ``scipy.special.smirnov(n, d)`` to about 1e-12 relative. From 20 000 terms
+    on, the sum is taken by the trapezoid rule on a grid of 513 points
+    (:func:`_smirnov_sf_trapezoid`, see the module docstring); when that method's
+    conditions do not hold, and below 20 000 terms, term by term
+    (:func:`_smirnov_sf_direct`).
     """
     if not (0.0 < d < 1.0) or n < 2:
         from scipy import special
 
         return float(special.smirnov(n, d))
+    if _last_term(n, d) >= _QUADRATURE_MIN_TERMS:
+        quadrature = _smirnov_sf_trapezoid(n, d)
+        if quadrature is not None:
+            return quadrature
+    return _smirnov_sf_direct(n, d)
+
+
+def _last_term(n: int, d: float) -> int:
+    """The largest ``v`` with a nonzero term: ``v <= n - 1`` and ``n - v > n d``."""
+    nd = n * d
+    last = min(n - 1, math.ceil(n - nd))
+    while last >= 1 and not (n - last > nd):
+        last -= 1
+    return last
+
+
+def _smirnov_sf_trapezoid(n: int, d: float, intervals: int | None = None) -> float | None:
+    """The series by the trapezoid rule on ``intervals + 1`` points, or None if not applicable.
+
+    ``intervals`` (even) defaults to ``_QUADRATURE_INTERVALS``.
+
+    The summand ``exp(L(v))`` (:func:`_log_term_accurate`) is evaluated on an even
+    grid from ``v = 1`` to the last nonzero term; the v = 0 term is added exactly.
+    None (the caller then sums term by term) unless: every grid value is finite, the
+    largest is strictly inside the grid, ``L`` rises strictly up to it and falls strictly
+    after it, both ends are more than ``_QUADRATURE_MARGIN`` below it, the width at the
+    peak (from the grid's second difference) is at least ``_QUADRATURE_MIN_WIDTH``, and
+    the rule on every other point agrees with the full grid to ``_QUADRATURE_AGREEMENT``.
+    """
+    intervals = _QUADRATURE_INTERVALS if intervals is None else intervals
+    last = _last_term(n, d)
+    if last < 2:
+        return None
+    v = np.linspace(1.0, float(last), intervals + 1)
+    step = (last - 1.0) / intervals
+    log_terms = _log_term_accurate(n, d, v)
+    if not np.all(np.isfinite(log_terms)):
+        return None
+    peak = int(np.argmax(log_terms))
+    top = float(log_terms[peak])
+    if not (0 < peak < intervals):
+        return None
+    if log_terms[0] > top - _QUADRATURE_MARGIN or log_terms[-1] > top - _QUADRATURE_MARGIN:
+        return None
+    if not (np.all(np.diff(log_terms[: peak + 1]) > 0.0) and np.all(np.diff(log_terms[peak:]) < 0.0)):
+        return None
+    curvature = (log_terms[peak - 1] - 2.0 * top + log_terms[peak + 1]) / (step * step)
+    if not (curvature < 0.0 and 1.0 / math.sqrt(-curvature) >= _QUADRATURE_MIN_WIDTH):
+        return None
+    terms = np.exp(log_terms - top)
+    full = step * (float(np.sum(terms)) - 0.5 * float(terms[0] + terms[-1]))
+    half = 2.0 * step * (float(np.sum(terms[::2])) - 0.5 * float(terms[0] + terms[-1]))  # intervals is even
+    if not abs(full - half) <= _QUADRATURE_AGREEMENT * full:
+        return None
+    zero = n * math.log1p(-d)  # the v = 0 term, (1 - d)^n, in log
+    if zero > top:
+        return math.exp(zero) * (1.0 + full * math.exp(top - zero))
+    return math.exp(top) * (full + math.exp(zero - top))
+
+
+def _log_term_accurate(n: int, d: float, v: np.ndarray) -> np.ndarray:
+    """``L(v)`` of the module docstring for real ``v`` in [1, n - n d), with less rounding.
+
+    ``v log1p(nd/v) + (n-v) log1p(-nd/(n-v))`` is written ``-v g(nd/v) - (n-v) g(-nd/(n-v))``
+    with ``g(x) = x - log1p(x)`` (the two ``n d`` cancel exactly), each part of the size
+    of ``L`` (about ``2 n d^2``) instead of ``n d``; see :func:`_x_minus_log1p`.
+    """
+    nd = n * d
+    rest = n - v
+    return (
+        math.log(d)
+        - np.log(d + v / n)
+        - v * _x_minus_log1p(nd / v)
+        - rest * _x_minus_log1p(-nd / rest)
+        + 0.5 * np.log(n / (2.0 * math.pi * v * rest))
+        + float(_stirling_remainder(np.array([float(n)]))[0])
+        - _stirling_remainder(v)
+        - _stirling_remainder(rest)
+    )
+
+
+def _x_minus_log1p(x: np.ndarray) -> np.ndarray:
+    """``x - log1p(x)`` for x > -1, to a few ulps also where it is about ``x^2 / 2``.
+
+    For ``|x| <= 1/2``, with ``u = x / (2 + x)`` (so ``log1p(x) = 2 atanh(u)`` and
+    ``x - 2u = x u``): ``x u - 2 u^3 (1/3 + u^2/5 + u^4/7 + ...)``, 18 terms
+    (``|u| <= 1/3``); elsewhere ``x - log1p(x)`` directly (no worse than 6 ulps there).
+    """
+    u = x / (2.0 + x)
+    u2 = u * u
+    series = np.full_like(u, 1.0 / 37.0)
+    for k in range(17, 0, -1):
+        series = 1.0 / (2 * k + 1) + u2 * series
+    small = x * u - 2.0 * u * u2 * series
+    return np.where(np.abs(x) <= 0.5, small, x - np.log1p(x))
+
+
+def _smirnov_sf_direct(n: int, d: float) -> float:
+    """P(D+_n >= d) summed term by term (numpy, in blocks with a running log-sum-exp)."""
     nd = n * d
     log_d = math.log(d)
     log_n_factorial_rest = float(_stirling_remainder(np.array([float(n)]))[0])
