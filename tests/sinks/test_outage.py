@@ -133,8 +133,9 @@ def test_a_kill_after_jenkins_accepted_resumes_following_and_never_builds_twice(
 
 
 def test_a_kill_while_waiting_out_an_outage_sends_it_after_the_restart(make_app, jenkins, tmp_path) -> None:
-    # Waits of 0.5 s between attempts: the kill lands while the sink waits, not mid-request.
-    slow = {"backoff_initial": 0.5, "backoff_max": 0.5, "backoff_jitter": 0.0}
+    # Waits of 3 s between attempts: the kill lands while the sink waits, not mid-request (with
+    # 0.5 s the next attempt began between the check and the kill once, on a loaded machine).
+    slow = {"backoff_initial": 3.0, "backoff_max": 3.0, "backoff_jitter": 0.0}
     app = make_app({"jenkins": _defaults(jenkins, retry_for=600, **slow)})
     jenkins.down()
     child = _run_child(tmp_path, "b1")
