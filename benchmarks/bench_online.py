@@ -77,11 +77,11 @@ Make = Callable[[], OnlineDetector]
 
 VALUE_CONFIGS: list[tuple[str, Make]] = [
     ("adwin", AdwinDetector),
-    ("adwin (river defaults)", lambda: AdwinDetector(delta=0.002, clock=32)),
+    ("adwin (river defaults)", functools.partial(river_defaults, AdwinDetector)),
     ("kswin", KswinDetector),
-    ("kswin (river defaults)", lambda: KswinDetector(alpha=0.005, window_size=100, stat_size=30)),
+    ("kswin (river defaults)", functools.partial(river_defaults, KswinDetector)),
     ("page_hinkley", PageHinkleyDetector),
-    ("page_hinkley (river defaults)", lambda: PageHinkleyDetector(delta=0.005, threshold=50.0, alpha=0.9999)),
+    ("page_hinkley (river defaults)", functools.partial(river_defaults, PageHinkleyDetector)),
 ]
 ERROR_CONFIGS: list[tuple[str, Make]] = [
     ("ddm", DdmDetector),
@@ -385,20 +385,24 @@ GRIDS: dict[str, tuple[type[OnlineDetector], list[dict[str, float]]]] = {
     ),
     "kswin": (
         KswinDetector,
+        # grow and autocorrelation are spelled out: both are on by default now, and each
+        # block below was added with one of them (off in the blocks before it).
         [
-            {"alpha": a, "window_size": w, "stat_size": n}
+            {"alpha": a, "window_size": w, "stat_size": n, "grow": False, "autocorrelation": False}
             for a in (1e-6, 1e-5, 1e-4, 0.005)
             for w, n in ((100, 30), (200, 60), (300, 100), (500, 150))
         ]
         # Added with the change-start localiser: samples of half the window, for more power.
         + [
-            {"alpha": a, "window_size": w, "stat_size": n}
+            {"alpha": a, "window_size": w, "stat_size": n, "grow": False, "autocorrelation": False}
             for a in (1e-6, 1e-5, 1e-4, 0.005)
             for w, n in ((200, 100), (300, 150))
         ]
-        # Added with the autocorrelation adjustment: the same 24 points with it on.
+        # Added with the growing window, then with the autocorrelation adjustment, then both:
+        # the same 24 points each time.
         + [
-            {"alpha": a, "window_size": w, "stat_size": n, "autocorrelation": True}
+            {"alpha": a, "window_size": w, "stat_size": n, "grow": grow, "autocorrelation": adjust}
+            for grow, adjust in ((True, False), (False, True), (True, True))
             for a in (1e-6, 1e-5, 1e-4, 0.005)
             for w, n in ((100, 30), (200, 60), (300, 100), (500, 150), (200, 100), (300, 150))
         ],
@@ -406,12 +410,19 @@ GRIDS: dict[str, tuple[type[OnlineDetector], list[dict[str, float]]]] = {
     "page_hinkley": (
         PageHinkleyDetector,
         [
-            {"delta": d, "threshold": t, "min_instances": m, "alpha": 1.0}
+            {"delta": d, "threshold": t, "min_instances": m, "alpha": 1.0, "autocorrelation": False}
             for d in (0.005, 0.25, 0.35, 0.5, 1.0)
             for t in (25.0, 50.0, 75.0, 100.0)
             for m in (30, 60, 100)
         ]
-        + [{"delta": 0.005, "threshold": 50.0, "min_instances": 30, "alpha": 0.9999}],
+        + [{"delta": 0.005, "threshold": 50.0, "min_instances": 30, "alpha": 0.9999, "autocorrelation": False}]
+        # Added with the autocorrelation scaling: the same 60 points without forgetting, with it on.
+        + [
+            {"delta": d, "threshold": t, "min_instances": m, "alpha": 1.0, "autocorrelation": True}
+            for d in (0.005, 0.25, 0.35, 0.5, 1.0)
+            for t in (25.0, 50.0, 75.0, 100.0)
+            for m in (30, 60, 100)
+        ],
     ),
 }
 #: Synthetic bounds every default must keep (N(0, 1) streams, section 1's protocol).

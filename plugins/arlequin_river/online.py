@@ -100,6 +100,10 @@ class OnlineDetector(Detector):
     #: (the defaults detect a 0.5 sd shift about 200-500 values after it); the buffer is
     #: saved with the state, about 20 bytes of JSON per value.
     buffer_cap: ClassVar[int] = 2000
+    #: Parameters added since the first states were saved, with the value that behaves as
+    #: those states did: a saved state without one of them is rebuilt with this value, not
+    #: with a newer default.
+    legacy_params: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, params: dict[str, Any]) -> None:
         self._params = dict(params)
@@ -156,6 +160,7 @@ class OnlineDetector(Detector):
             self._location = float(finite.mean())
             scale = float(finite.std(ddof=1)) if finite.size > 1 else 0.0
             self._scale = scale if scale > 0 and math.isfinite(scale) else 1.0
+            self._scale *= self._scale_factor(finite)
         standardised = self._transform(finite)
         self._river = self._new_river(standardised)
         self._n_seen = 0
@@ -259,7 +264,7 @@ class OnlineDetector(Detector):
         if profile.get("detector") != cls.info.name:
             raise StateError(f"profile is for detector {profile.get('detector')!r}, not {cls.info.name!r}")
         try:
-            detector = cls(**profile["params"])
+            detector = cls(**{**cls.legacy_params, **profile["params"]})
             detector._river = cls.river_class(**detector._params)
             known = set(vars(detector._river))
             for key, value in profile["state"].items():
@@ -294,6 +299,13 @@ class OnlineDetector(Detector):
         set on the river detector is saved with its state.
         """
         return self.river_class(**self._params)
+
+    def _scale_factor(self, reference: np.ndarray) -> float:
+        """Value detectors: a factor on the reference standard deviation the values are divided by (1: none).
+
+        Called by :meth:`fit` with the reference's finite values, before :meth:`_new_river`.
+        """
+        return 1.0
 
     def _extra_details(self) -> dict[str, Any]:
         """Detector-specific entries added to every :meth:`score`'s details."""

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
-from river_streams import ALL_DETECTORS, ERROR_DETECTORS, VALUE_DETECTORS, changed, reference
+from river_streams import ALL_DETECTORS, ERROR_DETECTORS, VALUE_DETECTORS, changed, fired, reference
 
 import arlequin_river
 from arlequin_core.drift.base import Detector, Score
@@ -233,22 +233,13 @@ def test_change_start_before_the_batch_is_negative_and_survives_a_restart(cls: t
     assert holed["change_starts"][0] == plain["change_starts"][0] + 3
 
 
-def _fired(detector: object, values: list[float]) -> list[int]:
-    hits = []
-    for i, x in enumerate(values):
-        detector.update(x)  # type: ignore[attr-defined]
-        if detector.drift_detected:  # type: ignore[attr-defined]
-            hits.append(i)
-    return hits
-
-
 def test_growing_kswin_without_grow_is_rivers_kswin() -> None:
     from river import drift
 
     rng = np.random.default_rng(11)
     stream = np.concatenate([rng.normal(0, 1, 700), rng.normal(0, 3, 700), rng.normal(2, 1, 700)]).tolist()
-    ours = _fired(value.GrowingKSWIN(alpha=0.005, window_size=100, stat_size=30, seed=5, grow=False), stream)
-    theirs = _fired(drift.KSWIN(alpha=0.005, window_size=100, stat_size=30, seed=5), stream)
+    ours = fired(value.GrowingKSWIN(alpha=0.005, window_size=100, stat_size=30, seed=5, grow=False), stream)
+    theirs = fired(drift.KSWIN(alpha=0.005, window_size=100, stat_size=30, seed=5), stream)
     assert ours == theirs and len(ours) >= 2
 
 
@@ -258,6 +249,6 @@ def test_growing_kswin_tests_before_its_window_is_full() -> None:
     rng = np.random.default_rng(12)
     stream = np.concatenate([rng.normal(0, 1, 100), rng.normal(3, 1, 300)]).tolist()
     params = {"alpha": 1e-5, "window_size": 500, "stat_size": 30, "seed": 1}
-    assert _fired(value.GrowingKSWIN(**params, grow=False), stream) == []
-    hits = _fired(value.GrowingKSWIN(**params, grow=True), stream)
+    assert fired(value.GrowingKSWIN(**params, grow=False), stream) == []
+    hits = fired(value.GrowingKSWIN(**params, grow=True), stream)
     assert hits and 100 <= hits[0] < 160

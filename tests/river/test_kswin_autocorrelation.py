@@ -9,42 +9,16 @@ import random
 import numpy as np
 import pytest
 from river import drift
+from river_streams import ar1, detection_rows, fired
 from scipy import stats
 
 from arlequin_river import KswinDetector
 from arlequin_river.value import GrowingKSWIN, effective_size, ks_pvalue_at_effective_size, lag1_autocorrelation
 
 
-def _ar1(rng: np.random.Generator, n: int, phi: float) -> np.ndarray:
-    """An AR(1) series with lag-1 correlation ``phi`` and unit marginal variance."""
-    e = rng.normal(0.0, math.sqrt(1.0 - phi**2), n)
-    x = np.empty(n)
-    x[0] = rng.normal()
-    for t in range(1, n):
-        x[t] = phi * x[t - 1] + e[t]
-    return x
-
-
-def _fired(detector: object, values: list[float]) -> list[int]:
-    hits = []
-    for i, x in enumerate(values):
-        detector.update(x)  # type: ignore[attr-defined]
-        if detector.drift_detected:  # type: ignore[attr-defined]
-            hits.append(i)
-    return hits
-
-
-def _rows(detector: KswinDetector, batches: list[np.ndarray]) -> list[int]:
-    out, offset = [], 0
-    for batch in batches:
-        out += [offset + r for r in detector.score(batch).details["detections"]]
-        offset += batch.size
-    return out
-
-
 def test_lag1_autocorrelation_is_the_usual_estimate_clipped() -> None:
     rng = np.random.default_rng(0)
-    x = _ar1(rng, 4000, 0.7)
+    x = ar1(rng, 4000, 0.7)
     d = x - x.mean()
     assert lag1_autocorrelation(x) == pytest.approx(float(np.sum(d[:-1] * d[1:]) / np.sum(d * d)))
     assert 0.65 < lag1_autocorrelation(x) < 0.75
@@ -85,35 +59,40 @@ def test_rho_zero_is_rivers_kswin_exactly() -> None:
     stream = np.concatenate([rng.normal(0, 1, 700), rng.normal(0, 3, 700), rng.normal(2, 1, 700)]).tolist()
     ours = GrowingKSWIN(alpha=0.005, window_size=100, stat_size=30, seed=5, autocorrelation=True)
     assert ours.rho == 0.0
-    theirs = _fired(drift.KSWIN(alpha=0.005, window_size=100, stat_size=30, seed=5), stream)
-    assert _fired(ours, stream) == theirs and len(theirs) >= 2
+    theirs = fired(drift.KSWIN(alpha=0.005, window_size=100, stat_size=30, seed=5), stream)
+    assert fired(ours, stream) == theirs and len(theirs) >= 2
     # Through the detector: a reference with negative autocorrelation is clipped to rho 0.
     e = rng.normal(0.0, 1.0, 1001)
     ref = e[1:] - 0.8 * e[:-1]
-    params = {"alpha": 0.005, "window_size": 100, "stat_size": 30}
+    params = {"alpha": 0.005, "window_size": 100, "stat_size": 30, "grow": False}
     on = KswinDetector(**params, autocorrelation=True).fit(ref)
     assert on.score([]).details["autocorrelation"] == 0.0
     assert on.score([]).details["effective_stat_size"] == 30.0
     batches = [np.asarray(stream[i : i + 300]) for i in range(0, len(stream), 300)]
-    assert _rows(on, batches) == _rows(KswinDetector(**params).fit(ref), batches)
+    assert detection_rows(on, batches) == detection_rows(
+        KswinDetector(**params, autocorrelation=False).fit(ref), batches
+    )
 
 
 def test_fewer_false_alarms_on_an_autocorrelated_stream_without_change() -> None:
     rng = np.random.default_rng(21)
-    ref, stream = _ar1(rng, 1000, 0.9), _ar1(rng, 6000, 0.9)
-    params = {"alpha": 0.005, "window_size": 100, "stat_size": 30}
+    ref, stream = ar1(rng, 1000, 0.9), ar1(rng, 6000, 0.9)
+    params = {"alpha": 0.005, "window_size": 100, "stat_size": 30, "grow": False}
     batches = [stream[i : i + 500] for i in range(0, stream.size, 500)]
     on = KswinDetector(**params, autocorrelation=True).fit(ref)
     assert 0.85 < on.score([]).details["autocorrelation"] < 0.95
-    plain, adjusted = _rows(KswinDetector(**params).fit(ref), batches), _rows(on, batches)
+    plain, adjusted = (
+        detection_rows(KswinDetector(**params, autocorrelation=False).fit(ref), batches),
+        detection_rows(on, batches),
+    )
     assert len(plain) >= 20, len(plain)
     assert len(adjusted) < len(plain) / 4, (len(adjusted), len(plain))
 
 
 def test_a_level_shift_is_still_found_with_the_adjustment() -> None:
     rng = np.random.default_rng(31)
-    ref = _ar1(rng, 1000, 0.5)
-    stream = _ar1(rng, 2000, 0.5) + np.r_[np.zeros(1000), np.full(1000, 3.0)]
+    ref = ar1(rng, 1000, 0.5)
+    stream = ar1(rng, 2000, 0.5) + np.r_[np.zeros(1000), np.full(1000, 3.0)]
     detector = KswinDetector(autocorrelation=True).fit(ref)
     score = detector.score(stream)
     assert 0.4 < score.details["autocorrelation"] < 0.6
@@ -127,13 +106,13 @@ def test_a_level_shift_is_still_found_with_the_adjustment() -> None:
 
 def test_rho_is_saved_with_the_state_and_an_old_state_loads_without_adjustment() -> None:
     rng = np.random.default_rng(41)
-    ref, stream = _ar1(rng, 1000, 0.8), _ar1(rng, 4000, 0.8)
-    params = {"alpha": 0.005, "window_size": 100, "stat_size": 30}
+    ref, stream = ar1(rng, 1000, 0.8), ar1(rng, 4000, 0.8)
+    params = {"alpha": 0.005, "window_size": 100, "stat_size": 30, "grow": False}
     batches = [stream[i : i + 400] for i in range(0, stream.size, 400)]
     make = lambda: KswinDetector(**params, autocorrelation=True).fit(ref)  # noqa: E731
     detector = make()
     assert detector.to_profile()["state"]["rho"] == pytest.approx(lag1_autocorrelation((ref - ref.mean()) / ref.std()))
-    whole = _rows(make(), batches)
+    whole = detection_rows(make(), batches)
     restarted, offset = [], 0
     for batch in batches:
         restarted += [offset + r for r in detector.score(batch).details["detections"]]
@@ -142,13 +121,13 @@ def test_rho_is_saved_with_the_state_and_an_old_state_loads_without_adjustment()
         assert detector.river.rho > 0.7
     assert restarted == whole
     # A state saved before the adjustment existed (no rho, no parameter) continues as it did.
-    old = KswinDetector(**params).fit(ref).to_profile()
+    old = KswinDetector(**params, autocorrelation=False).fit(ref).to_profile()
     del old["state"]["rho"], old["state"]["autocorrelation"], old["params"]["autocorrelation"]
     loaded = KswinDetector.from_profile(old)
     assert loaded.river.rho == 0.0 and loaded.params["autocorrelation"] is False
     assert "autocorrelation" not in loaded.score([]).details
-    plain = _rows(KswinDetector(**params).fit(ref), batches)
-    assert _rows(loaded, batches) == plain and len(plain) > len(whole)
+    plain = detection_rows(KswinDetector(**params, autocorrelation=False).fit(ref), batches)
+    assert detection_rows(loaded, batches) == plain and len(plain) > len(whole)
     # The adjustment on but no rho saved: no adjustment (the p-values are river's).
     no_rho = make().to_profile()
     del no_rho["state"]["rho"]
@@ -156,4 +135,4 @@ def test_rho_is_saved_with_the_state_and_an_old_state_loads_without_adjustment()
     off["params"]["autocorrelation"] = off["state"]["autocorrelation"] = False
     loaded = KswinDetector.from_profile(no_rho)
     assert loaded.river.rho == 0.0 and loaded.score([]).details["effective_stat_size"] == 30.0
-    assert _rows(loaded, batches) == _rows(KswinDetector.from_profile(off), batches)
+    assert detection_rows(loaded, batches) == detection_rows(KswinDetector.from_profile(off), batches)
