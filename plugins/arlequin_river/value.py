@@ -414,10 +414,11 @@ class PageHinkleyDetector(OnlineDetector):
     values: ``n`` values of an AR(1) process with lag-1 correlation ``rho`` sum to a
     variance ``(1 + rho) / (1 - rho)`` times larger. Real series are autocorrelated
     (the lag-1 autocorrelation of the reference part of the real series in
-    docs/online.md is 0.5 to 0.99), so with ``autocorrelation=True`` ``fit`` estimates
-    ``rho`` on the reference (:func:`lag1_autocorrelation`, clipped to [0, 0.99]) and
-    divides the values by the reference standard deviation times
-    ``sqrt((1 + rho) / (1 - rho))`` (:func:`long_run_factor`): the long-run standard
+    docs/online.md is 0 to 0.96, most between 0.7 and 0.9), so with
+    ``autocorrelation=True`` ``fit`` estimates ``rho`` on the reference
+    (:func:`lag1_autocorrelation`, clipped to [0, 0.99]) and divides the values by the
+    reference standard deviation times ``sqrt((1 + rho) / (1 - rho))``
+    (:func:`long_run_factor`): the long-run standard
     deviation, so ``delta`` and ``threshold`` mean on such a column what they mean on
     independent values. On independent values ``rho`` is near 0 and nothing changes.
     The test itself is river's.
