@@ -377,6 +377,8 @@ def evaluate_real_series() -> None:
     sys.stdout.flush()
 
 
+#: (window_size, stat_size) pairs of the later KSWIN grid blocks.
+KSWIN_WINDOWS = ((100, 30), (200, 60), (300, 100), (500, 150), (200, 100), (300, 150))
 #: The grid searched for each value detector's defaults (river's and Arlequin's defaults included).
 GRIDS: dict[str, tuple[type[OnlineDetector], list[dict[str, float]]]] = {
     "adwin": (
@@ -399,12 +401,21 @@ GRIDS: dict[str, tuple[type[OnlineDetector], list[dict[str, float]]]] = {
             for w, n in ((200, 100), (300, 150))
         ]
         # Added with the growing window, then with the autocorrelation adjustment, then both:
-        # the same 24 points each time.
+        # the same 24 points each time (the window grew with fixed samples then).
         + [
             {"alpha": a, "window_size": w, "stat_size": n, "grow": grow, "autocorrelation": adjust}
+            | ({"min_stat_size": None} if grow else {})
             for grow, adjust in ((True, False), (False, True), (True, True))
             for a in (1e-6, 1e-5, 1e-4, 0.005)
-            for w, n in ((100, 30), (200, 60), (300, 100), (500, 150), (200, 100), (300, 150))
+            for w, n in KSWIN_WINDOWS
+        ]
+        # Added with samples that grow with the window (min_stat_size): the same 24 points.
+        + [
+            {"alpha": a, "window_size": w, "stat_size": n, "grow": True, "autocorrelation": True, "min_stat_size": m}
+            for m in (20, 30, 50)
+            for a in (1e-6, 1e-5, 1e-4, 0.005)
+            for w, n in KSWIN_WINDOWS
+            if m <= n
         ],
     ),
     "page_hinkley": (
@@ -471,7 +482,10 @@ def grid_search(seeds: int) -> None:
         print("| params | TCPD F1 | TCPD covering | river F1 | river covering | synthetic check |")
         print("|---|---|---|---|---|---|")
         for means, params, _ in rows:
-            label = ", ".join(f"{k}={v}" if isinstance(v, bool) else f"{k}={v:g}" for k, v in params.items())
+            label = ", ".join(
+                f"{k}={v:g}" if isinstance(v, (int, float)) and not isinstance(v, bool) else f"{k}={v}"
+                for k, v in params.items()
+            )
             print(f"| {label} | " + " | ".join(f"{m:.3f}" for m in means) + f" | {checked.get(id(params), '')} |")
         print(f"\nchosen for {name}: {chosen}")
         sys.stdout.flush()
@@ -560,7 +574,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         "--grid-where",
         action="append",
         metavar="PARAM=VALUE",
-        help="section 6: only the grid points whose PARAM is VALUE (default False when absent; repeatable)",
+        help="section 6: only the grid points whose PARAM is VALUE, or one of VALUE,VALUE,... "
+        "(default False when absent; repeatable)",
     )
     args = parser.parse_args(argv)
     seeds = 5 if args.quick else args.seeds
@@ -574,8 +589,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                 del GRIDS[name]
     for where in args.grid_where or []:
         key, _, value = where.partition("=")
+        values = set(value.split(","))
         for name, (cls, grid) in list(GRIDS.items()):
-            GRIDS[name] = (cls, [p for p in grid if str(p.get(key, False)) == value])
+            GRIDS[name] = (cls, [p for p in grid if str(p.get(key, False)) in values])
     print(f"river {river.__version__}, numpy {np.__version__}, {seeds} seeds; cells: detected / delay / FA per 10k")
     started = time.perf_counter()
     if 1 in sections:
