@@ -84,7 +84,7 @@ def test_min_stat_size_is_checked(value: object, message: str) -> None:
 
 def test_the_default_grows_its_samples_and_none_keeps_them_fixed() -> None:
     assert KswinDetector().params["min_stat_size"] == 20
-    assert KswinDetector(min_stat_size=None).fit(np.zeros(10) + np.arange(10)).river.min_stat_size is None
+    assert KswinDetector(min_stat_size=None).fit(np.arange(10.0)).river.min_stat_size is None
 
 
 def _restarted(make, ref: np.ndarray, batches: list[np.ndarray]) -> list[int]:
